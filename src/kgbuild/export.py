@@ -1,0 +1,220 @@
+"""Export: the store → dumps in Turtle, N-Triples, N-Quads, TriG or JSON-LD, and the VoID/DCAT description.
+
+Input: an opened store and the IRI scheme. Output: streamed serialisations (gzip when the file name
+ends in ``.gz``) written to a temporary file and renamed into place, so a dump is never seen
+half-written. Personal data (the ``graph/personal/`` graphs) is left out unless asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gzip
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, Triple, serialize
+
+from kgbuild.errors import KgbuildError
+from kgbuild.mapping import Iris
+from kgbuild.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, VOID, XSD
+
+__all__ = ["EXPORT_FORMATS", "ExportFormat", "public_graphs", "export_quads", "write_export",
+           "dataset_description", "write_dumps"]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    rdf_format: RdfFormat
+    extension: str
+
+    @property
+    def keeps_graphs(self) -> bool:
+        return self.rdf_format.supports_datasets
+
+
+EXPORT_FORMATS = {
+    "turtle": ExportFormat("turtle", RdfFormat.TURTLE, "ttl"),
+    "ntriples": ExportFormat("ntriples", RdfFormat.N_TRIPLES, "nt"),
+    "nquads": ExportFormat("nquads", RdfFormat.N_QUADS, "nq"),
+    "trig": ExportFormat("trig", RdfFormat.TRIG, "trig"),
+    "jsonld": ExportFormat("jsonld", RdfFormat.JSON_LD, "jsonld"),
+}
+
+
+def public_graphs(store: Store, iris: Iris, include_personal: bool = False) -> list[NamedNode]:
+    """The named graphs a client may see: all but the personal-data graphs, unless opted in."""
+    personal = iris.graph("personal").value + "/"
+    return sorted((g for g in store.named_graphs() if isinstance(g, NamedNode)
+                   and (include_personal or not g.value.startswith(personal))), key=lambda g: g.value)
+
+
+def export_quads(store: Store, iris: Iris, include_personal: bool = False) -> Iterator[Quad]:
+    for graph in public_graphs(store, iris, include_personal):
+        yield from store.quads_for_pattern(None, None, None, graph)
+
+
+def _distinct_triples(quads: Iterator[Quad]) -> Iterator[Triple]:
+    """The union of the graphs: a triple stated by two sources is written once."""
+    seen: set[int] = set()
+    for quad in quads:
+        triple = Triple(quad.subject, quad.predicate, quad.object)
+        key = hash(triple)
+        if key not in seen:
+            seen.add(key)
+            yield triple
+
+
+def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], include_personal: bool) -> None:
+    quads = export_quads(store, iris, include_personal)
+    prefixes = PREFIXES | {"id": iris.base + "id/"} if fmt.rdf_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
+    data: Iterator[Quad] | Iterator[Triple] = quads if fmt.keeps_graphs else _distinct_triples(quads)
+    serialize(data, output, format=fmt.rdf_format, prefixes=prefixes)
+
+
+@contextlib.contextmanager
+def _atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A file written beside ``path`` and renamed over it only when complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            if path.suffix == ".gz":
+                with gzip.GzipFile(filename=path.stem, mode="wb", fileobj=raw, mtime=0) as zipped:
+                    yield zipped  # type: ignore[misc]
+            else:
+                yield raw
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a dump is for everyone
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def write_export(store: Store, iris: Iris, format_name: str, out: Path | None,
+                 include_personal: bool = False) -> None:
+    """Write one dump to ``out`` (gzip if it ends in ``.gz``), or to stdout when ``out`` is ``None``."""
+    fmt = EXPORT_FORMATS.get(format_name)
+    if fmt is None:
+        raise KgbuildError(f"unknown export format {format_name!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    try:
+        if out is None:
+            _serialise(store, iris, fmt, sys.stdout.buffer, include_personal)
+            sys.stdout.buffer.flush()
+            return
+        with _atomic_output(out) as output:
+            _serialise(store, iris, fmt, output, include_personal)
+    except OSError as exc:
+        raise KgbuildError(f"cannot write {out or 'stdout'}: {exc.strerror or exc}") from None
+
+
+def _count(store: Store, query: str, graphs: list[NamedNode]) -> int:
+    result = store.query(query, default_graph=graphs)
+    assert isinstance(result, QuerySolutions)
+    for row in result:
+        value = row[0]
+        return int(value.value) if value is not None else 0
+    return 0
+
+
+def dataset_description(store: Store, iris: Iris, title: str, publisher: str, license_iri: str,
+                        distributions: dict[str, tuple[Path, str]] | None = None,
+                        include_personal: bool = False) -> list[Triple]:
+    """A VoID + DCAT description of the published dataset: what portals harvest.
+
+    :param distributions: format name → (dump file, SHA-256), each described as a ``dcat:Distribution``.
+    """
+    graphs = public_graphs(store, iris, include_personal)
+    dataset = NamedNode(iris.base + "dataset")
+    node = NamedNode
+
+    def lit(value: object, datatype: str | None = None) -> Literal:
+        return Literal(str(value), datatype=node(datatype)) if datatype else Literal(str(value))
+
+    triples = [
+        Triple(dataset, node(RDF + "type"), node(VOID + "Dataset")),
+        Triple(dataset, node(RDF + "type"), node(DCAT + "Dataset")),
+        Triple(dataset, node(DCT + "title"), Literal(title, language="en")),
+        Triple(dataset, node(DCT + "description"), Literal(
+            "EU-funded projects (Swedish ESF and ESF+ projects, EU partner-search calls) as linked open data: "
+            "projects, funds, programmes, NUTS regions, municipalities, organisations and their roles, amounts "
+            "and dates, each fact traceable to its source text.", language="en")),
+        Triple(dataset, node(DCT + "license"), node(license_iri)),
+        Triple(dataset, node(DCT + "publisher"), Literal(publisher)),
+        Triple(dataset, node(DCT + "modified"), lit(dt.date.today().isoformat(), XSD + "date")),
+        Triple(dataset, node(VOID + "sparqlEndpoint"), node(iris.base + "sparql")),
+        Triple(dataset, node(VOID + "uriSpace"), lit(iris.base + "id/")),
+        Triple(dataset, node(VOID + "exampleResource"), node(iris.base + "id/project/22-010-S04")),
+        Triple(dataset, node(VOID + "vocabulary"), node("https://w3id.org/kgbuild/ontology#")),
+        Triple(dataset, node(DCAT + "landingPage"), node(iris.base)),
+        Triple(dataset, node(FOAF + "homepage"), node(iris.base)),
+        Triple(dataset, node(VOID + "triples"), lit(_count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", graphs),
+                                                    XSD + "integer")),
+        Triple(dataset, node(VOID + "distinctSubjects"), lit(
+            _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o }", graphs), XSD + "integer")),
+        Triple(dataset, node(VOID + "classes"), lit(
+            _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) { ?s a ?c }", graphs), XSD + "integer")),
+    ]
+    result = store.query("SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c", default_graph=graphs)
+    assert isinstance(result, QuerySolutions)
+    for index, row in enumerate(result):
+        partition = node(f"{iris.base}dataset/class/{index}")
+        triples += [
+            Triple(dataset, node(VOID + "classPartition"), partition),
+            Triple(partition, node(VOID + "class"), row[0]),  # type: ignore[arg-type]
+            Triple(partition, node(VOID + "entities"), lit(row[1].value, XSD + "integer")),  # type: ignore[union-attr]
+        ]
+    for name, (path, digest) in sorted((distributions or {}).items()):
+        fmt = EXPORT_FORMATS[name]
+        distribution = node(f"{iris.base}dumps/{path.name}")
+        triples += [
+            Triple(dataset, node(DCAT + "distribution"), distribution),
+            Triple(dataset, node(VOID + "dataDump"), distribution),
+            Triple(distribution, node(RDF + "type"), node(DCAT + "Distribution")),
+            Triple(distribution, node(DCAT + "downloadURL"), distribution),
+            Triple(distribution, node(DCAT + "mediaType"), lit(fmt.rdf_format.media_type)),
+            Triple(distribution, node(DCAT + "compressFormat"), lit("application/gzip")),
+            Triple(distribution, node(DCAT + "byteSize"), lit(path.stat().st_size, XSD + "nonNegativeInteger")),
+            Triple(distribution, node("http://spdx.org/rdf/terms#checksum"), lit(f"sha256:{digest}")),
+            Triple(distribution, node(DCT + "license"), node(license_iri)),
+        ]
+    return triples
+
+
+def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher: str, license_iri: str,
+                include_personal: bool = False) -> dict[str, tuple[Path, str]]:
+    """Every dump format, gzipped, plus ``SHA256SUMS`` and ``void.ttl``, swapped into ``directory`` whole."""
+    staging = Path(tempfile.mkdtemp(prefix=".dumps-", dir=directory.parent if directory.parent.exists() else None))
+    try:
+        written: dict[str, tuple[Path, str]] = {}
+        for name, fmt in EXPORT_FORMATS.items():
+            path = staging / f"kgbuild.{fmt.extension}.gz"
+            with _atomic_output(path) as output:
+                _serialise(store, iris, fmt, output, include_personal)
+            written[name] = (path, hashlib.sha256(path.read_bytes()).hexdigest())
+        sums = "".join(f"{digest}  {path.name}\n" for path, digest in written.values())
+        (staging / "SHA256SUMS").write_text(sums, encoding="utf-8")
+        description = dataset_description(store, iris, title, publisher, license_iri, written, include_personal)
+        (staging / "void.ttl").write_bytes(serialize(description, format=RdfFormat.TURTLE, prefixes=PREFIXES) or b"")
+        os.chmod(staging, 0o755)
+        old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if directory.exists():
+            os.replace(directory, old)
+        os.replace(staging, directory)
+        shutil.rmtree(old, ignore_errors=True)
+        return {name: (directory / path.name, digest) for name, (path, digest) in written.items()}
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

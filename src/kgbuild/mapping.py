@@ -1,0 +1,535 @@
+"""Mapping: parsed records → RDF quads, a pure function with deterministic IRIs.
+
+Input: a :class:`~kgbuild.records.ParseResult` (one source text), the :class:`SourceInfo` of its file,
+the corpus-wide :class:`OrganisationIdentity`, and the base IRI. Output: a :class:`MappedSource`
+whose public quads live in the source's own named graph and whose personal data (contact persons)
+live in a separate named graph. The same inputs always give the same quads.
+
+IRIs come from natural keys, readable under the base: ``id/project/22-010-S04``,
+``id/organisation/2120001850``, ``id/municipality/1780``. NUTS regions use the EU's own IRIs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pyoxigraph import Literal, NamedNode, Quad
+
+from kgbuild import reference as ref
+from kgbuild.errors import NormaliseError
+from kgbuild.normalise import parse_year_range
+from kgbuild.records import ParseResult, ProjectRecord
+from kgbuild.vocab import ADMS, DCT, KG, NUTS, PROV, RDF, RDFS, REGORG, SCHEMA, SKOS, VCARD, XSD
+
+__all__ = [
+    "SourceInfo",
+    "MappedSource",
+    "OrganisationIdentity",
+    "Iris",
+    "map_source",
+    "reference_quads",
+    "slug",
+]
+
+
+def slug(text: str) -> str:
+    """A readable, deterministic IRI path segment: letters (any script) and digits joined by dashes.
+
+    ``+`` is spelled out so that "ESF+" and "ESF" stay apart.
+
+    >>> slug("ESF+"), slug("Skarpnäcks stadsdelsförvaltnin"), slug("2015/00123")
+    ('esf-plus', 'skarpnäcks-stadsdelsförvaltnin', '2015-00123')
+    """
+    text = unicodedata.normalize("NFC", text).casefold().replace("+", " plus ")
+    return re.sub(r"[\W_]+", "-", text).strip("-") or "-"
+
+
+def _code_segment(text: str) -> str:
+    """An identifier kept as written where it is IRI-safe (``22-010-S04``, ``2021SE05SFPR``)."""
+    cleaned = text.strip()
+    return cleaned if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", cleaned) else slug(cleaned)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """The file a record came from, as recorded in provenance."""
+
+    name: str  # file name, without directories
+    sha256: str
+    parser_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Iris:
+    """Every IRI kgbuild mints, under one base (``http://127.0.0.1:8000/`` by default)."""
+
+    base: str
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^https?://[^\s<>\"{}|\\^`]+/$", self.base):
+            raise ValueError(f"base IRI must be an http(s) IRI ending in '/': {self.base!r}")
+
+    def id(self, *segments: str) -> NamedNode:
+        return NamedNode(self.base + "id/" + "/".join(segments))
+
+    def graph(self, *segments: str) -> NamedNode:
+        return NamedNode(self.base + "graph/" + "/".join(segments))
+
+    def source_key(self, source: SourceInfo) -> str:
+        return slug(source.name.rsplit(".", 1)[0]) if "." in source.name else slug(source.name)
+
+    def source_graph(self, source: SourceInfo) -> NamedNode:
+        return self.graph("source", self.source_key(source))
+
+    def personal_graph(self, source: SourceInfo) -> NamedNode:
+        return self.graph("personal", self.source_key(source))
+
+    @property
+    def reference_graph(self) -> NamedNode:
+        return self.graph("reference")
+
+    @property
+    def ontology_graph(self) -> NamedNode:
+        return self.graph("ontology")
+
+    @property
+    def build_graph(self) -> NamedNode:
+        return self.graph("build")
+
+    def municipality(self, municipality: ref.Municipality) -> NamedNode:
+        return self.id("municipality", municipality.code)
+
+    def county(self, county: ref.County) -> NamedNode:
+        return self.id("county", county.code)
+
+    def esf_region(self, region: ref.EsfRegion) -> NamedNode:
+        return self.id("esf-region", slug(region.name))
+
+
+def nuts_iri(code: str) -> NamedNode:
+    return NamedNode(NUTS + code)
+
+
+@dataclass(frozen=True)
+class OrganisationIdentity:
+    """Which organisationsnummer belongs to which municipality or exact name, across the whole corpus.
+
+    Built from every record first, so that "The Municipality of Karlstad" in a partner search and
+    "KARLSTADS KOMMUN" with its organisationsnummer in an ESF+ record get one IRI. Only facts a
+    source states are used; two different numbers for one key cancel out (never a guess).
+    """
+
+    by_municipality: dict[str, str] = field(default_factory=dict)
+    by_name: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_records(cls, records: Iterable[ProjectRecord]) -> OrganisationIdentity:
+        municipal: dict[str, set[str]] = {}
+        named: dict[str, set[str]] = {}
+        for record in records:
+            if not (record.owner_org_number and record.owner_name):
+                continue
+            municipality = ref.resolve_municipality(record.owner_name)
+            if municipality is not None:
+                municipal.setdefault(municipality.code, set()).add(record.owner_org_number)
+            named.setdefault(slug(record.owner_name), set()).add(record.owner_org_number)
+        return cls(
+            by_municipality={k: next(iter(v)) for k, v in sorted(municipal.items()) if len(v) == 1},
+            by_name={k: next(iter(v)) for k, v in sorted(named.items()) if len(v) == 1},
+        )
+
+    def organisation(self, iris: Iris, name: str, org_number: str | None = None
+                     ) -> tuple[NamedNode, ref.Municipality | None, str | None]:
+        """The organisation's IRI, the municipality it governs (if any), and its organisationsnummer."""
+        municipality = ref.resolve_municipality(name)
+        number = org_number or (self.by_municipality.get(municipality.code) if municipality else None) \
+            or self.by_name.get(slug(name))
+        if number:
+            return iris.id("organisation", number), municipality, number
+        if municipality is not None:
+            return iris.id("organisation", "municipality", municipality.code), municipality, None
+        return iris.id("organisation", "name", slug(name)), None, None
+
+
+@dataclass(frozen=True, slots=True)
+class MappedSource:
+    """The quads of one source: public ones in ``graph``, contact persons in ``personal_graph``."""
+
+    source: SourceInfo
+    graph: NamedNode
+    personal_graph: NamedNode
+    quads: tuple[Quad, ...]
+    personal_quads: tuple[Quad, ...]
+    warnings: tuple[str, ...] = ()
+
+
+# Extra fields the mapping gives a proper term to; every other extra becomes a kg:RawField.
+_CONTACT_EXTRAS = ("contact_title", "contact_address", "contact", "contact_other")
+_ROLES = {"owner": KG + "owner", "co-financier": KG + "coFinancier", "partner": KG + "partner",
+          "applicant": KG + "applicant"}
+
+
+def _lit(value: str, language: str | None = None) -> Literal:
+    return Literal(value, language=language) if language else Literal(value)
+
+
+def _typed(value: object, datatype: str) -> Literal:
+    return Literal(str(value), datatype=NamedNode(datatype))
+
+
+def _decimal(value: Decimal) -> Literal:
+    text = format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
+    return _typed(text, XSD + "decimal")
+
+
+class _Writer:
+    """Collects the triples of one graph as quads."""
+
+    def __init__(self, graph: NamedNode) -> None:
+        self.graph = graph
+        self.quads: list[Quad] = []
+
+    def add(self, subject: NamedNode, predicate: str, obj: NamedNode | Literal) -> None:
+        self.quads.append(Quad(subject, NamedNode(predicate), obj, self.graph))
+
+    def typed(self, subject: NamedNode, *classes: str) -> None:
+        for cls in classes:
+            self.add(subject, RDF + "type", NamedNode(cls))
+
+
+def map_source(result: ParseResult, source: SourceInfo, identity: OrganisationIdentity, iris: Iris
+               ) -> MappedSource:
+    """Map the records of one source text to quads.
+
+    :param result: what the parser read from the source.
+    :param source: the source file's name and checksum, for provenance.
+    :param identity: organisation identities gathered from the whole corpus.
+    :param iris: the IRI scheme (base IRI).
+    :return: public and personal quads in the source's two named graphs.
+    """
+    public = _Writer(iris.source_graph(source))
+    personal = _Writer(iris.personal_graph(source))
+    warnings: list[str] = []
+    document = iris.id("source", iris.source_key(source))
+    public.typed(document, KG + "SourceDocument", PROV + "Entity")
+    public.add(document, KG + "fileName", _lit(source.name))
+    public.add(document, KG + "sha256", _lit(source.sha256))
+    public.add(document, KG + "sourceFormat", _lit(result.source_format))
+    public.add(document, KG + "parserVersion", _lit(source.parser_version))
+    for index, record in enumerate(result.records):
+        subject = _subject(iris, source, record, index, len(result.records))
+        _map_record(public, personal, iris, identity, record, subject, warnings)
+        public.add(subject, PROV + "wasDerivedFrom", document)
+    return MappedSource(source, public.graph, personal.graph, tuple(dict.fromkeys(public.quads)),
+                        tuple(dict.fromkeys(personal.quads)), tuple(warnings))
+
+
+def _subject(iris: Iris, source: SourceInfo, record: ProjectRecord, index: int, count: int) -> NamedNode:
+    if record.source_format == "partner_search":
+        key = iris.source_key(source) + (f"-{index + 1}" if count > 1 else "")
+        return iris.id("partner-search", key)
+    number = record.project_number or str(record.extra_dict().get("case_number", "")) or None
+    if number:
+        return iris.id("project", _code_segment(number))
+    return iris.id("project", "source", iris.source_key(source) + (f"-{index + 1}" if count > 1 else ""))
+
+
+def _map_record(public: _Writer, personal: _Writer, iris: Iris, identity: OrganisationIdentity,
+                record: ProjectRecord, subject: NamedNode, warnings: list[str]) -> None:
+    lang = record.language
+    is_call = record.source_format == "partner_search"
+    public.typed(subject, KG + "PartnerSearch" if is_call else KG + "Project")
+    if record.title:
+        public.add(subject, DCT + "title", _lit(record.title, lang))
+    if record.project_number:
+        public.add(subject, DCT + "identifier", _lit(record.project_number))
+    if lang:
+        public.add(subject, DCT + "language", _lit(lang))
+    extra = record.extra_dict()
+    summary = extra.get("summary")
+    if isinstance(summary, str):
+        _add_text(public, personal, record, subject, DCT + "description", summary, lang)
+    _map_funding(public, iris, record, subject)
+    _map_time(public, record, subject, warnings)
+    _map_money(public, record, subject)
+    _map_place(public, iris, record, subject, warnings)
+    _map_organisations(public, iris, identity, record, subject)
+    for keyword in record.keywords:
+        public.add(subject, SCHEMA + "keywords", _lit(keyword, lang))
+    if record.deadline:
+        public.add(subject, KG + "deadline", _typed(record.deadline.isoformat(), XSD + "date"))
+    if record.child_poverty_theme is not None:
+        public.add(subject, KG + "childPovertyTheme", _typed(str(record.child_poverty_theme).lower(), XSD + "boolean"))
+    if record.strategic_importance is not None:
+        public.add(subject, KG + "strategicImportance",
+                   _typed(str(record.strategic_importance).lower(), XSD + "boolean"))
+    _map_contact(personal, record, subject, extra)
+    for label, value in record.extra:
+        if label == "summary" or label in _CONTACT_EXTRAS:
+            continue
+        raw = NamedNode(f"{subject.value}/raw/{slug(label)}")
+        public.add(subject, KG + "rawField", raw)
+        public.typed(raw, KG + "RawField")
+        public.add(raw, KG + "rawLabel", _lit(label))
+        for item in (value if isinstance(value, tuple) else (value,)):
+            _add_text(public, personal, record, raw, KG + "rawValue", item, None)
+
+
+_EMAIL_IN_TEXT_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_PHONE_IN_TEXT_RE = re.compile(r"\+?[0-9][0-9 \u00a0\-()/]{5,}[0-9]")
+
+
+def redact(text: str, record: ProjectRecord) -> str:
+    """Free text with personal data taken out: every e-mail address, and the contact person's name
+    and telephone number where the text repeats them.
+
+    >>> record = ProjectRecord("esf_2007", contact_name="Roger Nilsson", contact_phone="+4655212082")
+    >>> redact("Ring Roger Nilsson på 0552-120 82 eller roger@x.se. Budget 381 700 kr.", record)
+    'Ring [name removed] på [telephone removed] eller [e-mail removed]. Budget 381 700 kr.'
+    """
+    text = _EMAIL_IN_TEXT_RE.sub("[e-mail removed]", text)
+    if record.contact_name:
+        text = re.sub(re.escape(record.contact_name), "[name removed]", text, flags=re.I)
+    if record.contact_phone:
+        national = "0" + record.contact_phone[3:] if record.contact_phone.startswith("+46") else None
+
+        def phone(match: re.Match[str]) -> str:
+            digits = "+" * match.group(0).startswith("+") + re.sub(r"[^0-9]", "", match.group(0))
+            return "[telephone removed]" if digits in (record.contact_phone, national) else match.group(0)
+
+        text = _PHONE_IN_TEXT_RE.sub(phone, text)
+    return text
+
+
+def _add_text(public: _Writer, personal: _Writer, record: ProjectRecord, subject: NamedNode, predicate: str,
+              text: str, lang: str | None) -> None:
+    """Free text goes to the public graph redacted; if that changed it, the full text is personal data."""
+    cleaned = redact(text, record)
+    public.add(subject, predicate, _lit(cleaned, lang))
+    if cleaned != text:
+        personal.add(subject, predicate, _lit(text, lang))
+
+
+def _concept(public: _Writer, iri: NamedNode, cls: str, scheme: NamedNode, notation: str | None,
+             label: str | None, lang: str | None) -> NamedNode:
+    public.typed(iri, cls, SKOS + "Concept")
+    public.add(iri, SKOS + "inScheme", scheme)
+    public.typed(scheme, SKOS + "ConceptScheme")
+    if notation:
+        public.add(iri, SKOS + "notation", _lit(notation))
+    if label:
+        public.add(iri, SKOS + "prefLabel", _lit(label, lang))
+    return iri
+
+
+def _map_funding(public: _Writer, iris: Iris, record: ProjectRecord, subject: NamedNode) -> None:
+    lang = record.language
+    fund = None
+    if record.fund:
+        fund = _concept(public, iris.id("fund", slug(record.fund)), KG + "Fund", iris.id("fund"),
+                        record.fund, record.fund, None)
+        public.add(subject, KG + "fund", fund)
+    if record.programme:
+        is_cci = bool(re.fullmatch(r"[0-9]{4}[A-Z]{2}[0-9]{2}[A-Z0-9]{4,8}", record.programme))
+        programme = iris.id("programme", _code_segment(record.programme) if is_cci else slug(record.programme))
+        public.typed(programme, KG + "Programme")
+        if is_cci:
+            public.add(programme, KG + "cciCode", _lit(record.programme))
+            public.add(programme, RDFS + "label", _lit(record.programme))
+        else:
+            public.add(programme, RDFS + "label", _lit(record.programme, lang))
+        if fund is not None:
+            public.add(programme, KG + "fund", fund)
+        public.add(subject, KG + "programme", programme)
+    for value, prop, cls, scheme in (
+        (record.programme_area, "programmeArea", "ProgrammeArea", "programme-area"),
+        (record.specific_objective, "specificObjective", "SpecificObjective", "specific-objective"),
+        (record.intervention_type, "interventionType", "InterventionType", "intervention-type"),
+        (record.project_phase, "projectPhase", "ProjectPhase", "project-phase"),
+    ):
+        if value:
+            is_code = bool(re.fullmatch(r"[A-Za-z0-9]{1,8}", value))
+            iri = iris.id(scheme, _code_segment(value) if is_code else slug(value))
+            _concept(public, iri, KG + cls, iris.id(scheme), value if is_code else None,
+                     None if is_code else value, None if is_code else lang)
+            public.add(subject, KG + prop, iri)
+
+
+def _map_time(public: _Writer, record: ProjectRecord, subject: NamedNode, warnings: list[str]) -> None:
+    if record.start_date:
+        public.add(subject, SCHEMA + "startDate", _typed(record.start_date.isoformat(), XSD + "date"))
+    if record.end_date:
+        public.add(subject, SCHEMA + "endDate", _typed(record.end_date.isoformat(), XSD + "date"))
+    if record.period_text:
+        public.add(subject, KG + "periodText", _lit(record.period_text))
+        if not (record.start_date or record.end_date):
+            try:
+                start, end = parse_year_range(record.period_text)
+            except NormaliseError:
+                return
+            public.add(subject, KG + "startYear", _typed(f"{start:04d}", XSD + "gYear"))
+            public.add(subject, KG + "endYear", _typed(f"{end:04d}", XSD + "gYear"))
+
+
+def _map_money(public: _Writer, record: ProjectRecord, subject: NamedNode) -> None:
+    if record.eu_cofinancing_rate is not None:
+        public.add(subject, KG + "euCofinancingRate", _decimal(record.eu_cofinancing_rate))
+    if record.participants is not None:
+        public.add(subject, KG + "plannedParticipants", _typed(record.participants, XSD + "integer"))
+    for amount, prop, key in ((record.granted_amount_sek, "grantedAmount", "granted"),
+                              (record.total_budget_sek, "totalBudget", "total")):
+        if amount is None:
+            continue
+        node = NamedNode(f"{subject.value}/amount/{key}")
+        public.typed(node, KG + "MonetaryAmount", SCHEMA + "MonetaryAmount")
+        public.add(node, SCHEMA + "value", _decimal(amount))
+        public.add(node, SCHEMA + "currency", _lit("SEK"))
+        public.add(subject, KG + prop, node)
+
+
+def _map_place(public: _Writer, iris: Iris, record: ProjectRecord, subject: NamedNode, warnings: list[str]) -> None:
+    region = ref.resolve_esf_region(record.region_name) if record.region_name else None
+    if record.region_name and region is None:
+        warnings.append(f"region {record.region_name!r} is not a known ESF region; kept as written")
+        _raw(public, subject, "Region", record.region_name)
+    if region is not None:
+        public.add(subject, KG + "esfRegion", iris.esf_region(region))
+    national = (record.nuts_code is not None and ref.nuts_code_is_national(record.nuts_code)) or \
+        (region is not None and region.national)
+    if national:
+        public.add(subject, KG + "nationalScope", _typed("true", XSD + "boolean"))
+    stated = record.nuts_code if record.nuts_code and not ref.nuts_code_is_national(record.nuts_code) else None
+    if stated and not ref.is_nuts_code(stated):
+        warnings.append(f"NUTS code {stated!r} is not in the NUTS 2024 list; kept as written")
+        _raw(public, subject, "NUTS-2 kod", stated)
+        stated = None
+    if stated and region is not None and region.nuts2 and region.nuts2 != stated:
+        warnings.append(f"region {record.region_name!r} is {region.nuts2} but the page states NUTS {stated}")
+    nuts = stated or (region.nuts2 if region is not None else None)
+    if nuts:
+        public.add(subject, KG + "nutsRegion", nuts_iri(nuts))
+    for name in record.municipalities:
+        municipality = ref.resolve_municipality(name)
+        if municipality is None:
+            warnings.append(f"municipality {name!r} is not a Swedish municipality name; kept as written")
+            _raw(public, subject, "Kommun", name)
+        else:
+            public.add(subject, KG + "municipality", iris.municipality(municipality))
+    if record.postal_code or record.city:
+        address = NamedNode(f"{subject.value}/address")
+        public.typed(address, KG + "Address", VCARD + "Address")
+        if record.postal_code:
+            public.add(address, VCARD + "postal-code", _lit(record.postal_code))
+        if record.city:
+            public.add(address, VCARD + "locality", _lit(record.city))
+        public.add(subject, KG + "beneficiaryAddress", address)
+
+
+def _raw(public: _Writer, subject: NamedNode, label: str, value: str) -> None:
+    raw = NamedNode(f"{subject.value}/raw/{slug(label)}")
+    public.add(subject, KG + "rawField", raw)
+    public.typed(raw, KG + "RawField")
+    public.add(raw, KG + "rawLabel", _lit(label))
+    public.add(raw, KG + "rawValue", _lit(value))
+
+
+def _map_organisations(public: _Writer, iris: Iris, identity: OrganisationIdentity, record: ProjectRecord,
+                       subject: NamedNode) -> None:
+    owner_role = "applicant" if record.source_format == "partner_search" else "owner"
+    mentions: list[tuple[str, str, str | None]] = []
+    if record.owner_name or record.owner_org_number:
+        mentions.append((owner_role, record.owner_name or record.owner_org_number or "", record.owner_org_number))
+    mentions += [("co-financier", name, None) for name in record.co_financiers]
+    mentions += [("partner", name, None) for name in record.partners]
+    for role, name, number in mentions:
+        organisation, municipality, org_number = identity.organisation(iris, name, number)
+        public.typed(organisation, KG + "Organisation")
+        if name and name != number:
+            public.add(organisation, RDFS + "label", _lit(name))
+        if org_number:
+            registration = NamedNode(f"{organisation.value}/registration")
+            public.add(organisation, REGORG + "registration", registration)
+            public.typed(registration, ADMS + "Identifier")
+            public.add(registration, SKOS + "notation", _lit(org_number))
+            public.add(registration, ADMS + "schemaAgency", _lit("Bolagsverket"))
+        if municipality is not None:
+            public.add(organisation, KG + "governs", iris.municipality(municipality))
+        key = organisation.value.removeprefix(iris.base + "id/organisation/").replace("/", "-")
+        participation = NamedNode(f"{subject.value}/participation/{role}/{key}")
+        public.typed(participation, KG + "Participation")
+        public.add(participation, KG + "participant", organisation)
+        public.add(participation, KG + "role", NamedNode(_ROLES[role]))
+        public.add(subject, KG + "hasParticipation", participation)
+
+
+def _map_contact(personal: _Writer, record: ProjectRecord, subject: NamedNode, extra: dict[str, object]) -> None:
+    details = [record.contact_name, record.contact_email, record.contact_phone,
+               *(extra.get(key) for key in _CONTACT_EXTRAS)]
+    if not any(details):
+        return
+    contact = NamedNode(f"{subject.value}/contact")
+    personal.add(subject, KG + "contact", contact)
+    personal.typed(contact, KG + "Contact", VCARD + "Individual")
+    if record.contact_name:
+        personal.add(contact, VCARD + "fn", _lit(record.contact_name))
+    if record.contact_email:
+        personal.add(contact, VCARD + "hasEmail", NamedNode(f"mailto:{record.contact_email}"))
+    if record.contact_phone:
+        personal.add(contact, VCARD + "hasTelephone", NamedNode(f"tel:{record.contact_phone}"))
+    title = extra.get("contact_title")
+    if isinstance(title, str):
+        personal.add(contact, VCARD + "title", _lit(title))
+    address = extra.get("contact_address")
+    if isinstance(address, str):
+        personal.add(contact, VCARD + "street-address", _lit(address))
+
+
+def reference_quads(iris: Iris) -> Iterator[Quad]:
+    """Municipalities, counties and ESF regions as SKOS concepts, linked to their NUTS regions.
+
+    The NUTS code list itself is loaded from ``data/reference/nuts.ttl`` by the store.
+    """
+    graph = _Writer(iris.reference_graph)
+    scheme_m, scheme_c, scheme_r = iris.id("municipality"), iris.id("county"), iris.id("esf-region")
+    for scheme, label in ((scheme_m, "Swedish municipalities"), (scheme_c, "Swedish counties"),
+                          (scheme_r, "ESF regions")):
+        graph.typed(scheme, SKOS + "ConceptScheme")
+        graph.add(scheme, SKOS + "prefLabel", _lit(label, "en"))
+    for county in ref.counties():
+        node = iris.county(county)
+        graph.typed(node, KG + "County", SKOS + "Concept", SCHEMA + "AdministrativeArea")
+        graph.add(node, SKOS + "inScheme", scheme_c)
+        graph.add(node, SKOS + "notation", _lit(county.code))
+        graph.add(node, SKOS + "prefLabel", _lit(county.name, "sv"))
+        graph.add(node, KG + "nutsRegion", nuts_iri(county.nuts3))
+    for municipality in ref.municipalities():
+        node = iris.municipality(municipality)
+        graph.typed(node, KG + "Municipality", SKOS + "Concept", SCHEMA + "AdministrativeArea")
+        graph.add(node, SKOS + "inScheme", scheme_m)
+        graph.add(node, SKOS + "notation", _lit(municipality.code))
+        graph.add(node, SKOS + "prefLabel", _lit(municipality.name, "sv"))
+        for alt in municipality.alt_names:
+            graph.add(node, SKOS + "altLabel", _lit(alt, "sv"))
+        graph.add(node, KG + "county", iris.county(municipality.county))
+        graph.add(node, KG + "nutsRegion", nuts_iri(municipality.nuts3))
+    for region in ref.esf_regions():
+        node = iris.esf_region(region)
+        graph.typed(node, KG + "EsfRegion", SKOS + "Concept")
+        graph.add(node, SKOS + "inScheme", scheme_r)
+        graph.add(node, SKOS + "prefLabel", _lit(region.name, "sv"))
+        for alt in region.alt_names:
+            graph.add(node, SKOS + "altLabel", _lit(alt, "sv"))
+        if region.nuts2:
+            graph.add(node, KG + "nutsRegion", nuts_iri(region.nuts2))
+        else:
+            graph.add(node, KG + "nationalScope", _typed("true", XSD + "boolean"))
+    yield from graph.quads
+
+
+def all_records(results: Sequence[ParseResult]) -> Iterator[ProjectRecord]:
+    for result in results:
+        yield from result.records

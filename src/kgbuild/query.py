@@ -1,0 +1,96 @@
+"""Running a read-only SPARQL query on the published graph, and serialising its results.
+
+Shared by ``kgbuild query`` and the server. Every query is checked first (:mod:`kgbuild.sparql`):
+updates and SERVICE calls off the allow-list are refused before anything runs. The dataset a query
+sees is always given explicitly: the public graphs (union as the default graph), narrowed by the
+request's ``default-graph-uri``/``named-graph-uri`` or the query's ``FROM``/``FROM NAMED``, never
+widened — so personal data stays out unless the operator opted in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO
+
+from pyoxigraph import NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, RdfFormat, Store
+
+from kgbuild.errors import KgbuildError
+from kgbuild.export import public_graphs
+from kgbuild.mapping import Iris
+from kgbuild.settings import Settings
+from kgbuild.sparql import QueryInfo, QueryRefused, check_query
+from kgbuild.vocab import PREFIXES
+
+__all__ = ["Dataset", "dataset_for", "execute", "RESULT_FORMATS", "GRAPH_FORMATS", "run_query_to",
+           "QueryResult", "serialise_result"]
+
+QueryResult = QuerySolutions | QueryBoolean | QueryTriples
+
+RESULT_FORMATS = {"json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML, "csv": QueryResultsFormat.CSV,
+                  "tsv": QueryResultsFormat.TSV}
+GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "jsonld": RdfFormat.JSON_LD,
+                 "rdfxml": RdfFormat.RDF_XML, "nquads": RdfFormat.N_QUADS, "trig": RdfFormat.TRIG}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What a query sees: the graphs unioned as its default graph, and its named graphs."""
+
+    default_graph: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+
+
+def dataset_for(public: Sequence[str], info: QueryInfo, default_graph_uris: Sequence[str] = (),
+                named_graph_uris: Sequence[str] = ()) -> Dataset:
+    """The dataset of one request (SPARQL 1.1 Protocol §2.1.4): protocol parameters win over FROM
+    clauses, which win over the default (all public graphs). Only public graphs are ever included.
+    """
+    allowed = set(public)
+    if default_graph_uris or named_graph_uris:
+        default, named = list(default_graph_uris), list(named_graph_uris)
+    elif info.from_graphs or info.from_named_graphs:
+        default, named = list(info.from_graphs), list(info.from_named_graphs)
+    else:
+        return Dataset(tuple(public), tuple(public))
+    return Dataset(tuple(g for g in default if g in allowed), tuple(g for g in named if g in allowed))
+
+
+def execute(store: Store, text: str, dataset: Dataset) -> QueryResult:
+    """Run a checked query on ``store`` over ``dataset``.
+
+    :raises QueryRefused: (400) when pyoxigraph cannot parse the query.
+    """
+    try:
+        return store.query(text, default_graph=[NamedNode(g) for g in dataset.default_graph],
+                           named_graphs=[NamedNode(g) for g in dataset.named_graphs])
+    except SyntaxError as exc:
+        raise QueryRefused(400, f"malformed query: {exc}") from None
+
+
+def serialise_result(result: QueryResult, output: IO[bytes], format_name: str | None) -> None:
+    """Write a result in the named format (``json``, ``csv``, ``turtle`` ...); a sensible default if None."""
+    if isinstance(result, QueryTriples):
+        graph_format = GRAPH_FORMATS.get(format_name or "turtle")
+        if graph_format is None:
+            raise KgbuildError(f"a graph result is written as one of {', '.join(GRAPH_FORMATS)}, not {format_name}")
+        prefixes = PREFIXES if graph_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
+        result.serialize(output, format=graph_format, prefixes=prefixes)  # type: ignore[call-arg]
+        return
+    results_format = RESULT_FORMATS.get(format_name or "tsv")
+    if results_format is None:
+        raise KgbuildError(f"a result table is written as one of {', '.join(RESULT_FORMATS)}, not {format_name}")
+    result.serialize(output, format=results_format)
+
+
+def run_query_to(settings: Settings, text: str, format_name: str | None, output: IO[bytes]) -> None:
+    """``kgbuild query``: check, run on the current store generation, write the results."""
+    from kgbuild.store import open_read_only
+
+    info = check_query(text, settings.service_allowlist)
+    store = open_read_only(settings.store)
+    iris = Iris(settings.base_iri)
+    public = [g.value for g in public_graphs(store, iris, settings.include_personal_data)]
+    result = execute(store, text, dataset_for(public, info))
+    serialise_result(result, output, format_name)
+    output.flush()

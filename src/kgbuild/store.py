@@ -1,0 +1,160 @@
+"""The store: an on-disk Oxigraph database, replaced atomically, one generation at a time.
+
+Layout of a store directory::
+
+    kgstore/
+      CURRENT            name of the generation being served (replaced with an atomic rename)
+      gen-000001/        a complete Oxigraph database
+      gen-000002/        the next one, built beside it
+
+A build writes a new generation, starting from a cheap checkpoint of the current one (Oxigraph's
+``backup`` hard-links its files), changes only the graphs that changed, and switches ``CURRENT``
+only when it is complete. A build that is killed or fails leaves ``CURRENT`` and its generation
+untouched. Readers open the current generation read-only. This is the only module that opens a
+pyoxigraph ``Store``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from pyoxigraph import Store
+
+from kgbuild.errors import KgbuildError
+
+__all__ = ["StoreDirectory", "open_read_only", "open_in_memory"]
+
+T = TypeVar("T")
+_GENERATION_RE = re.compile(r"^gen-([0-9]{6})$")
+# Generations kept besides the current one: a server that opened the previous one keeps working.
+KEEP_GENERATIONS = 3
+
+
+class StoreDirectory:
+    """A directory of store generations with a ``CURRENT`` pointer."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def pointer(self) -> Path:
+        return self.root / "CURRENT"
+
+    def current(self) -> Path | None:
+        """The generation being served, or ``None`` if nothing has been built yet."""
+        try:
+            name = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        path = self.root / name
+        if not _GENERATION_RE.match(name) or not path.is_dir():
+            raise KgbuildError(f"{self.pointer}: names {name!r}, which is not a store generation")
+        return path
+
+    def exists(self) -> bool:
+        return self.current() is not None
+
+    def generations(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.iterdir() if p.is_dir() and _GENERATION_RE.match(p.name))
+
+    def _next_generation(self) -> Path:
+        numbers = [int(_GENERATION_RE.match(p.name).group(1)) for p in self.generations()]  # type: ignore[union-attr]
+        return self.root / f"gen-{max(numbers, default=0) + 1:06d}"
+
+    def write_generation(self, fill: Callable[[Store], T]) -> T:
+        """Write a new generation with ``fill`` and switch it in; return what ``fill`` returns.
+
+        The generation starts as a copy of the current one. ``fill`` gets the open store; the store
+        never outlives this call, so it is closed before the switch (a reader must never open a
+        database that still has a writer). If ``fill`` raises, the new generation is deleted and the
+        current one stays. Only one build may write at a time (a lock file says so).
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            self._remove_abandoned()
+            target = self._next_generation()
+            try:
+                result = self._fill(target, fill)
+            except BaseException:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            self._switch(target)
+        self._collect_garbage()
+        return result
+
+    def _fill(self, target: Path, fill: Callable[[Store], T]) -> T:
+        current = self.current()
+        try:
+            if current is not None:
+                Store.read_only(str(current)).backup(str(target))
+            store = Store(str(target))
+        except OSError as exc:
+            raise KgbuildError(f"cannot create a new store generation in {self.root}: {exc}") from None
+        result = fill(store)
+        store.flush()
+        return result  # the only reference to the store dies here, which closes it
+
+    def _switch(self, generation: Path) -> None:
+        temporary = self.root / "CURRENT.tmp"
+        with temporary.open("w", encoding="utf-8") as f:
+            f.write(generation.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, self.pointer)
+        directory = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def _remove_abandoned(self) -> None:
+        """Generations newer than CURRENT are what a killed build left behind."""
+        current = self.current()
+        for generation in self.generations():
+            if current is None or generation.name > current.name:
+                shutil.rmtree(generation, ignore_errors=True)
+
+    def _collect_garbage(self) -> None:
+        current = self.current()
+        older = [g for g in self.generations() if current is not None and g.name < current.name]
+        for generation in older[:-KEEP_GENERATIONS] if len(older) > KEEP_GENERATIONS else []:
+            shutil.rmtree(generation, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        import fcntl
+
+        with (self.root / "LOCK").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise KgbuildError(f"another build is writing to {self.root}; try again when it is done") from None
+            yield
+
+
+def open_read_only(root: str | Path) -> Store:
+    """The current generation of a store directory, opened read-only.
+
+    :raises KgbuildError: when nothing has been built there yet.
+    """
+    directory = StoreDirectory(root)
+    current = directory.current()
+    if current is None:
+        raise KgbuildError(f"no knowledge graph in {directory.root}: run `kgbuild build` first")
+    try:
+        return Store.read_only(str(current))
+    except OSError as exc:
+        raise KgbuildError(f"cannot open the store in {current}: {exc}") from None
+
+
+def open_in_memory() -> Store:
+    """An empty in-memory store (tests, and serving a loaded copy)."""
+    return Store()

@@ -161,6 +161,25 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kgbuild.mapping import Iris
+    from kgbuild.pipeline import ensure_built
+    from kgbuild.server.app import create_app
+
+    settings = _settings(args)
+    report = ensure_built(settings.store, Iris(settings.base_iri))
+    if report is not None:
+        _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        _say(f"warning: listening on {settings.host}, not only on this machine")
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                            server_header=False, proxy_headers=False, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run()
+    return EXIT_OK
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -233,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write every format gzipped, SHA256SUMS and void.ttl (VoID + DCAT) into DIR")
     add_settings(export, "store", "base_iri", "include_personal_data", "dataset_title", "dataset_publisher",
                  "dataset_license")
+
+    serve = verb("serve", "Serve the store: SPARQL endpoint, linked-data pages, dumps and the query page "
+                          "(builds the bundled corpus first when the store is empty).",
+                 "kgbuild serve --port 8000", _cmd_serve)
+    add_settings(serve, "store", "base_iri", "host", "port", "include_personal_data", "query_timeout", "max_rows",
+                 "max_body_bytes", "max_concurrent_per_client", "query_workers", "service_allowlist",
+                 "dataset_title", "dataset_publisher", "dataset_license")
     return parser
 
 

@@ -193,8 +193,11 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
 
 
 def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher: str, license_iri: str,
-                include_personal: bool = False) -> dict[str, tuple[Path, str]]:
-    """Every dump format, gzipped, plus ``SHA256SUMS`` and ``void.ttl``, swapped into ``directory`` whole."""
+                include_personal: bool = False, generation: str | None = None) -> dict[str, tuple[Path, str]]:
+    """Every dump format, gzipped, plus ``SHA256SUMS`` and ``void.ttl``, swapped into ``directory`` whole.
+
+    ``generation`` (the store generation dumped) is recorded in a ``GENERATION`` file inside.
+    """
     staging = Path(tempfile.mkdtemp(prefix=".dumps-", dir=directory.parent if directory.parent.exists() else None))
     try:
         written: dict[str, tuple[Path, str]] = {}
@@ -207,6 +210,8 @@ def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher
         (staging / "SHA256SUMS").write_text(sums, encoding="utf-8")
         description = dataset_description(store, iris, title, publisher, license_iri, written, include_personal)
         (staging / "void.ttl").write_bytes(serialize(description, format=RdfFormat.TURTLE, prefixes=PREFIXES) or b"")
+        if generation:
+            (staging / "GENERATION").write_text(generation + "\n", encoding="utf-8")
         os.chmod(staging, 0o755)
         old = directory.with_name(directory.name + ".old")
         shutil.rmtree(old, ignore_errors=True)

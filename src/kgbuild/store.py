@@ -158,3 +158,11 @@ def open_read_only(root: str | Path) -> Store:
 def open_in_memory() -> Store:
     """An empty in-memory store (tests, and serving a loaded copy)."""
     return Store()
+
+
+def open_generation(path: str | Path) -> Store:
+    """One generation, read-only (query workers follow ``CURRENT`` themselves)."""
+    try:
+        return Store.read_only(str(path))
+    except OSError as exc:
+        raise KgbuildError(f"cannot open the store in {path}: {exc}") from None

@@ -1,0 +1,428 @@
+"""The HTTP application: SPARQL 1.1 Protocol at ``/sparql``, linked data at ``/id/...``, dumps, VoID, query page.
+
+Every request that touches the graph goes through the worker pool (deadline, row cap, read-only
+store). Bad requests get a 4xx with a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from urllib.parse import parse_qs, quote
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse, serialize
+
+from kgbuild import __version__
+from kgbuild.errors import KgbuildError
+from kgbuild.resources import ontology_path, queries_path
+from kgbuild.server.dumps import DumpKeeper
+from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
+from kgbuild.server.pages import dumps_page, resource_page
+from kgbuild.server.workers import Answer, Job, WorkerPool
+from kgbuild.settings import Settings
+from kgbuild.sparql import QueryRefused, check_query
+from kgbuild.vocab import DCT, PREFIXES, RDF, SD, VOID
+
+__all__ = ["create_app", "named_queries", "TRUNCATED_HEADER", "ROW_LIMIT_HEADER"]
+
+log = logging.getLogger("kgbuild.server")
+STATIC = Path(__file__).parent / "static"
+TRUNCATED_HEADER = "X-Kgbuild-Truncated"
+ROW_LIMIT_HEADER = "X-Kgbuild-Row-Limit"
+_EXTENSIONS = {"ttl": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "jsonld": RdfFormat.JSON_LD, "rdf": RdfFormat.RDF_XML}
+
+
+def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(message.rstrip() + "\n", status_code=status, media_type="text/plain; charset=utf-8",
+                    headers=dict(headers or {}))
+
+
+class _ClientLimiter:
+    """At most ``limit`` requests in flight per client address; the rest get 429 + Retry-After."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def slot(self, client: str) -> Iterator[bool]:
+        if self.active[client] >= self.limit:
+            yield False
+            return
+        self.active[client] += 1
+        try:
+            yield True
+        finally:
+            self.active[client] -= 1
+            if not self.active[client]:
+                del self.active[client]
+
+
+class _State:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool = WorkerPool(Path(settings.store), settings.query_workers, settings.query_timeout)
+        self.limiter = _ClientLimiter(settings.max_concurrent_per_client)
+        self.dumps = DumpKeeper(settings)
+
+
+def named_queries() -> list[dict[str, str]]:
+    """The files in ``queries/``, with their ``# title:`` and ``# description:`` headers."""
+    out = []
+    for path in sorted(queries_path().glob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        headers = dict(re.findall(r"^#\s*(\w+):\s*(.+)$", text, flags=re.M))
+        out.append({"name": path.stem, "title": headers.get("title", path.stem),
+                    "description": headers.get("description", ""), "query": text})
+    return out
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The application for one store; query workers start with the application and stop with it."""
+    state = _State(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.pool.start()
+        state.dumps.refresh()
+        try:
+            yield
+        finally:
+            await state.pool.close()
+
+    app = FastAPI(title="kgbuild SPARQL endpoint", version=__version__, lifespan=lifespan, docs_url="/api",
+                  redoc_url=None, description="Read-only SPARQL 1.1 endpoint and linked data for EU-funded projects.")
+    app.state.kg = state
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_headers=["*"], expose_headers=[TRUNCATED_HEADER, ROW_LIMIT_HEADER, "Retry-After"])
+    app.add_api_route("/sparql", sparql_endpoint, methods=["GET", "POST"], include_in_schema=True,
+                      summary="SPARQL 1.1 Protocol query endpoint (read-only)")
+    app.add_api_route("/sparql/", sparql_endpoint, methods=["GET", "POST"], include_in_schema=False)
+    app.add_api_route("/id/{path:path}", linked_data, methods=["GET"], summary="A resource's description")
+    app.add_api_route("/dumps/", dumps_index, methods=["GET"], summary="The dumps, with checksums")
+    app.add_api_route("/dumps/{name}", dump_file, methods=["GET"], summary="One dump file")
+    app.add_api_route("/.well-known/void", void_description, methods=["GET"], summary="VoID + DCAT description")
+    app.add_api_route("/ontology", ontology, methods=["GET"], summary="The ontology (HTML or Turtle)")
+    app.add_api_route("/queries", queries, methods=["GET"], summary="The named example queries")
+    app.add_api_route("/healthz", health, methods=["GET"], summary="Liveness and store generation")
+    app.add_api_route("/", index, methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _state(request: Request) -> _State:
+    state: _State = request.app.state.kg
+    return state
+
+
+# --- SPARQL protocol -----------------------------------------------------------------------------
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise QueryRefused(413, f"request body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise QueryRefused(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _form(data: str) -> dict[str, list[str]]:
+    try:
+        return parse_qs(data, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise QueryRefused(400, "parameters are not valid UTF-8") from None
+
+
+def _utf8(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise QueryRefused(400, f"{what} is not valid UTF-8 (byte {exc.start})") from None
+
+
+async def _protocol_parameters(request: Request, limit: int) -> dict[str, list[str]]:
+    params = _form(request.scope.get("query_string", b"").decode("latin-1"))
+    if request.method != "POST":
+        return params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await _read_body(request, limit)
+    if content_type == "application/x-www-form-urlencoded":
+        for key, values in _form(_utf8(body, "the form body")).items():
+            params.setdefault(key, []).extend(values)
+    elif content_type == "application/sparql-query":
+        params.setdefault("query", []).append(_utf8(body, "the query"))
+    elif content_type == "application/sparql-update":
+        params.setdefault("update", []).append("")
+    else:
+        raise QueryRefused(415, "send the query as application/sparql-query or application/x-www-form-urlencoded"
+                                f" (got {content_type or 'no content type'})")
+    return params
+
+
+async def sparql_endpoint(request: Request) -> Response:
+    """SPARQL 1.1 Protocol: GET ``?query=``, POST form or ``application/sparql-query``; updates refused."""
+    state = _state(request)
+    settings = state.settings
+    try:
+        params = await _protocol_parameters(request, settings.max_body_bytes)
+        queries, updates = params.get("query", []), params.get("update", [])
+        if queries and updates:
+            raise QueryRefused(400, "a request carries either a query or an update, not both")
+        if updates:
+            raise QueryRefused(403, "this endpoint is read-only: SPARQL updates are refused")
+        if not queries:
+            if request.method == "GET":
+                return _service_description(request, state)
+            raise QueryRefused(400, "no query: send it as the 'query' parameter or an application/sparql-query body")
+        if len(queries) > 1:
+            raise QueryRefused(400, "more than one 'query' parameter")
+        text = queries[0]
+        if len(text.encode()) > settings.max_body_bytes:
+            raise QueryRefused(413, f"query longer than {settings.max_body_bytes} bytes")
+        info = check_query(text, settings.service_allowlist)
+        offered = TABLE_FORMATS if info.form in ("SELECT", "ASK") else GRAPH_FORMATS
+        choice = choose(request.headers.get("accept"), offered, (params.get("format") or [None])[0])
+    except QueryRefused as exc:
+        return _text(exc.status, str(exc))
+    except NotAcceptable as exc:
+        return _text(406, str(exc))
+    job = Job(text, choice.format.name, settings.max_rows, info.from_graphs, info.from_named_graphs,
+              tuple(params.get("default-graph-uri", [])), tuple(params.get("named-graph-uri", [])),
+              settings.include_personal_data, bool(info.services), settings.base_iri)
+    return await _answer(request, state, job, choice)
+
+
+async def _answer(request: Request, state: _State, job: Job, choice: Choice) -> Response:
+    client = request.client.host if request.client else "unknown"
+    with state.limiter.slot(client) as admitted:
+        if not admitted:
+            return _text(429, f"too many queries from {client} at once (limit "
+                              f"{state.settings.max_concurrent_per_client}); try again shortly",
+                         {"Retry-After": "1"})
+        answer = await state.pool.run(job)
+    return _response(answer, choice, state.settings.max_rows)
+
+
+def _response(answer: Answer, choice: Choice, max_rows: int) -> Response:
+    if answer.status != 200:
+        if answer.status >= 500 and answer.status != 503 and answer.status != 502:
+            log.error("query failed: %s", answer.error)
+        headers = {"Retry-After": "5"} if answer.status == 503 else {}
+        return _text(answer.status, answer.error or "the query failed", headers)
+    headers = {"Vary": "Accept", ROW_LIMIT_HEADER: str(max_rows)}
+    if answer.truncated:
+        headers[TRUNCATED_HEADER] = "true"
+    media = choice.format.media_type
+    if media.startswith("text/") or media.endswith(("json", "xml")):
+        media += "; charset=utf-8"
+    return Response(answer.body, media_type=media, headers=headers)
+
+
+def _service_description(request: Request, state: _State) -> Response:
+    try:
+        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"))
+    except NotAcceptable as exc:
+        return _text(406, str(exc))
+    base = state.settings.base_iri
+    service, endpoint = NamedNode(base + "sparql#service"), NamedNode(base + "sparql")
+    dataset = NamedNode(base + "sparql#dataset")
+    n = NamedNode
+    triples = [
+        Triple(service, n(RDF + "type"), n(SD + "Service")),
+        Triple(service, n(SD + "endpoint"), endpoint),
+        Triple(service, n(SD + "supportedLanguage"), n(SD + "SPARQL11Query")),
+        Triple(service, n(SD + "feature"), n(SD + "UnionDefaultGraph")),
+        Triple(service, n(SD + "feature"), n(SD + "BasicFederatedQuery")),
+        Triple(service, n(SD + "defaultEntailmentRegime"), n("http://www.w3.org/ns/entailment/Simple")),
+        Triple(service, n(SD + "defaultDataset"), dataset),
+        Triple(dataset, n(RDF + "type"), n(SD + "Dataset")),
+        Triple(dataset, n(RDF + "type"), n(VOID + "Dataset")),
+        Triple(dataset, n(VOID + "sparqlEndpoint"), endpoint),
+        Triple(dataset, n(DCT + "description"), n(base + ".well-known/void")),
+        Triple(service, n(DCT + "description"), Literal(
+            f"Read-only. Per-query deadline {state.settings.query_timeout:g} s (503 past it); at most "
+            f"{state.settings.max_rows} rows (header {TRUNCATED_HEADER}: true when cut); SERVICE only to: "
+            f"{', '.join(state.settings.service_allowlist) or 'none'}.", language="en")),
+    ]
+    for fmt in (*TABLE_FORMATS, *GRAPH_FORMATS):
+        triples.append(Triple(service, n(SD + "resultFormat"), n(fmt.iri)))
+    body = serialize(triples, format=choice.format, prefixes=PREFIXES if choice.format == RdfFormat.TURTLE else None)
+    return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+# --- linked data ---------------------------------------------------------------------------------
+
+_DESCRIBE = """
+CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?ol . ?child ?cp ?co . ?co ?clp ?col . ?s ?sp <{iri}> . ?s ?slp ?sl }}
+WHERE {{
+  {{ <{iri}> ?p ?o .
+     OPTIONAL {{ ?o ?lp ?ol . VALUES ?lp {{ <http://purl.org/dc/terms/title> <http://www.w3.org/2004/02/skos/core#prefLabel>
+                                           <http://www.w3.org/2000/01/rdf-schema#label> }} }} }}
+  UNION
+  {{ <{iri}> ?link ?child . FILTER(STRSTARTS(STR(?child), "{iri}/"))
+     ?child ?cp ?co .
+     OPTIONAL {{ ?co ?clp ?col . VALUES ?clp {{ <http://purl.org/dc/terms/title>
+               <http://www.w3.org/2004/02/skos/core#prefLabel> <http://www.w3.org/2000/01/rdf-schema#label> }} }} }}
+  UNION
+  {{ ?s ?sp <{iri}> . FILTER(!STRSTARTS(STR(?s), "{iri}/"))
+     OPTIONAL {{ ?s ?slp ?sl . VALUES ?slp {{ <http://purl.org/dc/terms/title> <http://www.w3.org/2000/01/rdf-schema#label>
+                                            <http://www.w3.org/2004/02/skos/core#prefLabel> }} }} }}
+}}
+"""
+
+
+async def linked_data(path: str, request: Request) -> Response:
+    """Every IRI under ``<base>id/`` dereferences: HTML for browsers, RDF by Accept or extension."""
+    state = _state(request)
+    extension = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
+    forced = _EXTENSIONS.get(extension)
+    if forced is not None:
+        path = path[: -len(extension) - 1]
+    iri = state.settings.base_iri + "id/" + path
+    if not re.fullmatch(r"[^\s<>\"{}|\\^`]+", iri):
+        return _text(400, "not an IRI this server mints")
+    try:
+        choice = Choice(forced) if forced else choose(request.headers.get("accept"), GRAPH_FORMATS, html=True)
+    except NotAcceptable as exc:
+        return _text(406, str(exc))
+    job = Job(_DESCRIBE.format(iri=iri), RdfFormat.N_TRIPLES.name, 20000, include_personal=
+              state.settings.include_personal_data, base_iri=state.settings.base_iri)
+    client = request.client.host if request.client else "unknown"
+    with state.limiter.slot(client) as admitted:
+        if not admitted:
+            return _text(429, "too many requests at once; try again shortly", {"Retry-After": "1"})
+        answer = await state.pool.run(job)
+    if answer.status != 200:
+        return _response(answer, choice, job.max_rows)
+    triples = [Triple(q.subject, q.predicate, q.object) for q in parse(answer.body, format=RdfFormat.N_TRIPLES)]
+    if not any(isinstance(t.subject, NamedNode) and t.subject.value == iri for t in triples):
+        return _text(404, f"nothing is known about <{iri}>")
+    if choice.html:
+        return HTMLResponse(resource_page(iri, triples, state.settings.base_iri), headers={"Vary": "Accept"})
+    own = [t for t in triples if isinstance(t.subject, NamedNode) and (t.subject.value == iri
+                                                                      or t.subject.value.startswith(iri + "/"))]
+    prefixes = PREFIXES if choice.format == RdfFormat.TURTLE else None
+    body = serialize(own, format=choice.format, prefixes=prefixes)
+    return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+def _open_stream(path: Path) -> Iterator[bytes]:
+    """Open now (a swap of the dumps directory after this keeps the open file valid), stream later."""
+    handle = path.open("rb")
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while chunk := handle.read(1 << 16):
+                yield chunk
+
+    return chunks()
+
+
+async def dumps_index(request: Request) -> Response:
+    keeper = _state(request).dumps
+    keeper.refresh()
+    generation = keeper.generation()
+    if generation is None:
+        message = "the dumps are being prepared; try again in a moment"
+        return _text(503, message + (f" (last attempt failed: {keeper.last_error})" if keeper.last_error else ""),
+                     {"Retry-After": "5"})
+    sums = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in (keeper.directory / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
+            digest, _, name = line.partition("  ")
+            sums[name] = digest
+    files = []
+    for name in keeper.files():
+        with contextlib.suppress(FileNotFoundError):
+            files.append((name, (keeper.directory / name).stat().st_size, sums.get(name, "")))
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"generation": generation, "files": [
+            {"name": n, "bytes": size, "sha256": digest} for n, size, digest in files]})
+    return HTMLResponse(dumps_page(files, generation))
+
+
+_DUMP_TYPES = {".gz": "application/gzip", ".ttl": "text/turtle", "SHA256SUMS": "text/plain; charset=utf-8"}
+
+
+async def dump_file(name: str, request: Request) -> Response:
+    keeper = _state(request).dumps
+    if name not in keeper.files():  # only names we listed: no path can escape the directory
+        return _text(404, f"no dump called {name!r}; see /dumps/")
+    path = keeper.directory / name
+    media = _DUMP_TYPES.get(path.suffix) or _DUMP_TYPES.get(name, "application/octet-stream")
+    try:
+        stream = _open_stream(path)
+    except FileNotFoundError:
+        return _text(503, "the dumps were just replaced; try again", {"Retry-After": "1"})
+    return StreamingResponse(stream, media_type=media,
+                             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+async def void_description(request: Request) -> Response:
+    keeper = _state(request).dumps
+    keeper.refresh()
+    path = keeper.directory / "void.ttl"
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        return _text(503, "the dataset description is being prepared; try again in a moment", {"Retry-After": "5"})
+    try:
+        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"))
+    except NotAcceptable as exc:
+        return _text(406, str(exc))
+    if choice.format != RdfFormat.TURTLE:
+        body = serialize(parse(body, format=RdfFormat.TURTLE), format=choice.format) or b""
+    return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+async def ontology(request: Request) -> Response:
+    try:
+        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"), html=True)
+    except NotAcceptable as exc:
+        return _text(406, str(exc))
+    if choice.html:
+        return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"))
+    body = ontology_path("kgbuild.ttl").read_bytes()
+    if choice.format != RdfFormat.TURTLE:
+        body = serialize(parse(body, format=RdfFormat.TURTLE), format=choice.format) or b""
+    return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+async def queries(request: Request) -> Response:
+    return JSONResponse(named_queries())
+
+
+async def health(request: Request) -> Response:
+    state = _state(request)
+    from kgbuild.store import StoreDirectory
+
+    try:
+        current = StoreDirectory(state.settings.store).current()
+    except KgbuildError as exc:
+        return _text(503, str(exc))
+    return JSONResponse({"status": "ok" if current else "no store", "generation": current.name if current else None,
+                         "queries_stopped_at_deadline": state.pool.killed, "version": __version__})
+
+
+async def index(request: Request) -> Response:
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    digest = hashlib.sha256(json.dumps(named_queries()).encode()).hexdigest()[:12]
+    return HTMLResponse(page.replace("{{version}}", digest))
+

@@ -1,0 +1,63 @@
+"""The dumps the server offers: made once per store generation, in the background, swapped in whole."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from kgbuild.export import write_dumps
+from kgbuild.mapping import Iris
+from kgbuild.settings import Settings
+from kgbuild.store import StoreDirectory, open_generation
+
+__all__ = ["DumpKeeper"]
+
+log = logging.getLogger("kgbuild.server")
+
+
+class DumpKeeper:
+    """Keeps ``<store>/dumps-public`` (or ``dumps-personal``) in step with the current generation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directory = Path(settings.store) / ("dumps-personal" if settings.include_personal_data else "dumps-public")
+        self._lock = threading.Lock()
+        self._running = False
+        self.last_error = ""
+
+    def generation(self) -> str | None:
+        try:
+            return (self.directory / "GENERATION").read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+
+    def refresh(self) -> None:
+        """Start making dumps of the current generation unless they exist or are being made."""
+        current = StoreDirectory(self.settings.store).current()
+        if current is None or current.name == self.generation():
+            return
+        with self._lock:
+            if self._running:
+                return
+            self._running = True
+        threading.Thread(target=self._make, args=(current,), name="kgbuild-dumps", daemon=True).start()
+
+    def _make(self, generation: Path) -> None:
+        try:
+            settings = self.settings
+            write_dumps(open_generation(generation), Iris(settings.base_iri), self.directory, settings.dataset_title,
+                        settings.dataset_publisher, settings.dataset_license, settings.include_personal_data,
+                        generation=generation.name)
+            self.last_error = ""
+        except Exception as exc:  # noqa: BLE001 - keep serving the previous dumps; say why on /dumps/
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.error("making dumps of %s failed: %s", generation.name, self.last_error)
+        finally:
+            with self._lock:
+                self._running = False
+
+    def files(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.name for p in self.directory.iterdir() if p.is_file() and p.name != "GENERATION")

@@ -1,0 +1,214 @@
+"""Query workers: processes that run queries, so that a deadline can stop any query.
+
+pyoxigraph cannot cancel a running query, and a result must be consumed in the thread that made it.
+So each query runs in a worker process, which opens the current store generation read-only, runs
+the query over the request's dataset, writes the (capped) result to bytes, and sends the bytes back.
+The parent waits at most until the deadline; a worker still busy then is killed and replaced, and
+its client gets 503. Other clients are served by the other workers meanwhile. Workers follow the
+store's ``CURRENT`` pointer before every job, so a rebuild is picked up without a restart, while a
+query already running finishes on the generation it started on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+__all__ = ["Job", "Answer", "WorkerPool"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One query for a worker. ``format_name`` is a pyoxigraph format name (e.g. "Turtle")."""
+
+    query: str
+    format_name: str
+    max_rows: int
+    from_graphs: tuple[str, ...] = ()
+    from_named_graphs: tuple[str, ...] = ()
+    default_graph_uris: tuple[str, ...] = ()
+    named_graph_uris: tuple[str, ...] = ()
+    include_personal: bool = False
+    federated: bool = False
+    base_iri: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes = b""
+    rows: int = 0
+    truncated: bool = False
+    error: str = ""
+    generation: str = ""
+
+
+def _public_graphs(store: object, base_iri: str, include_personal: bool) -> list[str]:
+    from pyoxigraph import NamedNode
+
+    personal = base_iri + "graph/personal/"
+    return sorted(g.value for g in store.named_graphs()  # type: ignore[attr-defined]
+                  if isinstance(g, NamedNode) and (include_personal or not g.value.startswith(personal)))
+
+
+def _run(store: object, job: Job, public: list[str]) -> Answer:
+    from pyoxigraph import NamedNode
+
+    from kgbuild.query import dataset_for
+    from kgbuild.server.results import write_result
+    from kgbuild.sparql import QueryInfo
+
+    info = QueryInfo("SELECT", from_graphs=job.from_graphs, from_named_graphs=job.from_named_graphs)
+    dataset = dataset_for(public, info, job.default_graph_uris, job.named_graph_uris)
+    try:
+        result = store.query(job.query,  # type: ignore[attr-defined]
+                             default_graph=[NamedNode(g) for g in dataset.default_graph],
+                             named_graphs=[NamedNode(g) for g in dataset.named_graphs])
+        written = write_result(result, job.format_name, job.max_rows)
+    except SyntaxError as exc:
+        return Answer(400, error=f"malformed query: {exc}")
+    except OSError as exc:
+        if job.federated:
+            return Answer(502, error=f"a federated endpoint failed: {exc}")
+        return Answer(500, error=f"the store failed: {exc}")
+    except (ValueError, RuntimeError, TypeError) as exc:
+        return Answer(400, error=f"the query could not be evaluated: {exc}")
+    return Answer(200, written.body, written.rows, written.truncated)
+
+
+def worker_main(connection: Connection, store_dir: str) -> None:
+    """A worker's loop: receive a job, answer it, until told to stop (``None``) or the pipe closes."""
+    from kgbuild.errors import KgbuildError
+    from kgbuild.store import StoreDirectory, open_generation
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
+    directory = StoreDirectory(store_dir)
+    store, generation, public_cache = None, "", {}
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            current = directory.current()
+            if current is None:
+                answer = Answer(503, error="no knowledge graph has been built yet")
+            else:
+                if current.name != generation:
+                    store, generation, public_cache = open_generation(current), current.name, {}
+                key = (job.base_iri, job.include_personal)
+                if key not in public_cache:
+                    public_cache[key] = _public_graphs(store, job.base_iri, job.include_personal)
+                answer = _run(store, job, public_cache[key])
+                answer = Answer(answer.status, answer.body, answer.rows, answer.truncated, answer.error, generation)
+        except KgbuildError as exc:
+            answer = Answer(503, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - report, never die silently with a job in hand
+            answer = Answer(500, error=f"{type(exc).__name__}: {exc}")
+        try:
+            connection.send(answer)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class _Worker:
+    def __init__(self, context: multiprocessing.context.SpawnContext, store_dir: Path) -> None:
+        self.connection, child = context.Pipe()
+        self.process: BaseProcess = context.Process(target=worker_main, args=(child, str(store_dir)),
+                                                    daemon=True, name="kgbuild-query-worker")
+        self.process.start()
+        child.close()
+
+    def call(self, job: Job, timeout: float) -> Answer:
+        self.connection.send(job)
+        if not self.connection.poll(max(timeout, 0.0)):
+            raise TimeoutError
+        answer: Answer = self.connection.recv()
+        return answer
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.connection.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.send(None)
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.kill()
+
+
+class WorkerPool:
+    """A fixed number of query workers; ``run`` gives a job to a free one within the deadline."""
+
+    def __init__(self, store_dir: Path, size: int, timeout: float) -> None:
+        self.store_dir = store_dir
+        self.size = size
+        self.timeout = timeout
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: set[_Worker] = set()
+        self.killed = 0  # queries stopped at the deadline since start
+
+    async def start(self) -> None:
+        self._idle = asyncio.Queue()
+        workers = await asyncio.gather(*(asyncio.to_thread(self._spawn) for _ in range(self.size)))
+        for worker in workers:
+            self._idle.put_nowait(worker)
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._context, self.store_dir)
+        self._all.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        self._all.discard(worker)
+
+    async def run(self, job: Job) -> Answer:
+        """Run ``job`` on a free worker; 503 if none frees up or the query passes the deadline."""
+        assert self._idle is not None, "WorkerPool.start() was not awaited"
+        started = time.monotonic()
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout)
+        except TimeoutError:
+            return Answer(503, error=f"every query worker stayed busy for {self.timeout:g} s; try again later")
+        remaining = self.timeout - (time.monotonic() - started)
+        future = asyncio.get_running_loop().run_in_executor(None, self._call, worker, job, remaining)
+        # The worker goes back to the pool when its call ends, even if this request was cancelled
+        # meanwhile (the client went away): a worker must never get a second job while busy.
+        future.add_done_callback(self._give_back)
+        answer, _ = await asyncio.shield(future)
+        return answer
+
+    def _give_back(self, future: asyncio.Future[tuple[Answer, _Worker]]) -> None:
+        if self._idle is not None and not future.cancelled() and future.exception() is None:
+            self._idle.put_nowait(future.result()[1])
+
+    def _call(self, worker: _Worker, job: Job, remaining: float) -> tuple[Answer, _Worker]:
+        """In a thread: hand the job over and wait; past the deadline, kill the worker and replace it."""
+        try:
+            return worker.call(job, remaining), worker
+        except TimeoutError:
+            self.killed += 1
+            self._retire(worker)
+            return Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline"), self._spawn()
+        except (EOFError, OSError):
+            self._retire(worker)
+            return Answer(503, error="the query worker failed; the query was not completed"), self._spawn()
+
+    async def close(self) -> None:
+        workers = list(self._all)
+        self._all.clear()
+        await asyncio.gather(*(asyncio.to_thread(w.stop) for w in workers))

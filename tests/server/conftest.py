@@ -1,0 +1,63 @@
+"""Server test fixtures: a store built by the real pipeline and a real uvicorn server on an ephemeral port."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from kgbuild.mapping import Iris
+from kgbuild.pipeline import build, default_sources
+from kgbuild.server.app import create_app
+from kgbuild.settings import Settings, load_settings
+
+BASE = "http://127.0.0.1:8000/"
+
+
+def make_settings(store: Path, **overrides: object) -> Settings:
+    """Settings for a test server: the given store, defaults otherwise (the environment is ignored)."""
+    settings = load_settings({"store": store}, environ={})
+    return replace(settings, **overrides)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def running_server(settings: Settings) -> Iterator[str]:
+    """A real uvicorn server in a thread on 127.0.0.1 and a free port; yields its base URL."""
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
+                            lifespan="on", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True, name="test-uvicorn")
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def bundled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus built once by the real pipeline (do not write to it: copy it first)."""
+    store = tmp_path_factory.mktemp("bundled") / "kgstore"
+    report = build(default_sources(), store, Iris(BASE))
+    assert report.ok, report.failures
+    return store
+
+
+@pytest.fixture(scope="session")
+def server_url(bundled_store: Path) -> Iterator[str]:
+    """One shared server over the bundled store, default settings (5 s deadline for the test suite)."""
+    with running_server(make_settings(bundled_store, query_timeout=5.0)) as url:
+        yield url

@@ -39,7 +39,8 @@ log = logging.getLogger("kgbuild.server")
 STATIC = Path(__file__).parent / "static"
 TRUNCATED_HEADER = "X-Kgbuild-Truncated"
 ROW_LIMIT_HEADER = "X-Kgbuild-Row-Limit"
-_EXTENSIONS = {"ttl": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "jsonld": RdfFormat.JSON_LD, "rdf": RdfFormat.RDF_XML}
+_EXTENSIONS = {"ttl": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "jsonld": RdfFormat.JSON_LD,
+               "rdf": RdfFormat.RDF_XML}
 
 
 def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:

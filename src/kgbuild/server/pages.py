@@ -79,7 +79,8 @@ def resource_page(iri: str, triples: Sequence[Triple], base: str) -> str:
                 and not (isinstance(t.subject, NamedNode) and t.subject.value == iri)]
     nested = [t for t in triples if isinstance(t.subject, NamedNode) and t.subject.value.startswith(iri + "/")]
     path = "/" + iri[len(base):] if iri.startswith(base) else iri
-    rows = "".join(f"<tr><th>{html.escape(compact(t.predicate.value))}</th><td>{_term(t.object, labels, base)}</td></tr>"
+    rows = "".join(f"<tr><th>{html.escape(compact(t.predicate.value))}</th>"
+                   f"<td>{_term(t.object, labels, base)}</td></tr>"
                    for t in sorted(outgoing, key=lambda t: (t.predicate.value, str(t.object))))
     body = [f"<h1>{html.escape(title)}</h1><p><code class=iri>{html.escape(iri)}</code></p>",
             f"<p>Also as <a href=\"{html.escape(path)}.ttl\">Turtle</a>, <a href=\"{html.escape(path)}.jsonld\">"

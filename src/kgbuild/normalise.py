@@ -37,6 +37,7 @@ __all__ = [
 # Spaces that pages use as thousands separators: space, no-break, narrow no-break, thin.
 _GROUP_SPACES = " \u00a0\u202f\u2009"
 _SPACE_RE = re.compile(f"[{_GROUP_SPACES}\t]+")
+_ODD_SPACE_RE = re.compile("[\u00a0\u202f\u2009\t]")
 
 
 def clean_text(text: str) -> str:
@@ -45,6 +46,8 @@ def clean_text(text: str) -> str:
     >>> clean_text("  Forshaga\\u00a0 kommun ")
     'Forshaga kommun'
     """
+    if "  " not in text and not _ODD_SPACE_RE.search(text):
+        return text.strip()
     return _SPACE_RE.sub(" ", text).strip()
 
 

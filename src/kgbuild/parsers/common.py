@@ -9,6 +9,7 @@ swallows the next label.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +31,11 @@ __all__ = [
 ]
 
 Convert = Callable[[str], Any]
+# Label lines, headings and chrome are short; a longer line is prose, and is not inspected as one.
+MAX_FIELD_LINE = 300
 
 
+@functools.lru_cache(maxsize=4096)
 def label_key(label: str) -> str:
     """The comparison key of a label: case, spacing, a trailing colon and dash styles ignored.
 
@@ -70,6 +74,8 @@ class LabelTable:
         alternatives = "|".join(
             re.escape(label).replace(r"\ ", r"\s+").replace(r"\-", "[-–—]") for label in self._labels
         )
+        # Most lines start with no label at all: a three-letter prefix check skips the big regex for them.
+        self._starts = {label_key(label)[:3] for label in fields}
         self._glued = re.compile(rf"^(?P<label>{alternatives})\s*:?\s*(?P<value>.*)$", re.I)
         self._separated = re.compile(rf"^(?P<label>{alternatives})\s*(?::\s*(?P<value>.*))?$", re.I)
 
@@ -82,6 +88,8 @@ class LabelTable:
         With ``glued`` the value may follow the label directly (``ProjektfasGenomförande``);
         without it the label must stand alone or be followed by a colon.
         """
+        if len(line) > MAX_FIELD_LINE or line.lstrip()[:3].casefold() not in self._starts:
+            return None
         text = n.clean_text(line)
         found = (self._glued if glued else self._separated).match(text)
         if not found:
@@ -102,6 +110,8 @@ def looks_like_label(line: str) -> bool:
     >>> looks_like_label("Målgrupp:"), looks_like_label("Vi vill: göra mer.")
     (True, False)
     """
+    if len(line) > 80:
+        return False
     text = n.clean_text(line)
     return bool(_UNKNOWN_LABEL_RE.match(text)) and len(text.split()) <= 7
 
@@ -122,7 +132,7 @@ def is_chrome(line: str) -> bool:
     >>> is_chrome("Logotyp på utskrifter"), is_chrome("3 december - Webbinarium om fattigdom"), is_chrome("merit.nu")
     (True, True, False)
     """
-    return bool(_CHROME_RE.search(n.clean_text(line)))
+    return len(line) <= MAX_FIELD_LINE and bool(_CHROME_RE.search(n.clean_text(line)))
 
 
 _BULLET_RE = re.compile(r"^\s*(?:[•·▪◦●∙*]|[-–—](?=\s))\s*(?P<item>\S.*)$")

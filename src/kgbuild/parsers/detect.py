@@ -46,6 +46,8 @@ def detect_format(text: str) -> SourceFormat | None:
 def _partner_search_score(text: str) -> int:
     found = set()
     for line in text.split("\n"):
+        if len(line) > 80:  # headings are short; prose is skipped unread
+            continue
         key = line.strip().rstrip(":").strip().casefold()
         head = line.strip().split(":", 1)[0].strip().casefold()
         for candidate in (key, head):

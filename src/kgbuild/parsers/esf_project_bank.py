@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from kgbuild import normalise as n
-from kgbuild.parsers.common import RecordBuilder, bullet_item, is_chrome, paragraphs
+from kgbuild.parsers.common import MAX_FIELD_LINE, RecordBuilder, bullet_item, is_chrome, paragraphs
 from kgbuild.parsers.labels_sv import read_field_block, split_records, title_from_header
 from kgbuild.records import ProjectRecord
 
@@ -84,6 +84,17 @@ def _read_body(builder: RecordBuilder, body: Sequence[str]) -> None:
     list_has_bullets = False
     previous_blank = True
     for line in body:
+        if len(line) > MAX_FIELD_LINE:  # prose: no heading, list item or chrome is this long
+            if current_list is not None and list_has_bullets:
+                current_list, current_text = None, trailing
+            if current_text is None:
+                current_text = sections.setdefault("Text", []) if current_list is None else None
+            if current_text is not None:
+                current_text.append(line)
+            else:
+                current_list.append(n.clean_text(line))  # type: ignore[union-attr]
+            previous_blank = False
+            continue
         text = n.clean_text(line)
         key = text.rstrip(":").casefold()
         if not text:

@@ -154,13 +154,15 @@ def _value_after(lines: Sequence[str], index: int, *, glued: bool) -> tuple[str,
     return "", following
 
 
-def read_field_block(lines: Sequence[str], start: int, builder: RecordBuilder, *, glued: bool) -> FieldBlock:
+def read_field_block(lines: Sequence[str], start: int, builder: RecordBuilder | None, *, glued: bool) -> FieldBlock:
     """Read label/value lines from ``start`` into ``builder`` until the block ends.
 
     The block ends at a line that is not a label (after skipping blank lines), or at a label whose
-    key the record already has: that is where the next record of a multi-record page begins.
+    key the block already had: that is where the next record of a multi-record page begins. With
+    ``builder=None`` the block is only measured (nothing is normalised).
     """
     index, fields = start, 0
+    seen: set[str] = set()
     while index < len(lines):
         line = lines[index]
         if not line.strip():
@@ -171,21 +173,26 @@ def read_field_block(lines: Sequence[str], start: int, builder: RecordBuilder, *
             continue
         match = SWEDISH_LABELS.match(line, glued=glued)
         if match is not None:
-            if fields and _already_has(builder, match):
+            key = _KEY_OF_SPECIAL.get(match.field.key, match.field.key)
+            if key in seen:
                 break
+            seen.add(key)
             value, index = (match.inline_value, index + 1) if match.inline_value else \
                 _value_after(lines, index, glued=glued)
-            _apply(builder, match, value)
+            if builder is not None:
+                _apply(builder, match, value)
             fields += 1
             continue
         if looks_like_label(line):
             value, index = _value_after(lines, index, glued=glued)
-            builder.unknown(line, value)
+            if builder is not None:
+                builder.unknown(line, value)
             fields += 1
             continue
-        glued_unknown = _GLUED_UNKNOWN_RE.match(n.clean_text(line)) if glued and fields else None
-        if glued_unknown and len(line) <= 200:
-            builder.unknown(glued_unknown.group("label"), glued_unknown.group("value"))
+        glued_unknown = _GLUED_UNKNOWN_RE.match(n.clean_text(line)) if glued and fields and len(line) <= 200 else None
+        if glued_unknown:
+            if builder is not None:
+                builder.unknown(glued_unknown.group("label"), glued_unknown.group("value"))
             fields += 1
             index += 1
             continue
@@ -193,31 +200,24 @@ def read_field_block(lines: Sequence[str], start: int, builder: RecordBuilder, *
     return FieldBlock(start, index, fields)
 
 
-def find_field_blocks(lines: Sequence[str], *, glued: bool, first_min_fields: int = 1) -> list[int]:
-    """Indices of lines that start a block of at least two labels (one for the first block)."""
-    starts: list[int] = []
+_KEY_OF_SPECIAL = {"special:period": "period_text", "special:postal_city": "postal_code"}
+
+
+def find_field_blocks(lines: Sequence[str], *, glued: bool) -> list[FieldBlock]:
+    """The blocks of at least two labels (one for the first block), in order."""
+    blocks: list[FieldBlock] = []
     index = 0
     while index < len(lines):
         if SWEDISH_LABELS.match(lines[index], glued=glued) is None:
             index += 1
             continue
-        probe = RecordBuilder("esf_2007", "sv")
-        block = read_field_block(lines, index, probe, glued=glued)
-        if block.fields >= (first_min_fields if not starts else 2):
-            starts.append(index)
+        block = read_field_block(lines, index, None, glued=glued)
+        if block.fields >= (2 if blocks else 1):
+            blocks.append(block)
             index = max(block.end, index + 1)
         else:
             index += 1
-    return starts
-
-
-def _already_has(builder: RecordBuilder, match: LabelMatch) -> bool:
-    key = match.field.key
-    if key == "special:period":
-        return builder.has("period_text")
-    if key == "special:postal_city":
-        return builder.has("postal_code")
-    return builder.has(key)
+    return blocks
 
 
 def _apply(builder: RecordBuilder, match: LabelMatch, value: str) -> None:
@@ -284,20 +284,20 @@ def _could_be_title(line: str) -> bool:
 
 def split_records(lines: Sequence[str], *, glued: bool) -> list[RecordSpan]:
     """Cut a page into records: each field block with the title line above it and the text below it."""
-    starts = find_field_blocks(lines, glued=glued)
+    blocks = find_field_blocks(lines, glued=glued)
     spans: list[RecordSpan] = []
     header_start = 0
-    for position, start in enumerate(starts):
-        block = read_field_block(lines, start, RecordBuilder("esf_2007", "sv"), glued=glued)
-        body_end = starts[position + 1] if position + 1 < len(starts) else len(lines)
+    for position, block in enumerate(blocks):
+        last = position + 1 == len(blocks)
+        body_end = len(lines) if last else blocks[position + 1].start
         body = list(lines[block.end:body_end])
-        if position + 1 < len(starts):
+        if not last:
             # The next record's title line sits at the end of this record's text.
             tail = _last_nonblank(body)
             if tail is not None and _is_next_title(body[tail]):
                 body_end = block.end + tail
                 body = body[:tail]
-        spans.append(RecordSpan(list(lines[header_start:start]), start, body))
+        spans.append(RecordSpan(list(lines[header_start:block.start]), block.start, body))
         header_start = body_end
     return spans
 

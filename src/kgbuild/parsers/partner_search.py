@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 
 from kgbuild import normalise as n
 from kgbuild.errors import NormaliseError
-from kgbuild.parsers.common import RecordBuilder, is_chrome, looks_like_label, paragraphs, split_postal_city
+from kgbuild.parsers.common import (
+    MAX_FIELD_LINE,
+    RecordBuilder,
+    is_chrome,
+    looks_like_label,
+    paragraphs,
+    split_postal_city,
+)
 from kgbuild.records import ProjectRecord
 
 __all__ = ["parse_partner_search", "HEADINGS", "fund_of_programme"]
@@ -144,6 +151,8 @@ def parse_partner_search(text: str) -> tuple[list[ProjectRecord], list[str]]:
 
 def _heading(line: str) -> tuple[str, str, str] | None:
     """(section name, heading as written, inline value) when ``line`` is a heading."""
+    if len(line) > MAX_FIELD_LINE:
+        return None
     text = n.clean_text(line)
     whole = text.rstrip(":").strip().casefold()
     if whole in HEADINGS:

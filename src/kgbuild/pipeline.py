@@ -26,10 +26,12 @@ from kgbuild.records import ParseResult
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.store import StoreDirectory
 from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, validate_quads
-from kgbuild.vocab import KG, PROV, XSD
+from kgbuild.vocab import KG, PROV, RDF, XSD
+
+RDF_TYPE = RDF + "type"
 
 __all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources", "validate_mapped",
-           "default_sources", "static_graphs"]
+           "default_sources", "static_graphs", "duplicate_projects", "validate_store", "ensure_built"]
 
 # Below this many changed sources, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -135,6 +137,35 @@ def content_hash(quads: Iterable[Quad]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
+    """Projects (same IRI, i.e. same project number) stated by more than one source.
+
+    Identical statements are harmless; conflicting ones are named with the properties that differ.
+    Both sources stay published: the graph keeps what each source says, with its provenance.
+    """
+    stated: dict[str, dict[str, set[tuple[str, str]]]] = {}
+    kinds = {KG + "Project", KG + "PartnerSearch"}
+    for item in mapped:
+        subjects = {q.subject.value for q in item.quads if q.predicate.value == RDF_TYPE and q.object.value in kinds}
+        for subject in subjects:
+            facts = {(q.predicate.value, str(q.object)) for q in item.quads
+                     if q.subject.value == subject and q.predicate.value != PROV + "wasDerivedFrom"}
+            stated.setdefault(subject, {})[item.source.name] = facts
+    out = []
+    for subject, by_source in sorted(stated.items()):
+        if len(by_source) < 2:
+            continue
+        names = sorted(by_source)
+        first = by_source[names[0]]
+        differing = sorted({p for name in names[1:] for p, _ in first ^ by_source[name]})
+        if differing:
+            out.append(f"{subject} is stated differently by {', '.join(names)}: "
+                       f"{', '.join(differing)} differ; every version is kept with its provenance")
+        else:
+            out.append(f"{subject} is stated identically by {', '.join(names)}")
+    return out
+
+
 def _validate_one(job: tuple[str, bytes, bytes]) -> list[Finding]:
     source, source_nquads, reference_nquads = job
     reference = _worker_reference(reference_nquads)
@@ -193,6 +224,7 @@ def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress
     mapped = map_sources(parsed, iris)
     for item in mapped:
         report.warnings += [f"{item.source.name}: {w}" for w in item.warnings]
+    report.warnings += duplicate_projects(mapped)
     for info, result in parsed:
         report.warnings += [f"{info.name}: {w}" for w in result.warnings]
 

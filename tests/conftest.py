@@ -17,3 +17,39 @@ REGEN_GOLDEN = os.environ.get("KGBUILD_REGEN_GOLDEN") == "1"
 @pytest.fixture(scope="session")
 def source_files() -> list[Path]:
     return sorted(SOURCES.glob("*.txt"))
+
+
+# --- The knowledge-graph stage: one store built by the real pipeline, shared by the session -------
+# These imports sit here, below the parse-stage fixtures above, so that those lines stay as they were.
+import shutil  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from kgbuild.mapping import Iris  # noqa: E402
+from kgbuild.pipeline import BuildReport, build, default_sources  # noqa: E402
+
+BASE_IRI = "http://127.0.0.1:8000/"
+
+
+@dataclass(frozen=True)
+class BundledBuild:
+    """The bundled corpus built into ``store`` by ``kgbuild.pipeline.build``, and what the build reported."""
+
+    store: Path
+    report: BuildReport
+    iris: Iris
+
+
+@pytest.fixture(scope="session")
+def bundled_build(tmp_path_factory: pytest.TempPathFactory) -> BundledBuild:
+    """Built once per session. Read it; to write, work on a copy (:func:`copy_store`)."""
+    iris = Iris(BASE_IRI)
+    store = tmp_path_factory.mktemp("bundled-build") / "kgstore"
+    report = build(default_sources(), store, iris)
+    assert report.ok, report.failures
+    return BundledBuild(store, report, iris)
+
+
+def copy_store(store: Path, target: Path) -> Path:
+    """A private copy of a store directory (every generation, ``CURRENT``), for a test that builds on it."""
+    shutil.copytree(store, target)
+    return target

@@ -7,6 +7,7 @@ is one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -174,8 +175,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         _say(f"warning: listening on {settings.host}, not only on this machine")
+    # Messages, the access log included, go to stderr: stdout is for data.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                            server_header=False, proxy_headers=False, timeout_graceful_shutdown=5)
+                            log_config=log_config, server_header=False, proxy_headers=False,
+                            timeout_graceful_shutdown=5)
     uvicorn.Server(config).run()
     return EXIT_OK
 

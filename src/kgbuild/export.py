@@ -198,7 +198,12 @@ def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher
 
     ``generation`` (the store generation dumped) is recorded in a ``GENERATION`` file inside.
     """
-    staging = Path(tempfile.mkdtemp(prefix=".dumps-", dir=directory.parent if directory.parent.exists() else None))
+    try:
+        # Staged beside ``directory`` (never in /tmp, which may be another file system): the swap is a rename.
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".dumps-", dir=directory.parent))
+    except OSError as exc:
+        raise KgbuildError(f"cannot write {directory}: {exc.strerror or exc}") from None
     try:
         written: dict[str, tuple[Path, str]] = {}
         for name, fmt in EXPORT_FORMATS.items():
@@ -220,6 +225,9 @@ def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher
         os.replace(staging, directory)
         shutil.rmtree(old, ignore_errors=True)
         return {name: (directory / path.name, digest) for name, (path, digest) in written.items()}
+    except OSError as exc:  # disk full, no permission ...: a message, not a traceback
+        shutil.rmtree(staging, ignore_errors=True)
+        raise KgbuildError(f"cannot write {directory}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

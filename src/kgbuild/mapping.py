@@ -33,6 +33,7 @@ __all__ = [
     "map_source",
     "reference_quads",
     "slug",
+    "source_key",
 ]
 
 
@@ -46,6 +47,17 @@ def slug(text: str) -> str:
     """
     text = unicodedata.normalize("NFC", text).casefold().replace("+", " plus ")
     return re.sub(r"[\W_]+", "-", text).strip("-") or "-"
+
+
+def source_key(file_name: str) -> str:
+    """The key a source file's graphs and IRIs are named by: its name without the extension, as a slug.
+
+    Different file names can give one key; the pipeline refuses the second such file.
+
+    >>> source_key("001_49fdefbf50581b3b.txt"), source_key("proj-a.txt") == source_key("Proj_A.txt")
+    ('001-49fdefbf50581b3b', True)
+    """
+    return slug(file_name.rsplit(".", 1)[0]) if "." in file_name else slug(file_name)
 
 
 def _code_segment(text: str) -> str:
@@ -80,7 +92,7 @@ class Iris:
         return NamedNode(self.base + "graph/" + "/".join(segments))
 
     def source_key(self, source: SourceInfo) -> str:
-        return slug(source.name.rsplit(".", 1)[0]) if "." in source.name else slug(source.name)
+        return source_key(source.name)
 
     def source_graph(self, source: SourceInfo) -> NamedNode:
         return self.graph("source", self.source_key(source))

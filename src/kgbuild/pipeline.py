@@ -20,7 +20,15 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, parse, serialize
 
 from kgbuild.errors import KgbuildError, SourceError
-from kgbuild.mapping import Iris, MappedSource, OrganisationIdentity, SourceInfo, map_source, reference_quads
+from kgbuild.mapping import (
+    Iris,
+    MappedSource,
+    OrganisationIdentity,
+    SourceInfo,
+    map_source,
+    reference_quads,
+    source_key,
+)
 from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult
 from kgbuild.resources import data_path, ontology_path
@@ -75,13 +83,16 @@ def read_sources(paths: Sequence[Path]) -> tuple[list[tuple[SourceInfo, ParseRes
     """Read and parse each file; a file that fails is a :class:`SourceFailure`, the others go on."""
     parsed: list[tuple[SourceInfo, ParseResult]] = []
     failures: list[SourceFailure] = []
+    # Keyed by the graph name a file gets, not the file name: "a-b.txt" and "a_b.txt" would share a graph.
     names: dict[str, Path] = {}
     for path in paths:
-        if path.name in names:
-            failures.append(SourceFailure(str(path), f"same file name as {names[path.name]}: "
+        key = source_key(path.name)
+        if key in names:
+            same = "same file name" if names[key].name == path.name else f"same graph name ({key})"
+            failures.append(SourceFailure(str(path), f"{same} as {names[key]}: "
                                                      "source names must be unique (they name the graphs)"))
             continue
-        names[path.name] = path
+        names[key] = path
         try:
             data = path.read_bytes()
             result = parse_bytes(data, str(path))

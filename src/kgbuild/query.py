@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from pyoxigraph import NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, RdfFormat, Store
+from pyoxigraph import (
+    NamedNode,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+    Store,
+    serialize,
+)
 
 from kgbuild.errors import KgbuildError
 from kgbuild.export import public_graphs
@@ -75,7 +84,8 @@ def serialise_result(result: QueryResult, output: IO[bytes], format_name: str | 
         if graph_format is None:
             raise KgbuildError(f"a graph result is written as one of {', '.join(GRAPH_FORMATS)}, not {format_name}")
         prefixes = PREFIXES if graph_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
-        result.serialize(output, format=graph_format, prefixes=prefixes)  # type: ignore[call-arg]
+        # QueryTriples.serialize takes no prefixes; the module-level serialize does.
+        serialize(result, output, format=graph_format, prefixes=prefixes)
         return
     results_format = RESULT_FORMATS.get(format_name or "tsv")
     if results_format is None:

@@ -20,6 +20,9 @@ from kgbuild.errors import KgbuildError
 
 __all__ = ["QueryRefused", "QueryInfo", "inspect_query", "check_query", "UPDATE_KEYWORDS"]
 
+# Brackets nested deeper than this are refused: pyoxigraph's recursive parser would overflow its stack
+# (a 20 kB query of nested braces crashes the process); real queries nest a few levels.
+MAX_NESTING = 256
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
 QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 
@@ -120,6 +123,15 @@ def _read(text: str) -> QueryInfo:
             return prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
         return None
 
+    depth = 0
+    for token in tokens:
+        if token.kind == "other" and token.text in "{([":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise QueryRefused(400, f"the query nests brackets more than {MAX_NESTING} levels deep")
+        elif token.kind == "other" and token.text in "})]":
+            depth -= 1
+
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -197,8 +209,8 @@ def inspect_query(text: str) -> QueryInfo:
 def check_query(text: str, allowlist: Iterable[str]) -> QueryInfo:
     """Refuse updates and SERVICE calls to endpoints not on ``allowlist``; return what was read.
 
-    :raises QueryRefused: 403 for an update or a disallowed SERVICE (``SILENT`` or not), 400 for
-        ``SERVICE ?variable`` and for text that is not a query.
+    :raises QueryRefused: 403 for an update, a disallowed SERVICE (``SILENT`` or not) and
+        ``SERVICE ?variable``; 400 for text that is not a query.
 
     >>> check_query("SELECT * { SERVICE <http://169.254.169.254/> { ?s ?p ?o } }", [])
     Traceback (most recent call last):

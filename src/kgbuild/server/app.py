@@ -6,6 +6,7 @@ store). Bad requests get a 4xx with a one-line message, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -195,7 +196,8 @@ async def sparql_endpoint(request: Request) -> Response:
         text = queries[0]
         if len(text.encode()) > settings.max_body_bytes:
             raise QueryRefused(413, f"query longer than {settings.max_body_bytes} bytes")
-        info = check_query(text, settings.service_allowlist)
+        # Reading a long query takes seconds of Python: off the event loop, so other clients are served meanwhile.
+        info = await asyncio.to_thread(check_query, text, settings.service_allowlist)
         offered = TABLE_FORMATS if info.form in ("SELECT", "ASK") else GRAPH_FORMATS
         choice = choose(request.headers.get("accept"), offered, (params.get("format") or [None])[0])
     except QueryRefused as exc:
@@ -229,7 +231,7 @@ def _response(answer: Answer, choice: Choice, max_rows: int) -> Response:
     if answer.truncated:
         headers[TRUNCATED_HEADER] = "true"
     media = choice.format.media_type
-    if media.startswith("text/") or media.endswith(("json", "xml")):
+    if (media.startswith("text/") or media.endswith(("json", "xml"))) and "charset=" not in media:
         media += "; charset=utf-8"
     return Response(answer.body, media_type=media, headers=headers)
 
@@ -248,7 +250,6 @@ def _service_description(request: Request, state: _State) -> Response:
         Triple(service, n(SD + "endpoint"), endpoint),
         Triple(service, n(SD + "supportedLanguage"), n(SD + "SPARQL11Query")),
         Triple(service, n(SD + "feature"), n(SD + "UnionDefaultGraph")),
-        Triple(service, n(SD + "feature"), n(SD + "BasicFederatedQuery")),
         Triple(service, n(SD + "defaultEntailmentRegime"), n("http://www.w3.org/ns/entailment/Simple")),
         Triple(service, n(SD + "defaultDataset"), dataset),
         Triple(dataset, n(RDF + "type"), n(SD + "Dataset")),
@@ -260,6 +261,8 @@ def _service_description(request: Request, state: _State) -> Response:
             f"{state.settings.max_rows} rows (header {TRUNCATED_HEADER}: true when cut); SERVICE only to: "
             f"{', '.join(state.settings.service_allowlist) or 'none'}.", language="en")),
     ]
+    if state.settings.service_allowlist:  # federation is off (every SERVICE refused) when the list is empty
+        triples.append(Triple(service, n(SD + "feature"), n(SD + "BasicFederatedQuery")))
     for fmt in (*TABLE_FORMATS, *GRAPH_FORMATS):
         triples.append(Triple(service, n(SD + "resultFormat"), n(fmt.iri)))
     body = serialize(triples, format=choice.format, prefixes=PREFIXES if choice.format == RdfFormat.TURTLE else None)

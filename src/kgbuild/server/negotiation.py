@@ -22,6 +22,11 @@ FORMAT_NAMES: dict[str, QueryResultsFormat | RdfFormat] = {
     "ntriples": RdfFormat.N_TRIPLES, "nt": RdfFormat.N_TRIPLES, "jsonld": RdfFormat.JSON_LD,
     "rdfxml": RdfFormat.RDF_XML, "rdf": RdfFormat.RDF_XML,
 }
+# Clients such as SPARQLWrapper send format=xml / format=json whatever the query form: for a graph
+# result those mean RDF/XML and JSON-LD.
+_GRAPH_ALIASES: dict[str, QueryResultsFormat | RdfFormat] = {
+    "xml": RdfFormat.RDF_XML, "rdf+xml": RdfFormat.RDF_XML, "json": RdfFormat.JSON_LD, "json-ld": RdfFormat.JSON_LD,
+}
 
 
 class NotAcceptable(Exception):
@@ -80,28 +85,28 @@ def choose(accept: str | None, offered: tuple[QueryResultsFormat | RdfFormat, ..
     'Turtle'
     """
     if format_param:
-        wanted = FORMAT_NAMES.get(format_param.strip().lower())
-        if wanted is None:
-            found = _lookup(format_param.strip(), offered)
-            if found is not None:
-                return Choice(found)
-            raise NotAcceptable(offered)
-        if wanted not in offered:
-            raise NotAcceptable(offered)
-        return Choice(wanted)
+        name = format_param.strip().lower()
+        for wanted in (FORMAT_NAMES.get(name), _GRAPH_ALIASES.get(name)):
+            if wanted is not None and wanted in offered:
+                return Choice(wanted)
+        found = _lookup(format_param.strip(), offered)
+        if found is not None:
+            return Choice(found)
+        raise NotAcceptable(offered)
     if not accept or not accept.strip():
         return Choice(offered[0])
-    for media, quality in _ranges(accept):
+    ranges = _ranges(accept)
+    # q=0 means "not this one" (RFC 9110 §12.5.1): a wildcard must not pick a format refused that way.
+    refused = {found for media, quality in ranges if quality <= 0 and (found := _lookup(media, offered)) is not None}
+    for media, quality in ranges:
         if quality <= 0:
             continue
         if html and media in ("text/html", "application/xhtml+xml"):
             return Choice(offered[0], html=True)
-        if media in ("*/*", f"{offered[0].media_type.split('/')[0]}/*"):
-            return Choice(offered[0])
         if media.endswith("/*"):
-            family = media[:-1]
+            family = "" if media == "*/*" else media[:-1]
             for candidate in offered:
-                if candidate.media_type.startswith(family):
+                if candidate not in refused and candidate.media_type.startswith(family):
                     return Choice(candidate)
             continue
         found = _lookup(media, offered)

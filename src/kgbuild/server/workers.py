@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -68,7 +69,9 @@ def _run(store: object, job: Job, public: list[str]) -> Answer:
     info = QueryInfo("SELECT", from_graphs=job.from_graphs, from_named_graphs=job.from_named_graphs)
     dataset = dataset_for(public, info, job.default_graph_uris, job.named_graph_uris)
     try:
+        # Relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol: the service defines the BASE).
         result = store.query(job.query,  # type: ignore[attr-defined]
+                             base_iri=job.base_iri + "sparql" if job.base_iri else None,
                              default_graph=[NamedNode(g) for g in dataset.default_graph],
                              named_graphs=[NamedNode(g) for g in dataset.named_graphs])
         written = write_result(result, job.format_name, job.max_rows)
@@ -83,12 +86,37 @@ def _run(store: object, job: Job, public: list[str]) -> Answer:
     return Answer(200, written.body, written.rows, written.truncated)
 
 
+# pyoxigraph parses and evaluates recursively: a long chain in a query (1+1+…, !!!…, A UNION B UNION …)
+# overflows a default 8 MB stack and kills the worker with SIGSEGV. So each query runs on a thread with
+# a large stack (address space: pages are only committed when touched); the result is consumed on that
+# same thread, as it must be. Deep bracket nesting is refused before it gets here (kgbuild.sparql).
+QUERY_STACK_BYTES = 256 * 1024 * 1024
+
+
+def _run_on_large_stack(store: object, job: Job, public: list[str]) -> Answer:
+    outcome: list[Answer | Exception] = []
+
+    def target() -> None:
+        try:
+            outcome.append(_run(store, job, public))
+        except Exception as exc:  # noqa: BLE001 - handed to the worker loop, which reports it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=target, name="kgbuild-query", daemon=True)
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
+
+
 def worker_main(connection: Connection, store_dir: str) -> None:
     """A worker's loop: receive a job, answer it, until told to stop (``None``) or the pipe closes."""
     from kgbuild.errors import KgbuildError
     from kgbuild.store import StoreDirectory, open_generation
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
+    threading.stack_size(QUERY_STACK_BYTES)  # for the query threads of this process only
     directory = StoreDirectory(store_dir)
     store, generation, public_cache = None, "", {}
     while True:
@@ -108,7 +136,7 @@ def worker_main(connection: Connection, store_dir: str) -> None:
                 key = (job.base_iri, job.include_personal)
                 if key not in public_cache:
                     public_cache[key] = _public_graphs(store, job.base_iri, job.include_personal)
-                answer = _run(store, job, public_cache[key])
+                answer = _run_on_large_stack(store, job, public_cache[key])
                 answer = Answer(answer.status, answer.body, answer.rows, answer.truncated, answer.error, generation)
         except KgbuildError as exc:
             answer = Answer(503, error=str(exc))

@@ -1,0 +1,1 @@
+"""Benchmarks: a seeded generator of realistic source texts, and the timings run on it."""

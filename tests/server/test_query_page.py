@@ -1,0 +1,117 @@
+"""The query page in a real browser: headless Debian Chromium, driven by Playwright, against a live server.
+
+Skipped only when /usr/bin/chromium is absent and ``KGBUILD_CI`` is unset; in CI a missing browser fails.
+Playwright never downloads a browser here: it drives the system one through ``executable_path``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from kgbuild.resources import queries_path
+from kgbuild.server.app import named_queries
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+EXAMPLE = "Granted ESF support and total budget per NUTS-2 region and programming period"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TIMEOUT_MS = 20_000
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if os.environ.get("KGBUILD_CI"):
+        pytest.fail(message + "; KGBUILD_CI is set, so the query-page test must run")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
+    """A page in a fresh headless Chromium profile, and every URL the browser asked for (nothing may leave)."""
+    _require_browser()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("KGBUILD_CI"):
+            pytest.fail("playwright is not installed; KGBUILD_CI is set, so the query-page test must run")
+        pytest.skip("playwright is not installed (pip install playwright; never `playwright install`)")
+    requested: list[str] = []
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        requested.append(url)
+        if urlsplit(url).hostname == "127.0.0.1":
+            route.continue_()
+        else:  # record it (the test fails on it) but never let it out
+            route.abort()
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900})
+        try:
+            context.route("**/*", route)
+            context.on("request", lambda request: requested.append(request.url))
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            yield page, requested
+        finally:
+            context.close()
+
+
+def test_query_page_runs_an_example_in_a_real_browser(server_url: str, browser_page: tuple[Any, list[str]],
+                                                      tmp_path: Path) -> None:
+    page, requested = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    response = page.goto(f"{server_url}/")
+    assert response is not None and response.status == 200
+
+    # The examples come from /queries: one button per queries/*.rq, titled from its header.
+    page.wait_for_selector("#examples[data-loaded='true']")
+    buttons = page.locator("#examples button")
+    expected = named_queries()
+    assert buttons.count() == len(list(queries_path().glob("*.rq"))) == len(expected)
+    assert buttons.all_inner_texts() == [q["title"] for q in expected]
+    assert [buttons.nth(i).get_attribute("data-query") for i in range(buttons.count())] == \
+        [q["name"] for q in expected]
+
+    # YASGUI's editor is there, with CodeMirror's syntax highlighting.
+    page.wait_for_selector("#yasgui .CodeMirror")
+    assert page.locator("#yasgui .CodeMirror").count() == 1
+
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/sparql") as answer:
+        page.locator("#examples button", has_text=EXAMPLE).click()
+    assert answer.value.status == 200, answer.value.text()
+    assert answer.value.request.method == "POST"
+
+    page.wait_for_selector(".yasr table tbody tr")
+    table = page.locator(".yasr table").inner_text()
+    assert "SE11" in table and "Stockholm" in table
+    assert "13857478" in table
+    assert page.locator(".yasr table tbody tr").count() >= 2
+    assert page.locator("#examples button.active").inner_text() == EXAMPLE
+    keywords = page.locator("#yasgui .CodeMirror .cm-keyword").all_inner_texts()
+    assert {"SELECT", "WHERE", "PREFIX"} <= {k.upper() for k in keywords}, keywords
+    assert "Granted ESF support" in page.locator("#yasgui .CodeMirror").inner_text()
+
+    screenshot = tmp_path / "query-page.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    data = screenshot.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
+
+    assert not errors, errors
+    assert requested, "no request was recorded"
+    outside = sorted({url for url in requested
+                      if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != "127.0.0.1"})
+    assert not outside, f"the page asked for other hosts: {outside}"

@@ -1,0 +1,303 @@
+"""The pipeline: SHACL both ways through the real stages, and what ``build`` does to a store.
+
+Every build here is ``kgbuild.pipeline.build`` on real files into a real store in ``tmp_path``.
+Tests that build on top of the bundled corpus start from a copy of the session's store, so that
+they validate only what they change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
+
+from kgbuild.errors import SourceError
+from kgbuild.mapping import MappedSource
+from kgbuild.parsers import parse_file
+from kgbuild.pipeline import (
+    SourceFailure,
+    build,
+    default_sources,
+    map_sources,
+    read_sources,
+    static_graphs,
+    validate_mapped,
+)
+from kgbuild.store import StoreDirectory, open_read_only
+from kgbuild.vocab import DCT, KG, SCHEMA, SKOS, XSD
+from tests.conftest import SOURCES, BundledBuild, copy_store
+
+NAMES = [p.name for p in sorted(SOURCES.glob("*.txt"))]
+PARTNER_SEARCH, KARLSTAD, MERIT, SIA, PRE_STUDY = NAMES
+SIA_TITLE = "Samverkan, inkludering och anställningsbarhet - Kalmar län (SIA)"
+NOT_A_PROJECT_PAGE = "Hej!\nDet här är ingen projektsida, bara en rad text.\n"
+
+
+def store_titles(store: Path) -> set[str]:
+    return {q.object.value for q in open_read_only(store).quads_for_pattern(None, NamedNode(DCT + "title"), None, None)}
+
+
+def store_graphs(store: Path) -> set[str]:
+    return {g.value for g in open_read_only(store).named_graphs()}
+
+
+def copy_corpus(target: Path) -> dict[str, Path]:
+    """The bundled texts copied to ``target``: name → path."""
+    target.mkdir(parents=True)
+    return {path.name: Path(shutil.copy(path, target / path.name)) for path in default_sources()}
+
+
+def variant(number: str, title: str, *edits: tuple[str, str]) -> str:
+    """The SIA record (003) as another project: another number and title, and the given text edits."""
+    text = (SOURCES / SIA).read_text(encoding="utf-8").replace("22-005-S01", number).replace(SIA_TITLE, title)
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+# --- SHACL through the pipeline --------------------------------------------------------------------
+
+
+def test_the_bundled_corpus_has_no_violations_and_four_region_warnings(bundled_build: BundledBuild) -> None:
+    report = bundled_build.report.validation
+    assert report.conforms and report.violations == ()
+    assert len(report.warnings) == 4 == len(report.findings)
+    assert {w.source for w in report.warnings} == {PRE_STUDY}
+    assert {w.path for w in report.warnings} == {KG + "municipality"}
+    assert all(w.message.startswith("municipality outside the declared region") for w in report.warnings)
+    municipality = bundled_build.iris.id("municipality", "").value
+    assert sorted(w.value.removeprefix(municipality) for w in report.warnings) == ["0319", "0360", "0381", "0382"]
+
+
+@pytest.fixture(scope="module")
+def mapped_karlstad(bundled_build: BundledBuild) -> tuple[MappedSource, list[Quad]]:
+    parsed, _ = read_sources(default_sources())
+    [karlstad] = [m for m in map_sources(parsed, bundled_build.iris) if m.source.name == KARLSTAD]
+    return karlstad, static_graphs(bundled_build.iris)[bundled_build.iris.reference_graph].quads
+
+
+def _without_title(quads: list[Quad]) -> list[Quad]:
+    return [q for q in quads if q.predicate != NamedNode(DCT + "title")]
+
+
+def _setting(predicate: str, value: Literal, subject: str | None = None) -> Callable[[list[Quad]], list[Quad]]:
+    def edit(quads: list[Quad]) -> list[Quad]:
+        found = [q for q in quads if q.predicate == NamedNode(predicate) and subject in (None, q.subject.value)]
+        assert len(found) == 1, predicate
+        return [Quad(q.subject, q.predicate, value, q.graph_name) if q in found else q for q in quads]
+
+    return edit
+
+
+PROJECT_IRI = "http://127.0.0.1:8000/id/project/22-010-S04"
+ORGANISATION_IRI = "http://127.0.0.1:8000/id/organisation/2120001850"
+BROKEN = {
+    "no title": (_without_title, PROJECT_IRI, DCT + "title"),
+    "end before start": (_setting(SCHEMA + "endDate", Literal("2020-01-01", datatype=NamedNode(XSD + "date"))),
+                         PROJECT_IRI, SCHEMA + "endDate"),
+    "rate 1.4": (_setting(KG + "euCofinancingRate", Literal("1.4", datatype=NamedNode(XSD + "decimal"))),
+                 PROJECT_IRI, KG + "euCofinancingRate"),
+    "organisationsnummer 21200-1850": (
+        _setting(SKOS + "notation", Literal("21200-1850"), ORGANISATION_IRI + "/registration"),
+        ORGANISATION_IRI, "http://www.w3.org/ns/regorg#registration"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_broken_graph_is_a_violation_naming_its_source(
+        mapped_karlstad: tuple[MappedSource, list[Quad]], case: str) -> None:
+    karlstad, reference = mapped_karlstad
+    edit, focus, path = BROKEN[case]
+    assert validate_mapped([karlstad], reference).findings == ()  # the unedited graph is clean
+    broken = dataclasses.replace(karlstad, quads=tuple(edit(list(karlstad.quads))))
+    report = validate_mapped([broken], reference)
+    assert not report.conforms
+    assert {v.source for v in report.violations} == {KARLSTAD}
+    assert (focus, path) in {(v.focus_node, v.path) for v in report.violations}, report.to_text()
+    assert all(v.message for v in report.violations)
+    assert KARLSTAD in report.to_text()
+
+
+def test_real_data_findings_are_warnings_and_are_published(bundled_build: BundledBuild, tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    def budget(granted: str, total: str) -> tuple[str, str]:
+        return "Projektnummer:", f"Beviljat ESF-stöd:\n{granted}\nTotal projektbudget:\n{total}\nProjektnummer:"
+
+    texts = {
+        "101_national.txt": variant("22-005-N01", "Ett nationellt projekt",
+                                    ("Region:\nSmåland & Öarna", "Region:\nESF Nationellt"),
+                                    ("NUTS-2 kod:\nSE21", "NUTS-2 kod:\nSE0")),
+        "102_granted_above_total.txt": variant("22-005-G01", "Mer beviljat än budgeten",
+                                               budget("500 000 kr", "400 000 kr")),
+        "103_rate_mismatch.txt": variant("22-005-R01", "En annan andel",  # declared 40 %, granted/total 25 %
+                                         budget("100 000 kr", "400 000 kr")),
+    }
+    for name, text in texts.items():
+        (sources / name).write_text(text, encoding="utf-8")
+    report = build(default_sources() + sorted(sources.glob("*.txt")), store, bundled_build.iris)
+    assert report.ok, report.failures
+    assert report.validation.violations == ()
+    assert sorted(report.replaced) == sorted(texts) and sorted(report.unchanged) == NAMES
+    found = {(f.source, f.path, f.message.split(" ")[0]) for f in report.validation.warnings}
+    assert ("101_national.txt", KG + "nationalScope", "national") in found
+    assert ("102_granted_above_total.txt", KG + "grantedAmount", "granted") in found
+    assert ("103_rate_mismatch.txt", KG + "euCofinancingRate", "declared") in found
+    assert {f.source for f in report.validation.findings} == set(texts)  # only what changed was validated
+    national = [f for f in report.validation.warnings if f.source == "101_national.txt"]
+    assert [f.message for f in national] == ["national project (SE0): no NUTS-2 region"]
+    assert {"Ett nationellt projekt", "Mer beviljat än budgeten", "En annan andel"} <= store_titles(store)
+
+
+def test_a_source_with_violations_is_refused_and_keeps_its_previous_graph(
+        bundled_build: BundledBuild, tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    corpus = copy_corpus(tmp_path / "sources")
+    text = corpus[SIA].read_text(encoding="utf-8")
+    corpus[SIA].write_text(text.replace("Slutdatum:\n2026-01-31", "Slutdatum:\n2020-01-31"), encoding="utf-8")
+    report = build(list(corpus.values()), store, bundled_build.iris)
+    assert not report.ok
+    assert report.failures == [SourceFailure(SIA, "1 SHACL violation(s): not published", kept_previous=True)]
+    [violation] = report.validation.violations
+    assert (violation.source, violation.path, violation.value) == (SIA, SCHEMA + "endDate", "2020-01-31")
+    assert report.replaced == [] and sorted(report.unchanged) == sorted(set(NAMES) - {SIA})
+    project = bundled_build.iris.id("project", "22-005-S01")
+    ends = open_read_only(store).quads_for_pattern(project, NamedNode(SCHEMA + "endDate"), None)
+    assert {q.object.value for q in ends} == {"2026-01-31"}
+
+
+# --- build ---------------------------------------------------------------------------------------
+
+
+def test_the_first_build_loads_every_source(bundled_build: BundledBuild) -> None:
+    report = bundled_build.report
+    assert report.ok and report.failures == []
+    assert sorted(report.replaced) == NAMES
+    assert report.unchanged == [] and report.removed == []
+    assert report.generation == "gen-000001" == StoreDirectory(bundled_build.store).current().name  # type: ignore[union-attr]
+    assert report.quads == len(open_read_only(bundled_build.store)) > 0
+    iris = bundled_build.iris
+    graphs = store_graphs(bundled_build.store)
+    for name in NAMES:
+        key = name.removesuffix(".txt").replace("_", "-")
+        assert iris.graph("source", key).value in graphs
+    assert {iris.ontology_graph.value, iris.reference_graph.value, iris.build_graph.value} <= graphs
+    # The three texts that name a contact person have a personal graph; the two ESF+ records do not.
+    assert len([g for g in graphs if g.startswith(iris.graph("personal").value)]) == 3
+
+
+def test_building_again_changes_nothing(bundled_build: BundledBuild, tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    before = set(open_read_only(store))
+    report = build(list(copy_corpus(tmp_path / "sources").values()), store, bundled_build.iris)
+    assert report.ok
+    assert report.replaced == [] and report.removed == []
+    assert sorted(report.unchanged) == NAMES
+    assert report.generation == bundled_build.report.generation
+    assert [g.name for g in StoreDirectory(store).generations()] == ["gen-000001"]
+    assert set(open_read_only(store)) == before
+
+
+def test_changing_one_source_replaces_exactly_that_source(bundled_build: BundledBuild, tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    corpus = copy_corpus(tmp_path / "sources")
+    text = corpus[SIA].read_text(encoding="utf-8")
+    corpus[SIA].write_text(text.replace(f"Namn:\n{SIA_TITLE}", "Namn:\nEn ny titel för SIA"), encoding="utf-8")
+    report = build(list(corpus.values()), store, bundled_build.iris)
+    assert report.ok
+    assert report.replaced == [SIA]
+    assert sorted(report.unchanged) == sorted(set(NAMES) - {SIA})
+    assert report.removed == []
+    assert report.generation == "gen-000002" == StoreDirectory(store).current().name  # type: ignore[union-attr]
+    titles = store_titles(store)
+    assert "En ny titel för SIA" in titles and SIA_TITLE not in titles
+    assert {"Värmlands Skolsamverkan", "merit.nu"} <= titles  # the others are still there
+
+
+def test_a_source_no_longer_given_is_removed(bundled_build: BundledBuild, tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    report = build([p for p in default_sources() if p.name != MERIT], store, bundled_build.iris)
+    assert report.ok
+    assert report.removed == ["002-c5b1d8a317488e7e"]
+    assert report.replaced == [] and sorted(report.unchanged) == sorted(set(NAMES) - {MERIT})
+    iris = bundled_build.iris
+    graphs = store_graphs(store)
+    assert iris.graph("source", "002-c5b1d8a317488e7e").value not in graphs
+    assert iris.graph("personal", "002-c5b1d8a317488e7e").value not in graphs  # the contact goes too
+    assert iris.graph("source", "001-49fdefbf50581b3b").value in graphs
+    assert "merit.nu" not in store_titles(store)
+    build_graph = open_read_only(store).quads_for_pattern(iris.graph("source", "002-c5b1d8a317488e7e"), None, None)
+    assert list(build_graph) == []  # nor does the build graph remember it
+
+
+def test_a_malformed_source_among_good_ones_is_named_and_the_others_are_built(tmp_path: Path,
+                                                                              bundled_build: BundledBuild) -> None:
+    broken = tmp_path / "sources" / "005_broken.txt"
+    broken.parent.mkdir()
+    broken.write_text(NOT_A_PROJECT_PAGE, encoding="utf-8")
+    with pytest.raises(SourceError):
+        parse_file(broken)
+    store = tmp_path / "kgstore"
+    report = build([SOURCES / SIA, broken], store, bundled_build.iris)
+    assert not report.ok
+    [failure] = report.failures
+    assert failure.source == str(broken) and not failure.kept_previous
+    assert "not a recognised format" in failure.problem
+    assert report.replaced == [SIA]
+    assert SIA_TITLE in store_titles(store)
+    assert not any("005" in g for g in store_graphs(store))
+
+
+def test_a_published_source_that_becomes_malformed_keeps_its_previous_graph(
+        bundled_build: BundledBuild, tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    corpus = copy_corpus(tmp_path / "sources")
+    corpus[SIA].write_text(NOT_A_PROJECT_PAGE, encoding="utf-8")
+    report = build(list(corpus.values()), store, bundled_build.iris)
+    assert not report.ok
+    assert [(f.source, f.kept_previous) for f in report.failures] == [(str(corpus[SIA]), True)]
+    assert report.removed == [] and report.replaced == []
+    assert report.generation == bundled_build.report.generation
+    assert SIA_TITLE in store_titles(store)
+    assert bundled_build.iris.graph("source", "003-03dc92fa27c0c321").value in store_graphs(store)
+
+
+def test_two_sources_whose_names_make_one_graph_name_are_refused(tmp_path: Path) -> None:
+    # "proj-a.txt" and "proj_a.txt" would both be graph/source/proj-a: the second would silently replace
+    # the first, so it is refused and named.
+    first = Path(shutil.copy(SOURCES / SIA, tmp_path / "proj-a.txt"))
+    second = Path(shutil.copy(SOURCES / KARLSTAD, tmp_path / "proj_a.txt"))
+    (tmp_path / "elsewhere").mkdir()
+    same_name = Path(shutil.copy(SOURCES / MERIT, tmp_path / "elsewhere" / "proj-a.txt"))
+    parsed, failures = read_sources([first, second, same_name])
+    assert [info.name for info, _ in parsed] == ["proj-a.txt"]
+    assert [f.source for f in failures] == [str(second), str(same_name)]
+    assert all(str(first) in f.problem and "unique" in f.problem for f in failures)
+
+
+def test_a_build_records_what_it_loaded(bundled_build: BundledBuild) -> None:
+    """Each graph in the build graph: its content hash, when it was loaded and (for a source) from what."""
+    iris = bundled_build.iris
+    store = open_read_only(bundled_build.store)
+    hashes = {q.subject.value for q in store.quads_for_pattern(None, NamedNode(KG + "contentHash"), None,
+                                                                iris.build_graph)}
+    sources = {iris.graph("source", n.removesuffix(".txt").replace("_", "-")).value for n in NAMES}
+    assert hashes == sources | {iris.ontology_graph.value, iris.reference_graph.value}
+    for name in NAMES:
+        key = name.removesuffix(".txt").replace("_", "-")
+        [document] = store.quads_for_pattern(iris.id("source", key), NamedNode(KG + "fileName"), None)
+        assert document.object == Literal(name)
+
+
+def test_the_reference_graph_holds_the_nuts_regions(bundled_build: BundledBuild) -> None:
+    quads = list(parse(path=SOURCES.parent / "reference" / "nuts.ttl", format=RdfFormat.TURTLE))
+    store = open_read_only(bundled_build.store)
+    se31 = NamedNode("http://data.europa.eu/nuts/code/SE31")
+    assert quads and list(store.quads_for_pattern(se31, NamedNode(SKOS + "notation"), None,
+                                                   bundled_build.iris.reference_graph))

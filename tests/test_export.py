@@ -93,14 +93,16 @@ def test_a_default_dump_has_no_personal_data_and_an_opted_in_one_has_it(
     assert [p for p in PERSONAL if p in public] == []
     assert E_MAIL.findall(public) == []  # nor any other e-mail address
     assert "/graph/personal/" not in public
-    everything = dump(store, bundled_build, tmp_path, name, include_personal=True).decode("utf-8")
+    opted_in = open_read_only(bundled_build.store, include_personal=True)
+    everything = dump(opted_in, bundled_build, tmp_path, name, include_personal=True).decode("utf-8")
     assert [p for p in PERSONAL if p not in everything] == []
 
 
-def test_public_graphs_leave_out_exactly_the_personal_ones(store: Store, bundled_build: BundledBuild) -> None:
+def test_public_graphs_leave_out_exactly_the_personal_ones(bundled_build: BundledBuild) -> None:
     iris = bundled_build.iris
-    public = {g.value for g in public_graphs(store, iris)}
-    everything = {g.value for g in public_graphs(store, iris, include_personal=True)}
+    opted_in = open_read_only(bundled_build.store, include_personal=True)
+    public = {g.value for g in public_graphs(opted_in, iris)}
+    everything = {g.value for g in public_graphs(opted_in, iris, include_personal=True)}
     personal = {g for g in everything if g.startswith(iris.graph("personal").value + "/")}
     assert len(personal) == 3 and everything - public == personal
 

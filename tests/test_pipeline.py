@@ -41,8 +41,8 @@ def store_titles(store: Path) -> set[str]:
     return {q.object.value for q in open_read_only(store).quads_for_pattern(None, NamedNode(DCT + "title"), None, None)}
 
 
-def store_graphs(store: Path) -> set[str]:
-    return {g.value for g in open_read_only(store).named_graphs()}
+def store_graphs(store: Path, include_personal: bool = False) -> set[str]:
+    return {g.value for g in open_read_only(store, include_personal).named_graphs()}
 
 
 def copy_corpus(target: Path) -> dict[str, Path]:
@@ -188,8 +188,11 @@ def test_the_first_build_loads_every_source(bundled_build: BundledBuild) -> None
         key = name.removesuffix(".txt").replace("_", "-")
         assert iris.graph("source", key).value in graphs
     assert {iris.ontology_graph.value, iris.reference_graph.value, iris.build_graph.value} <= graphs
-    # The three texts that name a contact person have a personal graph; the two ESF+ records do not.
-    assert len([g for g in graphs if g.startswith(iris.graph("personal").value)]) == 3
+    # No personal graph in the public database; the three texts that name a contact person have one in
+    # the personal-data database beside it (the two ESF+ records do not).
+    assert not [g for g in graphs if g.startswith(iris.graph("personal").value)]
+    personal = store_graphs(bundled_build.store, include_personal=True) - graphs
+    assert len(personal) == 3 and all(g.startswith(iris.graph("personal").value) for g in personal)
 
 
 def test_building_again_changes_nothing(bundled_build: BundledBuild, tmp_path: Path) -> None:
@@ -229,7 +232,7 @@ def test_a_source_no_longer_given_is_removed(bundled_build: BundledBuild, tmp_pa
     iris = bundled_build.iris
     graphs = store_graphs(store)
     assert iris.graph("source", "002-c5b1d8a317488e7e").value not in graphs
-    assert iris.graph("personal", "002-c5b1d8a317488e7e").value not in graphs  # the contact goes too
+    assert iris.graph("personal", "002-c5b1d8a317488e7e").value not in store_graphs(store, include_personal=True)
     assert iris.graph("source", "001-49fdefbf50581b3b").value in graphs
     assert "merit.nu" not in store_titles(store)
     build_graph = open_read_only(store).quads_for_pattern(iris.graph("source", "002-c5b1d8a317488e7e"), None, None)

@@ -31,8 +31,8 @@ def quad(number: int) -> Quad:
     return Quad(NamedNode(f"http://example.org/s{number}"), NamedNode("http://example.org/p"), Literal(number), GRAPH)
 
 
-def adding(number: int) -> Callable[[Store], int]:
-    def fill(store: Store) -> int:
+def adding(number: int) -> Callable[[Store, Store], int]:
+    def fill(store: Store, personal: Store) -> int:
         store.add(quad(number))
         return number
 
@@ -53,7 +53,7 @@ def test_a_generation_is_switched_in_only_when_complete(tmp_path: Path) -> None:
     assert directory.current() == tmp_path / "kgstore" / "gen-000001"
     assert set(open_read_only(directory.root)) == {quad(1)}
 
-    def failing(store: Store) -> None:
+    def failing(store: Store, personal: Store) -> None:
         store.add(quad(2))
         raise RuntimeError("disk full, say")
 
@@ -93,7 +93,7 @@ HOLD_THE_LOCK = """
 import sys
 from kgbuild.store import StoreDirectory
 
-def fill(store):
+def fill(store, personal):
     print("writing", flush=True)
     sys.stdin.readline()  # until the test says so
 

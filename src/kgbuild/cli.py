@@ -150,7 +150,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from kgbuild.store import open_read_only
 
     settings = _settings(args)
-    store = open_read_only(settings.store)
+    store = open_read_only(settings.store, settings.include_personal_data)
     iris = Iris(settings.base_iri)
     if args.all:
         written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
@@ -165,14 +165,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from kgbuild.mapping import Iris
-    from kgbuild.pipeline import ensure_built
     from kgbuild.server.app import create_app
+    from kgbuild.store import StoreDirectory
 
     settings = _settings(args)
-    report = ensure_built(settings.store, Iris(settings.base_iri))
-    if report is not None:
-        _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
+    if not StoreDirectory(settings.store).exists():
+        # Only then: the build stack (rdflib, pyshacl) takes a second to import.
+        from kgbuild.mapping import Iris
+        from kgbuild.pipeline import ensure_built
+
+        report = ensure_built(settings.store, Iris(settings.base_iri))
+        if report is not None:
+            _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         _say(f"warning: listening on {settings.host}, not only on this machine")
     # Messages, the access log included, go to stderr: stdout is for data.

@@ -268,7 +268,7 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
     return parse_iso_date(match.group("start")), parse_iso_date(match.group("end"))
 
 
-_YEAR_RANGE_RE = re.compile(r"^(?P<start>[0-9]{4})\s*(?:-|–|—|to|till)\s*(?P<end>[0-9]{4})$", re.I)
+_YEAR_RANGE_RE = re.compile(r"^(?P<start>[0-9]{4})\s*(?:-|–|—|to|till|until)\s*(?P<end>[0-9]{4})$", re.I)
 
 
 def parse_year_range(text: str) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -143,9 +144,120 @@ def _turtle_in_graph(path: Path, graph: NamedNode) -> list[Quad]:
 
 
 def content_hash(quads: Iterable[Quad]) -> str:
-    """A hash of a set of quads, independent of their order."""
-    lines = sorted(str(q) for q in quads)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    """A hash of a set of quads, independent of their order (of their sorted N-Quads lines)."""
+    return _nquads_digest(_sorted_nquads(quads))
+
+
+def _sorted_nquads(quads: Iterable[Quad]) -> bytes:
+    data = serialize(quads, format=RdfFormat.N_QUADS) or b""
+    return b"".join(sorted(data.splitlines(keepends=True)))
+
+
+def _nquads_digest(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSource:
+    """One source parsed and mapped, its quads as sorted N-Quads: cheap to pass between processes and to
+    load into Oxigraph (which reads N-Quads in Rust), where pyoxigraph objects are slow to pickle."""
+
+    source: SourceInfo
+    graph: str
+    personal_graph: str
+    nquads: bytes
+    personal_nquads: bytes
+    digest: str
+    warnings: tuple[str, ...]
+    # (IRI, digest of what this source states about it) for every project and call: duplicates show here.
+    subjects: tuple[tuple[str, str], ...]
+
+    def quads(self) -> list[Quad]:
+        return list(parse(self.nquads, format=RdfFormat.N_QUADS))
+
+
+def _parse_path(path: Path) -> tuple[SourceInfo, ParseResult] | SourceFailure:
+    try:
+        data = path.read_bytes()
+        result = parse_bytes(data, str(path))
+    except OSError as exc:
+        return SourceFailure(str(path), exc.strerror or str(exc))
+    except SourceError as exc:
+        return SourceFailure(str(path), exc.problem)
+    return SourceInfo(path.name, hashlib.sha256(data).hexdigest(), PARSER_VERSION), result
+
+
+def _prepare_one(job: tuple[SourceInfo, ParseResult, OrganisationIdentity, str]) -> PreparedSource:
+    info, result, identity, base = job
+    mapped = map_source(result, info, identity, Iris(base))
+    public, personal = _sorted_nquads(mapped.quads), _sorted_nquads(mapped.personal_quads)
+    kinds = {KG + "Project", KG + "PartnerSearch"}
+    subjects = sorted({q.subject.value for q in mapped.quads
+                       if q.predicate.value == RDF_TYPE and q.object.value in kinds})
+    facts = []
+    for subject in subjects:
+        lines = sorted(f"{q.predicate} {q.object}" for q in mapped.quads
+                       if q.subject.value == subject and q.predicate.value != PROV + "wasDerivedFrom")
+        facts.append((subject, hashlib.sha256("\n".join(lines).encode()).hexdigest()))
+    return PreparedSource(info, mapped.graph.value, mapped.personal_graph.value, public, personal,
+                          _nquads_digest(public, personal), tuple(result.warnings + mapped.warnings), tuple(facts))
+
+
+def _pool(count: int, workers: int | None) -> ProcessPoolExecutor | None:
+    if count < PARALLEL_THRESHOLD or workers == 1:
+        return None
+    # forkserver: the children do not inherit the parent's threads (a progress bar, pyoxigraph's own).
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
+                               mp_context=multiprocessing.get_context("forkserver"))
+
+
+def prepare_sources(paths: Sequence[Path], iris: Iris, workers: int | None = None
+                    ) -> tuple[list[PreparedSource], list[SourceFailure], list[str]]:
+    """Parse and map every source, in parallel when there are many; identities come from all records."""
+    failures: list[SourceFailure] = []
+    unique: list[Path] = []
+    names: dict[str, Path] = {}
+    for path in paths:
+        key = source_key(path.name)
+        if key in names:
+            same = "same file name" if names[key].name == path.name else f"same graph name ({key})"
+            failures.append(SourceFailure(str(path), f"{same} as {names[key]}: "
+                                                     "source names must be unique (they name the graphs)"))
+            continue
+        names[key] = path
+        unique.append(path)
+    pool = _pool(len(unique), workers)
+    chunk = max(1, len(unique) // (8 * (os.cpu_count() or 1)))
+    try:
+        outcomes = list(pool.map(_parse_path, unique, chunksize=chunk)) if pool else [_parse_path(p) for p in unique]
+        parsed = [o for o in outcomes if not isinstance(o, SourceFailure)]
+        failures += [o for o in outcomes if isinstance(o, SourceFailure)]
+        identity = OrganisationIdentity.from_records(r for _, result in parsed for r in result.records)
+        jobs = [(info, result, identity, iris.base) for info, result in parsed]
+        prepared = list(pool.map(_prepare_one, jobs, chunksize=chunk)) if pool else [_prepare_one(j) for j in jobs]
+    finally:
+        if pool:
+            pool.shutdown()
+    warnings = [f"{p.source.name}: {w}" for p in prepared for w in p.warnings]
+    return prepared, failures, warnings + _duplicates(prepared)
+
+
+def _duplicates(prepared: Sequence[PreparedSource]) -> list[str]:
+    """:func:`duplicate_projects` for prepared sources: compares digests, re-reads only the duplicates."""
+    seen: dict[str, list[PreparedSource]] = {}
+    for item in prepared:
+        for subject, _ in item.subjects:
+            seen.setdefault(subject, []).append(item)
+    involved = {id(item): item for items in seen.values() if len(items) > 1 for item in items}
+    if not involved:
+        return []
+    mapped = [MappedSource(item.source, NamedNode(item.graph), NamedNode(item.personal_graph), tuple(item.quads()),
+                           ()) for item in involved.values()]
+    return duplicate_projects(mapped)
 
 
 def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
@@ -217,55 +329,47 @@ def _published_hashes(store: Store, iris: Iris) -> dict[str, str]:
 
 
 def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress | None = None,
-          now: dt.datetime | None = None) -> BuildReport:
+          now: dt.datetime | None = None, workers: int | None = None) -> BuildReport:
     """Parse, map, validate and load ``paths`` into the store at ``store_dir``.
 
     The store afterwards holds exactly these sources (a source no longer given is removed), except
     that a source which fails keeps its previously published version, if any.
 
+    :param workers: processes for parsing, mapping and validation (default: one per core; used when
+        there are many sources).
     :raises KgbuildError: when the store cannot be written (another build holds it, disk full...).
     """
     report = BuildReport(store=store_dir, sources=len(paths))
     stamp = _literal_time(now or dt.datetime.now(dt.UTC))
     if progress:
-        progress("parse", len(paths))
-    parsed, report.failures = read_sources(paths)
-    if progress:
-        progress("map", len(parsed))
-    mapped = map_sources(parsed, iris)
-    for item in mapped:
-        report.warnings += [f"{item.source.name}: {w}" for w in item.warnings]
-    report.warnings += duplicate_projects(mapped)
-    for info, result in parsed:
-        report.warnings += [f"{info.name}: {w}" for w in result.warnings]
+        progress("parse and map", len(paths))
+    prepared, report.failures, report.warnings = prepare_sources(paths, iris, workers)
 
     statics = static_graphs(iris)
     directory = StoreDirectory(store_dir)
     current = directory.current()
     published = _published_hashes(Store.read_only(str(current)), iris) if current else {}
 
-    wanted_hashes = {m.graph.value: content_hash(m.quads + m.personal_quads) for m in mapped}
-    changed = [m for m in mapped if published.get(m.graph.value) != wanted_hashes[m.graph.value]]
-    report.unchanged = [m.source.name for m in mapped if m not in changed]
+    changed = [p for p in prepared if published.get(p.graph) != p.digest]
+    report.unchanged = [p.source.name for p in prepared if published.get(p.graph) == p.digest]
     if progress:
         progress("validate", len(changed))
-    report.validation = validate_mapped(changed, statics[iris.reference_graph].quads)
+    report.validation = validate_prepared(changed, statics[iris.reference_graph].quads, workers)
     refused = {f.source for f in report.validation.findings if f.severity is Severity.VIOLATION}
     for name in sorted(refused):
         count = sum(1 for f in report.validation.violations if f.source == name)
-        graph = next(m.graph.value for m in changed if m.source.name == name)
+        graph = next(p.graph for p in changed if p.source.name == name)
         report.failures.append(SourceFailure(name, f"{count} SHACL violation(s): not published",
                                              kept_previous=graph in published))
     failed_graphs = {iris.source_graph(SourceInfo(Path(f.source).name, "", "")).value for f in report.failures}
-    for failure in report.failures:
+    for index, failure in enumerate(report.failures):
         if failure.source not in refused:
             graph = iris.source_graph(SourceInfo(Path(failure.source).name, "", "")).value
-            report.failures[report.failures.index(failure)] = SourceFailure(
-                failure.source, failure.problem, kept_previous=graph in published)
-    to_write = [m for m in changed if m.source.name not in refused]
+            report.failures[index] = SourceFailure(failure.source, failure.problem, kept_previous=graph in published)
+    to_write = [p for p in changed if p.source.name not in refused]
+    wanted = {p.graph for p in prepared}
     source_prefix = iris.graph("source").value + "/"
-    to_remove = [g for g in published if g.startswith(source_prefix)
-                 and g not in wanted_hashes and g not in failed_graphs]
+    to_remove = [g for g in published if g.startswith(source_prefix) and g not in wanted and g not in failed_graphs]
     static_changes = {g: s for g, s in statics.items() if published.get(g.value) != s.digest}
 
     if not (to_write or to_remove or static_changes):
@@ -274,26 +378,44 @@ def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress
     if progress:
         progress("load", len(to_write))
 
-    def fill(store: Store) -> None:
+    def fill(store: Store, personal: Store) -> None:
         for graph, static in static_changes.items():
             _replace_graph(store, graph, static.quads, iris, static.digest, stamp, None)
         for graph_iri in to_remove:
             graph = NamedNode(graph_iri)
             store.remove_graph(graph)
-            store.remove_graph(NamedNode(graph_iri.replace("/graph/source/", "/graph/personal/", 1)))
+            personal.remove_graph(NamedNode(graph_iri.replace("/graph/source/", "/graph/personal/", 1)))
             _forget(store, graph, iris)
             report.removed.append(graph_iri.removeprefix(source_prefix))
+        if current is None:
+            # A new store: the bulk loader takes every graph in one pass (no transaction per source).
+            store.bulk_load(input=b"".join(p.nquads for p in to_write), format=RdfFormat.N_QUADS)
+            personal.bulk_load(input=b"".join(p.personal_nquads for p in to_write), format=RdfFormat.N_QUADS)
+        else:
+            for item in to_write:
+                store.remove_graph(NamedNode(item.graph))
+                personal.remove_graph(NamedNode(item.personal_graph))
+                store.load(input=item.nquads, format=RdfFormat.N_QUADS)
+                if item.personal_nquads:
+                    personal.load(input=item.personal_nquads, format=RdfFormat.N_QUADS)
         for item in to_write:
-            _replace_graph(store, item.graph, item.quads, iris, wanted_hashes[item.graph.value], stamp, item)
-            store.remove_graph(item.personal_graph)
-            if item.personal_quads:
-                store.extend(item.personal_quads)
-            report.replaced.append(item.source.name)
+            _forget(store, NamedNode(item.graph), iris)
+        store.extend(q for item in to_write for q in _build_record(NamedNode(item.graph), iris, item.digest, stamp,
+                                                                   iris.id("source", iris.source_key(item.source))))
+        report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
     directory.write_generation(fill)
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
+
+
+def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Quad], workers: int | None = None
+                      ) -> ValidationReport:
+    """Validate prepared sources, each with the reference facts it links to."""
+    mapped = [MappedSource(p.source, NamedNode(p.graph), NamedNode(p.personal_graph), tuple(p.quads()), ())
+              for p in prepared]
+    return validate_mapped(mapped, reference, workers)
 
 
 def _literal_time(moment: dt.datetime) -> Literal:
@@ -305,21 +427,27 @@ def _forget(store: Store, graph: NamedNode, iris: Iris) -> None:
         store.remove(quad)
 
 
+def _build_record(graph: NamedNode, iris: Iris, digest: str, stamp: Literal, document: NamedNode | None
+                  ) -> list[Quad]:
+    """What the build graph says of one loaded graph: its content hash, when, and from which source."""
+    build = iris.build_graph
+    meta = [
+        Quad(graph, NamedNode(KG + "contentHash"), Literal(digest), build),
+        Quad(graph, NamedNode(PROV + "generatedAtTime"), stamp, build),
+    ]
+    if document is not None:
+        meta.append(Quad(graph, NamedNode(PROV + "wasDerivedFrom"), document, build))
+    return meta
+
+
 def _replace_graph(store: Store, graph: NamedNode, quads: Sequence[Quad], iris: Iris, digest: str,
                    stamp: Literal, mapped: MappedSource | None) -> None:
     """Swap one named graph for new content and record what was loaded, when, from what."""
     store.remove_graph(graph)
     store.extend(quads)
     _forget(store, graph, iris)
-    build = iris.build_graph
-    meta = [
-        Quad(graph, NamedNode(KG + "contentHash"), Literal(digest), build),
-        Quad(graph, NamedNode(PROV + "generatedAtTime"), stamp, build),
-    ]
-    if mapped is not None:
-        meta.append(Quad(graph, NamedNode(PROV + "wasDerivedFrom"),
-                         iris.id("source", iris.source_key(mapped.source)), build))
-    store.extend(meta)
+    document = iris.id("source", iris.source_key(mapped.source)) if mapped is not None else None
+    store.extend(_build_record(graph, iris, digest, stamp, document))
 
 
 def ensure_built(store_dir: Path, iris: Iris) -> BuildReport | None:

@@ -25,8 +25,6 @@ from pyoxigraph import (
 )
 
 from kgbuild.errors import KgbuildError
-from kgbuild.export import public_graphs
-from kgbuild.mapping import Iris
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryInfo, QueryRefused, check_query
 from kgbuild.vocab import PREFIXES
@@ -44,34 +42,43 @@ GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "j
 
 @dataclass(frozen=True)
 class Dataset:
-    """What a query sees: the graphs unioned as its default graph, and its named graphs."""
+    """What a query sees: the graphs unioned as its default graph, and its named graphs.
 
-    default_graph: tuple[str, ...]
-    named_graphs: tuple[str, ...]
+    ``union`` means every graph of the store (all public: personal data lives in another database),
+    which Oxigraph evaluates far faster than the same graphs listed one by one.
+    """
+
+    default_graph: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    union: bool = False
 
 
-def dataset_for(public: Sequence[str], info: QueryInfo, default_graph_uris: Sequence[str] = (),
+def dataset_for(public: Sequence[str] | None, info: QueryInfo, default_graph_uris: Sequence[str] = (),
                 named_graph_uris: Sequence[str] = ()) -> Dataset:
     """The dataset of one request (SPARQL 1.1 Protocol §2.1.4): protocol parameters win over FROM
-    clauses, which win over the default (all public graphs). Only public graphs are ever included.
+    clauses, which win over the default (the union of the store's graphs). A named graph that is not
+    in ``public`` (when given) is dropped: a request can narrow the dataset, never widen it.
     """
-    allowed = set(public)
     if default_graph_uris or named_graph_uris:
         default, named = list(default_graph_uris), list(named_graph_uris)
     elif info.from_graphs or info.from_named_graphs:
         default, named = list(info.from_graphs), list(info.from_named_graphs)
     else:
-        return Dataset(tuple(public), tuple(public))
-    return Dataset(tuple(g for g in default if g in allowed), tuple(g for g in named if g in allowed))
+        return Dataset(union=True)
+    allowed = set(public) if public is not None else None
+    return Dataset(tuple(g for g in default if allowed is None or g in allowed),
+                   tuple(g for g in named if allowed is None or g in allowed))
 
 
-def execute(store: Store, text: str, dataset: Dataset) -> QueryResult:
+def execute(store: Store, text: str, dataset: Dataset, base_iri: str | None = None) -> QueryResult:
     """Run a checked query on ``store`` over ``dataset``.
 
     :raises QueryRefused: (400) when pyoxigraph cannot parse the query.
     """
     try:
-        return store.query(text, default_graph=[NamedNode(g) for g in dataset.default_graph],
+        if dataset.union:
+            return store.query(text, base_iri=base_iri, use_default_graph_as_union=True)
+        return store.query(text, base_iri=base_iri, default_graph=[NamedNode(g) for g in dataset.default_graph],
                            named_graphs=[NamedNode(g) for g in dataset.named_graphs])
     except SyntaxError as exc:
         raise QueryRefused(400, f"malformed query: {exc}") from None
@@ -98,9 +105,7 @@ def run_query_to(settings: Settings, text: str, format_name: str | None, output:
     from kgbuild.store import open_read_only
 
     info = check_query(text, settings.service_allowlist)
-    store = open_read_only(settings.store)
-    iris = Iris(settings.base_iri)
-    public = [g.value for g in public_graphs(store, iris, settings.include_personal_data)]
-    result = execute(store, text, dataset_for(public, info))
+    store = open_read_only(settings.store, settings.include_personal_data)
+    result = execute(store, text, dataset_for(None, info))
     serialise_result(result, output, format_name)
     output.flush()

@@ -69,13 +69,18 @@ class StoreDirectory:
         numbers = [int(_GENERATION_RE.match(p.name).group(1)) for p in self.generations()]  # type: ignore[union-attr]
         return self.root / f"gen-{max(numbers, default=0) + 1:06d}"
 
-    def write_generation(self, fill: Callable[[Store], T]) -> T:
+    def write_generation(self, fill: Callable[[Store, Store], T]) -> T:
         """Write a new generation with ``fill`` and switch it in; return what ``fill`` returns.
 
-        The generation starts as a copy of the current one. ``fill`` gets the open store; the store
+        The generation starts as a copy of the current one. ``fill`` gets the open public store and the
+        open personal-data store beside it (``gen-N.personal``: contact persons, kept out of the public
+        database so that it can be queried as one union graph and never shows them); the store
         never outlives this call, so it is closed before the switch (a reader must never open a
         database that still has a writer). If ``fill`` raises, the new generation is deleted and the
         current one stays. Only one build may write at a time (a lock file says so).
+
+        :raises KgbuildError: when another build holds the lock, or the new generation cannot be
+            written or switched in (a full disk, say); the current generation then stays as it was.
         """
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock():
@@ -83,31 +88,53 @@ class StoreDirectory:
             target = self._next_generation()
             try:
                 result = self._fill(target, fill)
+                self._switch(target)
             except BaseException:
-                shutil.rmtree(target, ignore_errors=True)
+                if self.current() != target:  # never remove what was switched in
+                    _remove_generation(target)
                 raise
-            self._switch(target)
         self._collect_garbage()
         return result
 
-    def _fill(self, target: Path, fill: Callable[[Store], T]) -> T:
+    def _fill(self, target: Path, fill: Callable[[Store, Store], T]) -> T:
         current = self.current()
         try:
             if current is not None:
                 Store.read_only(str(current)).backup(str(target))
+                if personal_path(current).is_dir():
+                    Store.read_only(str(personal_path(current))).backup(str(personal_path(target)))
             store = Store(str(target))
+            personal = Store(str(personal_path(target)))
         except OSError as exc:
             raise KgbuildError(f"cannot create a new store generation in {self.root}: {exc}") from None
-        result = fill(store)
-        store.flush()
-        return result  # the only reference to the store dies here, which closes it
+        try:
+            result = fill(store, personal)
+            store.flush()
+            personal.flush()
+        except OSError as exc:
+            # The engine's I/O errors (a full disk, a file too large, a failing device) are not bugs: the
+            # user can fix them. ``exc`` is not chained, so no frame keeps the store open once we raise.
+            problem = str(exc)
+        else:
+            problem = ""
+        finally:
+            del store, personal  # the only references: closes the databases before a removal or the switch
+        if problem:
+            raise KgbuildError(f"cannot write a new store generation in {self.root}: {problem}; "
+                               "the current generation is still served")
+        return result
 
     def _switch(self, generation: Path) -> None:
         temporary = self.root / "CURRENT.tmp"
-        with temporary.open("w", encoding="utf-8") as f:
-            f.write(generation.name + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with temporary.open("w", encoding="utf-8") as f:
+                f.write(generation.name + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:  # a full disk can refuse even these few bytes: the switch did not happen
+            temporary.unlink(missing_ok=True)
+            raise KgbuildError(f"cannot switch {self.pointer} to {generation.name}: {exc.strerror or exc}; "
+                               "the current generation is still served") from None
         os.replace(temporary, self.pointer)
         directory = os.open(self.root, os.O_RDONLY)
         try:
@@ -120,13 +147,13 @@ class StoreDirectory:
         current = self.current()
         for generation in self.generations():
             if current is None or generation.name > current.name:
-                shutil.rmtree(generation, ignore_errors=True)
+                _remove_generation(generation)
 
     def _collect_garbage(self) -> None:
         current = self.current()
         older = [g for g in self.generations() if current is not None and g.name < current.name]
         for generation in older[:-KEEP_GENERATIONS] if len(older) > KEEP_GENERATIONS else []:
-            shutil.rmtree(generation, ignore_errors=True)
+            _remove_generation(generation)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
@@ -140,19 +167,18 @@ class StoreDirectory:
             yield
 
 
-def open_read_only(root: str | Path) -> Store:
+def open_read_only(root: str | Path, include_personal: bool = False) -> Store:
     """The current generation of a store directory, opened read-only.
 
+    :param include_personal: open the generation's copy that also holds the personal-data graphs
+        (made on first use; only for an operator who opted in).
     :raises KgbuildError: when nothing has been built there yet.
     """
     directory = StoreDirectory(root)
     current = directory.current()
     if current is None:
         raise KgbuildError(f"no knowledge graph in {directory.root}: run `kgbuild build` first")
-    try:
-        return Store.read_only(str(current))
-    except OSError as exc:
-        raise KgbuildError(f"cannot open the store in {current}: {exc}") from None
+    return open_generation(current, include_personal)
 
 
 def open_in_memory() -> Store:
@@ -160,9 +186,51 @@ def open_in_memory() -> Store:
     return Store()
 
 
-def open_generation(path: str | Path) -> Store:
+def open_generation(path: str | Path, include_personal: bool = False) -> Store:
     """One generation, read-only (query workers follow ``CURRENT`` themselves)."""
+    path = Path(path)
     try:
-        return Store.read_only(str(path))
+        return Store.read_only(str(_with_personal(path) if include_personal else path))
     except OSError as exc:
         raise KgbuildError(f"cannot open the store in {path}: {exc}") from None
+
+
+def personal_path(generation: Path) -> Path:
+    """The personal-data database beside a generation."""
+    return generation.with_name(generation.name + ".personal")
+
+
+def _full_path(generation: Path) -> Path:
+    return generation.with_name(generation.name + ".full")
+
+
+def _with_personal(generation: Path) -> Path:
+    """A generation's public graphs and personal graphs in one database, for the opted-in operator.
+
+    Made once, from a hard-linked checkpoint of the public database plus the (small) personal graphs,
+    in a temporary directory renamed into place: concurrent readers either see it whole or make it.
+    """
+    full = _full_path(generation)
+    if full.is_dir():
+        return full
+    staging = generation.with_name(f"{generation.name}.full-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    Store.read_only(str(generation)).backup(str(staging))
+    merged = Store(str(staging))
+    if personal_path(generation).is_dir():
+        merged.extend(Store.read_only(str(personal_path(generation))))
+    merged.flush()
+    del merged
+    try:
+        os.rename(staging, full)
+    except OSError:  # another reader made it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return full
+
+
+def _remove_generation(generation: Path) -> None:
+    """A generation with its personal-data database and its opted-in copy."""
+    for path in (generation, personal_path(generation), _full_path(generation)):
+        shutil.rmtree(path, ignore_errors=True)
+    for leftover in generation.parent.glob(f"{generation.name}.full-*"):
+        shutil.rmtree(leftover, ignore_errors=True)

@@ -196,8 +196,10 @@ ROWS = [
         '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">&b;</rdf:RDF>', "application/rdf+xml"), 415),
     Row("unknown-accept", "protocol",
         lambda r: Raw("GET", "/sparql?query=ASK%20%7B%7D", headers={"accept": "image/png"}), 406),
+    # Control characters are not allowed in a header value: uvicorn's HTTP parser (httptools) refuses
+    # the request before the application sees it.
     Row("control-chars-accept", "protocol",
-        lambda r: Raw("GET", "/sparql?query=ASK%20%7B%7D", headers={"accept": "\x01\x02/\x03"}), 406),
+        lambda r: Raw("GET", "/sparql?query=ASK%20%7B%7D", headers={"accept": "\x01\x02/\x03"}), 400),
     Row("query-and-update", "protocol", lambda r: get("ASK {}", update=f"LOAD <{r}/x>"), 400),
     Row("query-and-update-form", "protocol", lambda r: form(query="ASK {}", update=f"LOAD <{r}/x>"), 400),
     # --- protocol: updates in every form (refused, nothing changed, nothing fetched) -----------------

@@ -143,8 +143,9 @@ def test_rebuild_while_serving_a_burst_of_queries(tmp_path: Path) -> None:
         assert health["generation"] == "gen-000002" and health["queries_stopped_at_deadline"] == 0
 
 
-# The real build, paused (not mocked) right after it replaced the changed graph in the new generation:
-# the writer is open there and CURRENT not yet switched. The marker file says it got that far.
+# The real build, paused (not mocked) right after it loaded the changed graph into the new generation
+# (``_forget`` runs next, on its build record): the writer is open there and CURRENT not yet switched.
+# The marker file says it got that far.
 _PAUSED_BUILD = """
 import sys, time
 from pathlib import Path
@@ -152,14 +153,14 @@ import kgbuild.pipeline as pipeline
 from kgbuild.mapping import Iris
 
 sources, store, marker, base = sys.argv[1:5]
-replace_graph = pipeline._replace_graph
+forget = pipeline._forget
 
-def replace_then_pause(*args, **kwargs):
-    replace_graph(*args, **kwargs)
+def forget_then_pause(*args, **kwargs):
+    forget(*args, **kwargs)
     Path(marker).write_text("paused inside the build")
     time.sleep(120)
 
-pipeline._replace_graph = replace_then_pause
+pipeline._forget = forget_then_pause
 pipeline.build(sorted(Path(sources).glob("*.txt")), Path(store), Iris(base))
 """
 

@@ -164,7 +164,7 @@ def w3c_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert [file for file, _ in graphs] == ["data1.nt", "data2.nt", "data3.nt"]
     root = tmp_path_factory.mktemp("w3c") / "store"
 
-    def fill(store: Store) -> None:
+    def fill(store: Store, personal: Store) -> None:
         for file, graph in graphs:
             store.load(path=str(PROTOCOL / file), format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graph))
 

@@ -26,6 +26,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse, serialize
 from kgbuild import __version__
 from kgbuild.errors import KgbuildError
 from kgbuild.resources import ontology_path, queries_path
+from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
 from kgbuild.server.pages import dumps_page, resource_page
@@ -76,6 +77,8 @@ class _State:
         self.pool = WorkerPool(Path(settings.store), settings.query_workers, settings.query_timeout)
         self.limiter = _ClientLimiter(settings.max_concurrent_per_client)
         self.dumps = DumpKeeper(settings)
+        self.cache = AnswerCache()
+        self.generation = CurrentGeneration(Path(settings.store))
 
 
 def named_queries() -> list[dict[str, str]]:
@@ -197,7 +200,9 @@ async def sparql_endpoint(request: Request) -> Response:
         if len(text.encode()) > settings.max_body_bytes:
             raise QueryRefused(413, f"query longer than {settings.max_body_bytes} bytes")
         # Reading a long query takes seconds of Python: off the event loop, so other clients are served meanwhile.
-        info = await asyncio.to_thread(check_query, text, settings.service_allowlist)
+        # Reading a long query takes a while in Python: off the event loop then, so others are not held up.
+        info = (await asyncio.to_thread(check_query, text, settings.service_allowlist) if len(text) > 4096
+                else check_query(text, settings.service_allowlist))
         offered = TABLE_FORMATS if info.form in ("SELECT", "ASK") else GRAPH_FORMATS
         choice = choose(request.headers.get("accept"), offered, (params.get("format") or [None])[0])
     except QueryRefused as exc:
@@ -211,6 +216,17 @@ async def sparql_endpoint(request: Request) -> Response:
 
 
 async def _answer(request: Request, state: _State, job: Job, choice: Choice) -> Response:
+    answer = await _run(request, state, job)
+    return answer if isinstance(answer, Response) else _response(answer, choice, state.settings.max_rows)
+
+
+async def _run(request: Request, state: _State, job: Job) -> Answer | Response:
+    """A job's answer: from the cache of this store generation, or from a worker (429 when over the limit)."""
+    generation = state.generation()
+    key = (generation, job)
+    cached = None if job.federated else state.cache.get(key)
+    if cached is not None:
+        return cached
     client = request.client.host if request.client else "unknown"
     with state.limiter.slot(client) as admitted:
         if not admitted:
@@ -218,7 +234,9 @@ async def _answer(request: Request, state: _State, job: Job, choice: Choice) -> 
                               f"{state.settings.max_concurrent_per_client}); try again shortly",
                          {"Retry-After": "1"})
         answer = await state.pool.run(job)
-    return _response(answer, choice, state.settings.max_rows)
+    if not job.federated and answer.generation == generation:
+        state.cache.put(key, answer)
+    return answer
 
 
 def _response(answer: Answer, choice: Choice, max_rows: int) -> Response:
@@ -306,11 +324,9 @@ async def linked_data(path: str, request: Request) -> Response:
         return _text(406, str(exc))
     job = Job(_DESCRIBE.format(iri=iri), RdfFormat.N_TRIPLES.name, 20000, include_personal=
               state.settings.include_personal_data, base_iri=state.settings.base_iri)
-    client = request.client.host if request.client else "unknown"
-    with state.limiter.slot(client) as admitted:
-        if not admitted:
-            return _text(429, "too many requests at once; try again shortly", {"Retry-After": "1"})
-        answer = await state.pool.run(job)
+    answer = await _run(request, state, job)
+    if isinstance(answer, Response):
+        return answer
     if answer.status != 200:
         return _response(answer, choice, job.max_rows)
     triples = [Triple(q.subject, q.predicate, q.object) for q in parse(answer.body, format=RdfFormat.N_TRIPLES)]
@@ -422,7 +438,9 @@ async def health(request: Request) -> Response:
     except KgbuildError as exc:
         return _text(503, str(exc))
     return JSONResponse({"status": "ok" if current else "no store", "generation": current.name if current else None,
-                         "queries_stopped_at_deadline": state.pool.killed, "version": __version__})
+                         "queries_stopped_at_deadline": state.pool.killed,
+                         "answer_cache": {"hits": state.cache.hits, "misses": state.cache.misses},
+                         "version": __version__})
 
 
 async def index(request: Request) -> Response:

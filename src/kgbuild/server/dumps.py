@@ -46,7 +46,8 @@ class DumpKeeper:
     def _make(self, generation: Path) -> None:
         try:
             settings = self.settings
-            write_dumps(open_generation(generation), Iris(settings.base_iri), self.directory, settings.dataset_title,
+            store = open_generation(generation, settings.include_personal_data)
+            write_dumps(store, Iris(settings.base_iri), self.directory, settings.dataset_title,
                         settings.dataset_publisher, settings.dataset_license, settings.include_personal_data,
                         generation=generation.name)
             self.last_error = ""

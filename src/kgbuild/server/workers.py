@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -21,6 +22,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyoxigraph import Store
 
 __all__ = ["Job", "Answer", "WorkerPool"]
 
@@ -51,32 +56,21 @@ class Answer:
     generation: str = ""
 
 
-def _public_graphs(store: object, base_iri: str, include_personal: bool) -> list[str]:
-    from pyoxigraph import NamedNode
-
-    personal = base_iri + "graph/personal/"
-    return sorted(g.value for g in store.named_graphs()  # type: ignore[attr-defined]
-                  if isinstance(g, NamedNode) and (include_personal or not g.value.startswith(personal)))
-
-
-def _run(store: object, job: Job, public: list[str]) -> Answer:
-    from pyoxigraph import NamedNode
-
-    from kgbuild.query import dataset_for
+def _run(store: Store, job: Job) -> Answer:
+    from kgbuild.query import dataset_for, execute
     from kgbuild.server.results import write_result
-    from kgbuild.sparql import QueryInfo
+    from kgbuild.sparql import QueryInfo, QueryRefused
 
+    # Every graph of the opened database may be seen: personal data lives in another one unless the
+    # operator opted in. FROM clauses and protocol parameters only narrow the dataset.
     info = QueryInfo("SELECT", from_graphs=job.from_graphs, from_named_graphs=job.from_named_graphs)
-    dataset = dataset_for(public, info, job.default_graph_uris, job.named_graph_uris)
+    dataset = dataset_for(None, info, job.default_graph_uris, job.named_graph_uris)
     try:
         # Relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol: the service defines the BASE).
-        result = store.query(job.query,  # type: ignore[attr-defined]
-                             base_iri=job.base_iri + "sparql" if job.base_iri else None,
-                             default_graph=[NamedNode(g) for g in dataset.default_graph],
-                             named_graphs=[NamedNode(g) for g in dataset.named_graphs])
+        result = execute(store, job.query, dataset, job.base_iri + "sparql" if job.base_iri else None)
         written = write_result(result, job.format_name, job.max_rows)
-    except SyntaxError as exc:
-        return Answer(400, error=f"malformed query: {exc}")
+    except QueryRefused as exc:
+        return Answer(exc.status, error=str(exc))
     except OSError as exc:
         if job.federated:
             return Answer(502, error=f"a federated endpoint failed: {exc}")
@@ -93,12 +87,12 @@ def _run(store: object, job: Job, public: list[str]) -> Answer:
 QUERY_STACK_BYTES = 256 * 1024 * 1024
 
 
-def _run_on_large_stack(store: object, job: Job, public: list[str]) -> Answer:
+def _run_on_large_stack(store: Store, job: Job) -> Answer:
     outcome: list[Answer | Exception] = []
 
     def target() -> None:
         try:
-            outcome.append(_run(store, job, public))
+            outcome.append(_run(store, job))
         except Exception as exc:  # noqa: BLE001 - handed to the worker loop, which reports it
             outcome.append(exc)
 
@@ -118,7 +112,8 @@ def worker_main(connection: Connection, store_dir: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     threading.stack_size(QUERY_STACK_BYTES)  # for the query threads of this process only
     directory = StoreDirectory(store_dir)
-    store, generation, public_cache = None, "", {}
+    store: Store | None = None
+    generation = ""
     while True:
         try:
             job = connection.recv()
@@ -131,12 +126,9 @@ def worker_main(connection: Connection, store_dir: str) -> None:
             if current is None:
                 answer = Answer(503, error="no knowledge graph has been built yet")
             else:
-                if current.name != generation:
-                    store, generation, public_cache = open_generation(current), current.name, {}
-                key = (job.base_iri, job.include_personal)
-                if key not in public_cache:
-                    public_cache[key] = _public_graphs(store, job.base_iri, job.include_personal)
-                answer = _run_on_large_stack(store, job, public_cache[key])
+                if current.name != generation or store is None:
+                    store, generation = open_generation(current, job.include_personal), current.name
+                answer = _run_on_large_stack(store, job)
                 answer = Answer(answer.status, answer.body, answer.rows, answer.truncated, answer.error, generation)
         except KgbuildError as exc:
             answer = Answer(503, error=str(exc))
@@ -212,29 +204,44 @@ class WorkerPool:
             worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout)
         except TimeoutError:
             return Answer(503, error=f"every query worker stayed busy for {self.timeout:g} s; try again later")
-        remaining = self.timeout - (time.monotonic() - started)
-        future = asyncio.get_running_loop().run_in_executor(None, self._call, worker, job, remaining)
-        # The worker goes back to the pool when its call ends, even if this request was cancelled
-        # meanwhile (the client went away): a worker must never get a second job while busy.
-        future.add_done_callback(self._give_back)
-        answer, _ = await asyncio.shield(future)
-        return answer
+        deadline = started + self.timeout
+        # The exchange runs as its own task: if this request is cancelled (the client went away), the
+        # worker still finishes or is killed at the deadline before it goes back to the pool, so it
+        # never gets a second job while busy.
+        exchange = asyncio.ensure_future(self._exchange(worker, job, deadline))
+        return await asyncio.shield(exchange)
 
-    def _give_back(self, future: asyncio.Future[tuple[Answer, _Worker]]) -> None:
-        if self._idle is not None and not future.cancelled() and future.exception() is None:
-            self._idle.put_nowait(future.result()[1])
-
-    def _call(self, worker: _Worker, job: Job, remaining: float) -> tuple[Answer, _Worker]:
-        """In a thread: hand the job over and wait; past the deadline, kill the worker and replace it."""
+    async def _exchange(self, worker: _Worker, job: Job, deadline: float) -> Answer:
+        """Hand the job over and wait on the pipe in the event loop (no thread per query)."""
+        assert self._idle is not None
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        descriptor = worker.connection.fileno()
         try:
-            return worker.call(job, remaining), worker
+            # Whole messages are sent and received blocking (an idle worker is reading; an answer that
+            # made the pipe readable is being written in one go); only the wait is in the event loop.
+            # Some loops (uvloop) make a watched descriptor non-blocking, so say so explicitly each time.
+            os.set_blocking(descriptor, True)
+            worker.connection.send(job)
+            loop.add_reader(descriptor, lambda: readable.done() or readable.set_result(None))
+            await asyncio.wait_for(readable, max(deadline - time.monotonic(), 0.0))
+            loop.remove_reader(descriptor)
+            os.set_blocking(descriptor, True)
+            answer: Answer = worker.connection.recv()
         except TimeoutError:
             self.killed += 1
-            self._retire(worker)
-            return Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline"), self._spawn()
+            answer = Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline")
+            worker = await self._replace(worker, descriptor)
         except (EOFError, OSError):
-            self._retire(worker)
-            return Answer(503, error="the query worker failed; the query was not completed"), self._spawn()
+            answer = Answer(503, error="the query worker failed; the query was not completed")
+            worker = await self._replace(worker, descriptor)
+        self._idle.put_nowait(worker)
+        return answer
+
+    async def _replace(self, worker: _Worker, descriptor: int) -> _Worker:
+        asyncio.get_running_loop().remove_reader(descriptor)
+        self._retire(worker)
+        return await asyncio.to_thread(self._spawn)
 
     async def close(self) -> None:
         workers = list(self._all)

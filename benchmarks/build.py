@@ -1,0 +1,201 @@
+"""Build, validation and dump benchmarks, each against its peer measured in the same run.
+
+- build: ``kgbuild.pipeline.build`` of N generated documents into a fresh store, against pyoxigraph's
+  bulk loader loading the same quads (an N-Quads file of what the build stored) into a fresh store;
+- validation: kgbuild's validation of all sources against pyshacl validating the whole graph at once
+  (data + the reference facts it links to), with the findings compared;
+- dumps: ``kgbuild export`` per format against pyoxigraph's ``Store.dump``.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyoxigraph import RdfFormat, Store
+
+from benchmarks.harness import median
+
+__all__ = ["BuildResult", "ValidationResult", "DumpResult", "benchmark_build", "benchmark_validation",
+           "benchmark_dumps"]
+
+
+@dataclass
+class BuildResult:
+    documents: int
+    quads: int
+    build_seconds: float
+    bulk_load_seconds: float
+    peak_mb: float
+    failures: int
+    violations: int
+    warnings: int
+
+    @property
+    def ratio(self) -> float:
+        return self.build_seconds / self.bulk_load_seconds
+
+
+@dataclass
+class ValidationResult:
+    documents: int
+    ours_seconds: float
+    pyshacl_seconds: float | None
+    identical: bool | None
+    findings: int
+    note: str = ""
+
+    @property
+    def speedup(self) -> float | None:
+        return self.pyshacl_seconds / self.ours_seconds if self.pyshacl_seconds else None
+
+
+@dataclass
+class DumpResult:
+    format: str
+    ours_seconds: float
+    peer_seconds: float
+    peer: str
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_seconds / self.peer_seconds
+
+
+@dataclass
+class BuildArtifacts:
+    store: Path
+    nquads: Path  # every public quad, for the peers
+    ntriples: Path
+    project_iri: str
+    results: list[object] = field(default_factory=list)
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def benchmark_build(sources: list[Path], work: Path) -> tuple[BuildResult, BuildArtifacts]:
+    """Build ``sources`` into a fresh store, then bulk-load the same quads into another fresh store."""
+    from kgbuild.export import write_export
+    from kgbuild.mapping import Iris
+    from kgbuild.pipeline import build
+    from kgbuild.store import open_read_only
+
+    iris = Iris("http://127.0.0.1:8000/")
+    store_dir = work / "kgstore"
+    shutil.rmtree(store_dir, ignore_errors=True)
+    gc.collect()
+    started = time.perf_counter()
+    report = build(sources, store_dir, iris)
+    build_seconds = time.perf_counter() - started
+    store = open_read_only(store_dir)
+    nquads = work / "all.nq"
+    ntriples = work / "all.nt"
+    # Everything the build stored (personal graphs too) is what the bulk loader must load.
+    store.dump(str(nquads), format=RdfFormat.N_QUADS)
+    write_export(store, iris, "ntriples", ntriples)
+    quads = len(store)
+    project = next(iter(store.query("SELECT ?p { GRAPH ?g { ?p a <https://w3id.org/kgbuild/ontology#Project> } } "
+                                    "LIMIT 1")))[0].value  # type: ignore[index]
+    del store
+    peer_dir = work / "bulk-load-store"
+    samples = []
+    for _ in range(2):
+        shutil.rmtree(peer_dir, ignore_errors=True)
+        started = time.perf_counter()
+        peer = Store(str(peer_dir))
+        peer.bulk_load(path=str(nquads), format=RdfFormat.N_QUADS)
+        peer.flush()
+        samples.append(time.perf_counter() - started)
+        del peer
+    shutil.rmtree(peer_dir, ignore_errors=True)
+    result = BuildResult(len(sources), quads, build_seconds, median(samples), _peak_rss_mb(), len(report.failures),
+                         len(report.validation.violations), len(report.validation.warnings))
+    return result, BuildArtifacts(store_dir, nquads, ntriples, project)
+
+
+def benchmark_validation(sources: list[Path], run_pyshacl: bool) -> ValidationResult:
+    """Validate every source the way the build does, and (if asked) pyshacl on the whole graph at once."""
+    from kgbuild.mapping import Iris
+    from kgbuild.pipeline import map_sources, read_sources, static_graphs, validate_mapped
+
+    iris = Iris("http://127.0.0.1:8000/")
+    parsed, _ = read_sources(sources)
+    mapped = map_sources(parsed, iris)
+    reference = static_graphs(iris)[iris.reference_graph].quads
+    started = time.perf_counter()
+    ours = validate_mapped(mapped, reference)
+    ours_seconds = time.perf_counter() - started
+    if not run_pyshacl:
+        return ValidationResult(len(sources), ours_seconds, None, None, len(ours.findings),
+                                "pyshacl not run at this size (--pyshacl-max)")
+    pyshacl_seconds, same = _pyshacl_whole_graph(mapped, reference, ours)
+    return ValidationResult(len(sources), ours_seconds, pyshacl_seconds, same, len(ours.findings))
+
+
+def _pyshacl_whole_graph(mapped: list, reference: list, ours: object) -> tuple[float, bool]:  # type: ignore[type-arg]
+    """pyshacl on the union of every source graph and the reference data, parsed from N-Triples."""
+    import pyshacl
+    from pyoxigraph import RdfFormat as Format
+    from pyoxigraph import Triple, serialize
+    from rdflib import Graph
+    from rdflib.namespace import SH
+
+    triples = [Triple(q.subject, q.predicate, q.object) for m in mapped for q in m.quads]
+    triples += [Triple(q.subject, q.predicate, q.object) for q in reference]
+    data = serialize(triples, format=Format.N_TRIPLES) or b""
+    from kgbuild.validation import load_shapes
+
+    shapes = load_shapes()
+    started = time.perf_counter()
+    graph = Graph()
+    graph.parse(data=data, format="nt")
+    _, results, _ = pyshacl.validate(graph, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True)
+    seconds = time.perf_counter() - started
+    own = {q.subject.value for m in mapped for q in m.quads}
+    theirs = {(str(results.value(r, SH.focusNode)), str(results.value(r, SH.resultPath) or ""),
+               str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1])
+              for r in results.subjects(predicate=SH.resultSeverity)
+              if str(results.value(r, SH.focusNode)) in own}
+    mine = {(f.focus_node, f.path, f.severity.value) for f in ours.findings}  # type: ignore[attr-defined]
+    return seconds, mine == theirs
+
+
+def benchmark_dumps(store_dir: Path, work: Path) -> list[DumpResult]:
+    """``write_export`` per format against ``Store.dump`` of the same store to the same format."""
+    from kgbuild.export import EXPORT_FORMATS, write_export
+    from kgbuild.mapping import Iris
+    from kgbuild.store import open_read_only
+
+    iris = Iris("http://127.0.0.1:8000/")
+    store = open_read_only(store_dir)
+    results = []
+    for name, fmt in EXPORT_FORMATS.items():
+        ours_path, peer_path = work / f"ours.{fmt.extension}", work / f"peer.{fmt.extension}"
+        started = time.perf_counter()
+        write_export(store, iris, name, ours_path)
+        ours = time.perf_counter() - started
+        if fmt.keeps_graphs:
+            peer_format, peer_name = fmt.rdf_format, f"Store.dump({fmt.rdf_format.name})"
+        else:
+            # Store.dump writes a triple format only from one graph; the closest peer is all quads.
+            peer_format, peer_name = RdfFormat.N_QUADS, "Store.dump(N-Quads)"
+        started = time.perf_counter()
+        store.dump(str(peer_path), format=peer_format)
+        peer = time.perf_counter() - started
+        results.append(DumpResult(name, ours, peer, peer_name))
+        ours_path.unlink(missing_ok=True)
+        peer_path.unlink(missing_ok=True)
+    return results
+
+
+def memory_snapshot() -> float:
+    """Current traced Python memory in MB (when tracemalloc is on)."""
+    return tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0.0

@@ -1,0 +1,98 @@
+"""Endpoint benchmark: kgbuild serve against `oxigraph serve-read-only` and rdflib-endpoint on the same data.
+
+Three queries (a one-project lookup, an aggregate by NUTS-2 region, a two-hop join with ORDER BY and
+LIMIT), each driven by wrk at fixed concurrency for a bounded time; each server's start time, peak
+memory and memory drift under load. Servers and wrk share the machine's cores, as they would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.harness import VENV_BIN, Server, WrkResult, free_port, run_wrk, start_server
+
+__all__ = ["QUERIES", "ServerResult", "benchmark_endpoints"]
+
+_PREFIXES = """PREFIX kg: <https://w3id.org/kgbuild/ontology#>
+PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX schema: <https://schema.org/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+"""
+
+
+def queries_for(project_iri: str) -> dict[str, str]:
+    return {
+        "lookup": f"SELECT ?p ?o WHERE {{ <{project_iri}> ?p ?o }}",
+        "aggregate": _PREFIXES + """SELECT ?region (COUNT(?project) AS ?projects) (SUM(?granted) AS ?grantedSEK)
+WHERE { ?project a kg:Project ; kg:nutsRegion/skos:notation ?region .
+        OPTIONAL { ?project kg:grantedAmount/schema:value ?g } BIND(COALESCE(?g, 0) AS ?granted) }
+GROUP BY ?region ORDER BY ?region""",
+        "join": _PREFIXES + """SELECT ?title ?owner WHERE {
+  ?project a kg:Project ; dct:title ?title ; kg:hasParticipation ?p .
+  ?p kg:role kg:owner ; kg:participant/rdfs:label ?owner .
+} ORDER BY ?title LIMIT 100""",
+    }
+
+
+QUERIES = tuple(queries_for("http://127.0.0.1:8000/id/project/x"))
+
+
+@dataclass
+class ServerResult:
+    name: str
+    start_seconds: float = 0.0
+    peak_mb: float = 0.0
+    rss_start_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    runs: dict[str, WrkResult] = field(default_factory=dict)
+    error: str = ""
+
+
+def _measure(server: Server, queries: dict[str, str], connections: int, seconds: int) -> ServerResult:
+    result = ServerResult(server.name, server.start_seconds, rss_start_mb=server.rss_mb())
+    for name, query in queries.items():
+        # One short warm-up run so every server is measured warm.
+        run_wrk(server.endpoint, query, min(connections, 2), 1)
+        result.runs[name] = run_wrk(server.endpoint, query, connections, seconds)
+    result.rss_end_mb = server.rss_mb()
+    result.peak_mb = server.peak_mb()
+    return result
+
+
+def benchmark_endpoints(store: Path, nquads: Path, ntriples: Path, work: Path, project_iri: str,
+                        connections: int = 16, seconds: int = 10) -> list[ServerResult]:
+    """Measure the three servers on the same data; every server is stopped afterwards."""
+    queries = queries_for(project_iri)
+    results: list[ServerResult] = []
+    work.mkdir(parents=True, exist_ok=True)
+
+    port = free_port()
+    ours = [str(VENV_BIN / "kgbuild"), "serve", "--store", str(store), "--port", str(port),
+            "--max-concurrent-per-client", str(connections * 4), "--query-workers", "2"]
+    with start_server("kgbuild serve", ours, f"http://127.0.0.1:{port}/sparql", log=work / "kgbuild.log") as server:
+        results.append(_measure(server, queries, connections, seconds))
+
+    oxi_store = work / "oxigraph-store"
+    if not oxi_store.exists():
+        subprocess.run([str(VENV_BIN / "oxigraph"), "load", "--location", str(oxi_store), "--file", str(nquads)],
+                       check=True, capture_output=True, timeout=3600)
+    port = free_port()
+    oxigraph = [str(VENV_BIN / "oxigraph"), "serve-read-only", "--location", str(oxi_store), "--bind",
+                f"127.0.0.1:{port}", "--union-default-graph"]
+    with start_server("oxigraph serve", oxigraph, f"http://127.0.0.1:{port}/query",
+                      log=work / "oxigraph.log") as server:
+        results.append(_measure(server, queries, connections, seconds))
+
+    port = free_port()
+    rdflib_endpoint = [str(VENV_BIN / "rdflib-endpoint"), "serve", "--host", "127.0.0.1", "--port", str(port),
+                       str(ntriples)]
+    try:
+        with start_server("rdflib-endpoint", rdflib_endpoint, f"http://127.0.0.1:{port}/",
+                          log=work / "rdflib-endpoint.log", timeout=1800) as server:
+            results.append(_measure(server, queries, connections, seconds))
+    except RuntimeError as exc:
+        results.append(ServerResult("rdflib-endpoint", error=str(exc)))
+    return results

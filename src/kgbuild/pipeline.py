@@ -80,11 +80,13 @@ def default_sources() -> list[Path]:
     return sorted(data_path("sources").glob("*.txt"))
 
 
-def read_sources(paths: Sequence[Path]) -> tuple[list[tuple[SourceInfo, ParseResult]], list[SourceFailure]]:
-    """Read and parse each file; a file that fails is a :class:`SourceFailure`, the others go on."""
-    parsed: list[tuple[SourceInfo, ParseResult]] = []
+def _unique_sources(paths: Sequence[Path]) -> tuple[list[Path], list[SourceFailure]]:
+    """The paths whose graph names are unique; a later path with a taken name is a failure.
+
+    Keyed by the graph name a file gets, not the file name: "a-b.txt" and "a_b.txt" would share a graph.
+    """
+    unique: list[Path] = []
     failures: list[SourceFailure] = []
-    # Keyed by the graph name a file gets, not the file name: "a-b.txt" and "a_b.txt" would share a graph.
     names: dict[str, Path] = {}
     for path in paths:
         key = source_key(path.name)
@@ -94,6 +96,15 @@ def read_sources(paths: Sequence[Path]) -> tuple[list[tuple[SourceInfo, ParseRes
                                                      "source names must be unique (they name the graphs)"))
             continue
         names[key] = path
+        unique.append(path)
+    return unique, failures
+
+
+def read_sources(paths: Sequence[Path]) -> tuple[list[tuple[SourceInfo, ParseResult]], list[SourceFailure]]:
+    """Read and parse each file; a file that fails is a :class:`SourceFailure`, the others go on."""
+    parsed: list[tuple[SourceInfo, ParseResult]] = []
+    unique, failures = _unique_sources(paths)
+    for path in unique:
         try:
             data = path.read_bytes()
             result = parse_bytes(data, str(path))
@@ -218,18 +229,7 @@ def _pool(count: int, workers: int | None) -> ProcessPoolExecutor | None:
 def prepare_sources(paths: Sequence[Path], iris: Iris, workers: int | None = None
                     ) -> tuple[list[PreparedSource], list[SourceFailure], list[str]]:
     """Parse and map every source, in parallel when there are many; identities come from all records."""
-    failures: list[SourceFailure] = []
-    unique: list[Path] = []
-    names: dict[str, Path] = {}
-    for path in paths:
-        key = source_key(path.name)
-        if key in names:
-            same = "same file name" if names[key].name == path.name else f"same graph name ({key})"
-            failures.append(SourceFailure(str(path), f"{same} as {names[key]}: "
-                                                     "source names must be unique (they name the graphs)"))
-            continue
-        names[key] = path
-        unique.append(path)
+    unique, failures = _unique_sources(paths)
     pool = _pool(len(unique), workers)
     chunk = max(1, len(unique) // (8 * (os.cpu_count() or 1)))
     try:

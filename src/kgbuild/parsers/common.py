@@ -206,6 +206,20 @@ class RecordBuilder:
         self.warnings.append(f"unknown label {label!r}: kept under extra")
         self.extra[label] = n.clean_text(value)
 
+    def set_period(self, label: str, value: str) -> None:
+        """A project period: kept as written, and read as two dates (or two years) where it can be."""
+        self.set("period_text", value)
+        try:
+            start, end = n.parse_period(value)
+        except NormaliseError:
+            try:
+                n.parse_year_range(value)
+            except NormaliseError as exc:
+                self.warnings.append(f"{label}: {exc}; kept as period text only")
+            return
+        self.values.setdefault("start_date", start)
+        self.values.setdefault("end_date", end)
+
     def build(self) -> ProjectRecord:
         return ProjectRecord(
             source_format=self.source_format,

@@ -226,7 +226,7 @@ def _apply(builder: RecordBuilder, match: LabelMatch, value: str) -> None:
         return
     key = match.field.key
     if key == "special:period":
-        _apply_period(builder, match.label, value)
+        builder.set_period(match.label, value)
     elif key == "special:postal_city":
         postal, city = split_postal_city(value)
         if postal:
@@ -235,21 +235,6 @@ def _apply(builder: RecordBuilder, match: LabelMatch, value: str) -> None:
             builder.set("city", city, label=match.label)
     else:
         builder.set_match(match, value)
-
-
-def _apply_period(builder: RecordBuilder, label: str, value: str) -> None:
-    """``Projektperiod``: kept as written, and read as two dates (or two years) where it can be."""
-    builder.set("period_text", value)
-    try:
-        start, end = n.parse_period(value)
-    except NormaliseError:
-        try:
-            n.parse_year_range(value)
-        except NormaliseError as exc:
-            builder.warnings.append(f"{label}: {exc}; kept as period text only")
-        return
-    builder.values.setdefault("start_date", start)
-    builder.values.setdefault("end_date", end)
 
 
 class RecordSpan:

@@ -277,16 +277,5 @@ def _read_project_idea(builder: RecordBuilder, text: str) -> None:
 
 def _read_period(builder: RecordBuilder, text: str) -> None:
     period = n.clean_text(text.split("\n")[0]) if text else ""
-    if not period:
-        return
-    builder.set("period_text", period)
-    try:
-        start, end = n.parse_period(period)
-    except NormaliseError:
-        try:
-            n.parse_year_range(period)
-        except NormaliseError as exc:
-            builder.warnings.append(f"Project period: {exc}; kept as period text only")
-        return
-    builder.values.setdefault("start_date", start)
-    builder.values.setdefault("end_date", end)
+    if period:
+        builder.set_period("Project period", period)

@@ -17,9 +17,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from benchmarks import corpus
 from benchmarks.corpus import Document, generate, generate_documents, generate_texts
-
 from kgbuild import reference as ref
 from kgbuild.mapping import Iris, SourceInfo
 from kgbuild.normalise import parse_org_number

@@ -412,10 +412,25 @@ def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress
 
 def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Quad], workers: int | None = None
                       ) -> ValidationReport:
-    """Validate prepared sources, each with the reference facts it links to."""
-    mapped = [MappedSource(p.source, NamedNode(p.graph), NamedNode(p.personal_graph), tuple(p.quads()), ())
-              for p in prepared]
-    return validate_mapped(mapped, reference, workers)
+    """Validate prepared sources, each with the reference facts it links to, all in one pass.
+
+    The shapes are compiled to SPARQL and run by Oxigraph over every changed source at once
+    (:mod:`kgbuild.shacl_sparql`): the same findings as pyshacl on each source graph, which
+    ``tests/test_shacl_sparql.py`` checks constraint by constraint and on thousands of mutated graphs.
+    """
+    from kgbuild.shacl_sparql import BATCH_SOURCES, REFERENCE_GRAPH, compile_shapes
+    from kgbuild.store import open_in_memory
+
+    compiled = compile_shapes()
+    in_reference_graph = [Quad(q.subject, q.predicate, q.object, REFERENCE_GRAPH) for q in reference]
+    findings: list[Finding] = []
+    for start in range(0, len(prepared), BATCH_SOURCES):
+        batch = prepared[start:start + BATCH_SOURCES]
+        store = open_in_memory()
+        store.extend(in_reference_graph)
+        store.load(input=b"".join(p.nquads for p in batch), format=RdfFormat.N_QUADS)
+        findings += compiled.validate(store, {p.graph: p.source.name for p in batch}, REFERENCE_GRAPH)
+    return ValidationReport(tuple(findings))
 
 
 def _literal_time(moment: dt.datetime) -> Literal:

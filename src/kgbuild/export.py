@@ -8,6 +8,7 @@ half-written. Personal data (the ``graph/personal/`` graphs) is left out unless 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import gzip
 import hashlib
@@ -192,11 +193,54 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
     return triples
 
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two directories in one atomic step (Linux ``renameat2``); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # not Linux, or a C library without it
+        return False
+    done: int = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    return done == 0
+
+
+def _swap_in(staging: Path, directory: Path, keep_previous: bool = False) -> None:
+    """Put the complete ``staging`` directory where ``directory`` is.
+
+    Two renames (the old one away, the new one in) leave a moment with no directory at all, and a
+    request for a dump in that moment would be told there is no such dump. So the two are exchanged in
+    one step where the system can. A server lists the directory to answer a request: a listing begun
+    just before the exchange reads the old directory, so with ``keep_previous`` the old dumps are kept
+    (hidden, beside it) until the next swap instead of being removed under that listing. A download
+    under way keeps its open file either way.
+    """
+    previous = directory.with_name(f".{directory.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)  # the set before last: no listing of it is still running
+    if directory.is_dir() and _exchange(staging, directory):
+        if keep_previous:
+            os.replace(staging, previous)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+        return
+    old = directory.with_name(directory.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(staging, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher: str, license_iri: str,
-                include_personal: bool = False, generation: str | None = None) -> dict[str, tuple[Path, str]]:
+                include_personal: bool = False, generation: str | None = None,
+                keep_previous: bool = False) -> dict[str, tuple[Path, str]]:
     """Every dump format, gzipped, plus ``SHA256SUMS`` and ``void.ttl``, swapped into ``directory`` whole.
 
-    ``generation`` (the store generation dumped) is recorded in a ``GENERATION`` file inside.
+    ``generation`` (the store generation dumped) is recorded in a ``GENERATION`` file inside. With
+    ``keep_previous`` (a server serving the directory) the previous dumps stay, hidden, until the next
+    swap, so that a request listing the directory at the moment of the swap sees every file.
     """
     try:
         # Staged beside ``directory`` (never in /tmp, which may be another file system): the swap is a rename.
@@ -218,12 +262,7 @@ def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher
         if generation:
             (staging / "GENERATION").write_text(generation + "\n", encoding="utf-8")
         os.chmod(staging, 0o755)
-        old = directory.with_name(directory.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            os.replace(directory, old)
-        os.replace(staging, directory)
-        shutil.rmtree(old, ignore_errors=True)
+        _swap_in(staging, directory, keep_previous)
         return {name: (directory / path.name, digest) for name, (path, digest) in written.items()}
     except OSError as exc:  # disk full, no permission ...: a message, not a traceback
         shutil.rmtree(staging, ignore_errors=True)

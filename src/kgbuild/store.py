@@ -106,7 +106,8 @@ class StoreDirectory:
             store = Store(str(target))
             personal = Store(str(personal_path(target)))
         except OSError as exc:
-            raise KgbuildError(f"cannot create a new store generation in {self.root}: {exc}") from None
+            raise KgbuildError(f"cannot create a new store generation in {self.root}: {exc}; "
+                               "the current generation is still served") from None
         try:
             result = fill(store, personal)
             store.flush()

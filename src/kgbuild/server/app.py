@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request
@@ -92,6 +93,27 @@ def named_queries() -> list[dict[str, str]]:
     return out
 
 
+_GRAPH_LIST = {"type": "array", "items": {"type": "string", "format": "uri"}}
+_QUERY = {"type": "string", "description": "A SPARQL 1.1 query (updates are refused)",
+          "examples": ["SELECT * WHERE { ?s ?p ?o } LIMIT 10"]}
+
+
+def _protocol_description(method: str) -> dict[str, Any]:
+    """The SPARQL 1.1 Protocol's parameters, for the OpenAPI description of ``/sparql``."""
+    graphs = [{"name": name, "in": "query", "schema": _GRAPH_LIST, "style": "form", "explode": True}
+              for name in ("default-graph-uri", "named-graph-uri")]
+    answer_format = {"name": "format", "in": "query", "description": "json, xml, csv, tsv; for graphs ttl, nt, "
+                     "jsonld, rdfxml; or a media type (instead of an Accept header)", "schema": {"type": "string"}}
+    if method == "GET":
+        return {"parameters": [{"name": "query", "in": "query", "required": True, "schema": _QUERY},
+                               *graphs, answer_format]}
+    form = {"type": "object", "required": ["query"],
+            "properties": {"query": _QUERY, "default-graph-uri": _GRAPH_LIST, "named-graph-uri": _GRAPH_LIST}}
+    return {"parameters": [*graphs, answer_format],
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form},
+                                                          "application/sparql-query": {"schema": _QUERY}}}}
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The application for one store; query workers start with the application and stop with it."""
     state = _State(settings)
@@ -110,8 +132,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.kg = state
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=[TRUNCATED_HEADER, ROW_LIMIT_HEADER, "Retry-After"])
-    app.add_api_route("/sparql", sparql_endpoint, methods=["GET", "POST"], include_in_schema=True,
-                      summary="SPARQL 1.1 Protocol query endpoint (read-only)")
+    # One handler reads the protocol's parameters itself (a form, a query string or a body); the
+    # description says so, per method, so that clients and fuzzers see them.
+    for method in ("GET", "POST"):
+        app.add_api_route("/sparql", sparql_endpoint, methods=[method], operation_id=f"sparql_{method.lower()}",
+                          summary="SPARQL 1.1 Protocol query endpoint (read-only)",
+                          openapi_extra=_protocol_description(method))
     app.add_api_route("/sparql/", sparql_endpoint, methods=["GET", "POST"], include_in_schema=False)
     app.add_api_route("/id/{path:path}", linked_data, methods=["GET"], summary="A resource's description")
     app.add_api_route("/dumps/", dumps_index, methods=["GET"], summary="The dumps, with checksums")

@@ -49,7 +49,7 @@ class DumpKeeper:
             store = open_generation(generation, settings.include_personal_data)
             write_dumps(store, Iris(settings.base_iri), self.directory, settings.dataset_title,
                         settings.dataset_publisher, settings.dataset_license, settings.include_personal_data,
-                        generation=generation.name)
+                        generation=generation.name, keep_previous=True)
             self.last_error = ""
         except Exception as exc:  # noqa: BLE001 - keep serving the previous dumps; say why on /dumps/
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -59,6 +59,7 @@ class DumpKeeper:
                 self._running = False
 
     def files(self) -> list[str]:
-        if not self.directory.is_dir():
+        try:
+            return sorted(p.name for p in self.directory.iterdir() if p.is_file() and p.name != "GENERATION")
+        except FileNotFoundError:  # not made yet (or, where dumps cannot be swapped in one step, mid-swap)
             return []
-        return sorted(p.name for p in self.directory.iterdir() if p.is_file() and p.name != "GENERATION")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, Triple, serialize
+from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, Triple, serialize
 
 from kgbuild.errors import KgbuildError
 from kgbuild.mapping import Iris
@@ -63,22 +63,35 @@ def export_quads(store: Store, iris: Iris, include_personal: bool = False) -> It
         yield from store.quads_for_pattern(None, None, None, graph)
 
 
-def _distinct_triples(quads: Iterator[Quad]) -> Iterator[Triple]:
-    """The union of the graphs: a triple stated by two sources is written once."""
-    seen: set[int] = set()
-    for quad in quads:
-        triple = Triple(quad.subject, quad.predicate, quad.object)
-        key = hash(triple)
-        if key not in seen:
-            seen.add(key)
-            yield triple
+_DISTINCT_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
+
+
+def _only_public(store: Store, graphs: list[NamedNode]) -> bool:
+    """Whether the store holds nothing but ``graphs`` (the usual case: personal data lives elsewhere)."""
+    default_graph_empty = next(iter(store.quads_for_pattern(None, None, None, DefaultGraph())), None) is None
+    return default_graph_empty and len(graphs) == sum(1 for _ in store.named_graphs())
 
 
 def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], include_personal: bool) -> None:
-    quads = export_quads(store, iris, include_personal)
+    """Oxigraph writes the dump itself where it can: no Python object per quad.
+
+    Graph formats get the public graphs as they are; triple formats the union of the public graphs,
+    a triple stated by several sources written once (Oxigraph's DISTINCT removes the duplicates).
+    """
     prefixes = PREFIXES | {"id": iris.base + "id/"} if fmt.rdf_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
-    data: Iterator[Quad] | Iterator[Triple] = quads if fmt.keeps_graphs else _distinct_triples(quads)
-    serialize(data, output, format=fmt.rdf_format, prefixes=prefixes)
+    graphs = public_graphs(store, iris, include_personal)
+    only_public = _only_public(store, graphs)
+    if fmt.keeps_graphs:
+        if only_public:
+            store.dump(output, format=fmt.rdf_format, prefixes=prefixes)
+        else:
+            serialize(export_quads(store, iris, include_personal), output, format=fmt.rdf_format, prefixes=prefixes)
+        return
+    if only_public:
+        triples = store.query(_DISTINCT_TRIPLES, use_default_graph_as_union=True)
+    else:
+        triples = store.query(_DISTINCT_TRIPLES, default_graph=list(graphs))
+    serialize(triples, output, format=fmt.rdf_format, prefixes=prefixes)
 
 
 @contextlib.contextmanager

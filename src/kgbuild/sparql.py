@@ -11,6 +11,7 @@ decoding and both readings must pass.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -186,6 +187,16 @@ def inspect_query(text: str) -> QueryInfo:
     >>> info.form, info.services
     ('SELECT', ('http://example.org/sparql',))
     """
+    return _inspect(text) if len(text) <= _REMEMBERED_LENGTH else _inspect.__wrapped__(text)
+
+
+# A public endpoint sees the same few queries again and again (a page's, a dashboard's): their reading
+# is remembered. Only short texts, so the memory it takes stays small (1,024 × 4 kB at most).
+_REMEMBERED_LENGTH = 4096
+
+
+@functools.lru_cache(maxsize=1024)
+def _inspect(text: str) -> QueryInfo:
     if "\x00" in text:
         raise QueryRefused(400, "the query contains a NUL character")
     readings = [text]

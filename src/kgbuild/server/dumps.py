@@ -1,9 +1,16 @@
-"""The dumps the server offers: made once per store generation, in the background, swapped in whole."""
+"""The dumps the server offers: made once per store generation, in the background, swapped in whole.
+
+They are made in a separate, lower-priority process: writing a dump is seconds to minutes of work that
+holds the interpreter, and in the server's own process it would stall every request meanwhile.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from kgbuild.export import write_dumps
@@ -44,12 +51,10 @@ class DumpKeeper:
         threading.Thread(target=self._make, args=(current,), name="kgbuild-dumps", daemon=True).start()
 
     def _make(self, generation: Path) -> None:
+        settings = self.settings
         try:
-            settings = self.settings
-            store = open_generation(generation, settings.include_personal_data)
-            write_dumps(store, Iris(settings.base_iri), self.directory, settings.dataset_title,
-                        settings.dataset_publisher, settings.dataset_license, settings.include_personal_data,
-                        generation=generation.name, keep_previous=True)
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
+                process.submit(_write_dumps, settings, generation, self.directory).result()
             self.last_error = ""
         except Exception as exc:  # noqa: BLE001 - keep serving the previous dumps; say why on /dumps/
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -63,3 +68,12 @@ class DumpKeeper:
             return sorted(p.name for p in self.directory.iterdir() if p.is_file() and p.name != "GENERATION")
         except FileNotFoundError:  # not made yet (or, where dumps cannot be swapped in one step, mid-swap)
             return []
+
+
+def _write_dumps(settings: Settings, generation: Path, directory: Path) -> None:
+    """In the dump process: every dump of ``generation``, yielding the processor to the queries."""
+    os.nice(10)
+    store = open_generation(generation, settings.include_personal_data)
+    write_dumps(store, Iris(settings.base_iri), directory, settings.dataset_title, settings.dataset_publisher,
+                settings.dataset_license, settings.include_personal_data, generation=generation.name,
+                keep_previous=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.build import benchmark_build, benchmark_dumps, benchmark_validation
 from benchmarks.corpus import generate
-from benchmarks.endpoint import benchmark_endpoints
+from benchmarks.endpoint import benchmark_endpoints, wait_for_dumps
 from benchmarks.harness import VENV_BIN, free_port, run_wrk, start_server
 from benchmarks.report import Run, write_report
 
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk concurrency")
     parser.add_argument("--pyshacl-max", type=int, default=10000,
                         help="largest size at which pyshacl validates the whole graph (it needs ~2 GB per 50k)")
+    parser.add_argument("--rdflib-max", type=int, default=10000,
+                        help="largest size served by rdflib-endpoint (it holds the graph as Python objects)")
     parser.add_argument("--work", type=Path, default=HERE / "work", help="scratch directory (git-ignored)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
     parser.add_argument("--skip-endpoint", action="store_true", help="no server benchmark (no wrk needed)")
@@ -58,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_endpoint:
             print(f"[{size}] endpoints under wrk ...", file=sys.stderr)
             servers = benchmark_endpoints(artifacts.store, artifacts.nquads, artifacts.ntriples, work / "servers",
-                                          artifacts.project_iri, args.connections, args.seconds)
+                                          artifacts.project_iri, args.connections, args.seconds,
+                                          run_rdflib=size <= args.rdflib_max)
             if size == max(args.sizes):
                 latency = latency_curve(artifacts.store, work / "servers", artifacts.project_iri, args.seconds)
         runs.append(Run(size, build, validation, dumps, servers, latency))
@@ -77,6 +80,7 @@ def latency_curve(store: Path, work: Path, project_iri: str, seconds: int) -> di
     ours = [str(VENV_BIN / "kgbuild"), "serve", "--store", str(store), "--port", str(port),
             "--max-concurrent-per-client", "256"]
     with start_server("kgbuild serve", ours, f"http://127.0.0.1:{port}/sparql") as server:
+        wait_for_dumps(store)
         curves["kgbuild serve"] = {c: _p(run_wrk(server.endpoint, query, c, max(3, seconds // 2)))
                                    for c in (1, 4, 16, 64)}
     port = free_port()

@@ -13,11 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -172,15 +173,32 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(endpoint: str, query: str, connections: int, seconds: int, threads: int = 2) -> WrkResult:
-    """Drive ``endpoint`` with GET ?query= for a bounded time with wrk; parse its report."""
+def run_wrk(endpoint: str, query: str | Sequence[str], connections: int, seconds: int, threads: int = 2
+            ) -> WrkResult:
+    """Drive ``endpoint`` with GET ?query= for a bounded time with wrk; parse its report.
+
+    Several queries are sent in turn (a Lua script gives each request the next one), so that no two
+    requests in a row ask the same thing and no server answers them from a cache.
+    """
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk (Debian package)")
-    url = f"{endpoint}?query={quote(query, safe='')}"
+    texts = [query] if isinstance(query, str) else list(query)
+    paths = [f"{urlsplit(endpoint).path or '/'}?query={quote(text, safe='')}" for text in texts]
     command = [wrk, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
-               "--timeout", "30s", "-H", "Accept: application/sparql-results+json", url]
-    report = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+               "--timeout", "30s", "-H", "Accept: application/sparql-results+json",
+               f"{endpoint}?query={quote(texts[0], safe='')}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if len(paths) > 1:
+            script.write("paths = {" + ",".join(f'"{path}"' for path in paths) + "}\n"
+                         "counter = math.random(#paths)\n"
+                         "request = function()\n  counter = counter % #paths + 1\n"
+                         "  return wrk.format(nil, paths[counter])\nend\n")
+            command[1:1] = ["-s", script.name]
+    try:
+        report = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    finally:
+        os.unlink(script.name)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", report, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", report, re.M).group(1))  # type: ignore[union-attr]

@@ -412,25 +412,50 @@ def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress
 
 def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Quad], workers: int | None = None
                       ) -> ValidationReport:
-    """Validate prepared sources, each with the reference facts it links to, all in one pass.
+    """Validate prepared sources, each with the reference facts it links to; batches in parallel.
 
-    The shapes are compiled to SPARQL and run by Oxigraph over every changed source at once
+    The shapes are compiled to SPARQL and run by Oxigraph over a batch of sources at once
     (:mod:`kgbuild.shacl_sparql`): the same findings as pyshacl on each source graph, which
     ``tests/test_shacl_sparql.py`` checks constraint by constraint and on thousands of mutated graphs.
+    Batches stay small (``VALIDATION_BATCH`` sources): some checks cost more than linear time in the
+    size of the store they run over, and small batches keep the whole linear in the number of sources.
     """
-    from kgbuild.shacl_sparql import BATCH_SOURCES, REFERENCE_GRAPH, compile_shapes
+    from kgbuild.shacl_sparql import REFERENCE_GRAPH
+
+    in_reference_graph = [Quad(q.subject, q.predicate, q.object, REFERENCE_GRAPH) for q in reference]
+    reference_nquads = serialize(in_reference_graph, format=RdfFormat.N_QUADS) or b""
+    batches = [(b"".join(p.nquads for p in batch), {p.graph: p.source.name for p in batch})
+               for batch in (prepared[i:i + VALIDATION_BATCH] for i in range(0, len(prepared), VALIDATION_BATCH))]
+    if len(batches) < 2 or workers == 1:
+        _set_validation_reference(reference_nquads)
+        found = [_validate_batch(batch) for batch in batches]
+    else:
+        with ProcessPoolExecutor(max_workers=min(len(batches), workers or os.cpu_count() or 1),
+                                 mp_context=multiprocessing.get_context("forkserver"),
+                                 initializer=_set_validation_reference, initargs=(reference_nquads,)) as pool:
+            found = list(pool.map(_validate_batch, batches))
+    return ValidationReport(tuple(f for findings in found for f in findings))
+
+
+# Measured on generated sources: 500 per batch validates 10,000 in 30 s, one batch of 10,000 in 172 s.
+VALIDATION_BATCH = 500
+_VALIDATION_REFERENCE: list[bytes] = []  # per process: the reference facts as N-Quads, in REFERENCE_GRAPH
+
+
+def _set_validation_reference(reference_nquads: bytes) -> None:
+    _VALIDATION_REFERENCE[:] = [reference_nquads]
+
+
+def _validate_batch(batch: tuple[bytes, dict[str, str]]) -> list[Finding]:
+    """The findings about one batch of sources (their N-Quads, graph → source name)."""
+    from kgbuild.shacl_sparql import REFERENCE_GRAPH, compile_shapes
     from kgbuild.store import open_in_memory
 
-    compiled = compile_shapes()
-    in_reference_graph = [Quad(q.subject, q.predicate, q.object, REFERENCE_GRAPH) for q in reference]
-    findings: list[Finding] = []
-    for start in range(0, len(prepared), BATCH_SOURCES):
-        batch = prepared[start:start + BATCH_SOURCES]
-        store = open_in_memory()
-        store.extend(in_reference_graph)
-        store.load(input=b"".join(p.nquads for p in batch), format=RdfFormat.N_QUADS)
-        findings += compiled.validate(store, {p.graph: p.source.name for p in batch}, REFERENCE_GRAPH)
-    return ValidationReport(tuple(findings))
+    nquads, names = batch
+    store = open_in_memory()
+    store.load(input=_VALIDATION_REFERENCE[0], format=RdfFormat.N_QUADS)
+    store.load(input=nquads, format=RdfFormat.N_QUADS)
+    return compile_shapes().validate(store, names, REFERENCE_GRAPH)
 
 
 def _literal_time(moment: dt.datetime) -> Literal:

@@ -84,7 +84,7 @@ LANG_STRING = RDF + "langString"
 # Private graph names for validate_sources; never a source's own graph name.
 REFERENCE_GRAPH = NamedNode("urn:x-kgbuild:validation:reference")
 EMPTY_GRAPH = NamedNode("urn:x-kgbuild:validation:nothing")
-BATCH_SOURCES = 20_000
+BATCH_SOURCES = 500  # more per store costs more than linear time: see pipeline.VALIDATION_BATCH
 _FN = "urn:x-kgbuild:fn:"
 _FOCUS, _ANY = "focus", "any"  # how triples about a node are read: its source graph / source + reference
 

@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk concurrency")
     parser.add_argument("--pyshacl-max", type=int, default=10000,
                         help="largest size at which pyshacl validates the whole graph (it needs ~2 GB per 50k)")
+    parser.add_argument("--dumps-max", type=int, default=10000,
+                        help="largest size at which dumps are timed (ten full dumps: half an hour at 100k)")
     parser.add_argument("--rdflib-max", type=int, default=10000,
                         help="largest size served by rdflib-endpoint (it holds the graph as Python objects)")
     parser.add_argument("--work", type=Path, default=HERE / "work", help="scratch directory (git-ignored)")
@@ -53,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         build, artifacts = benchmark_build(sources, work)
         print(f"[{size}] validation vs pyshacl ...", file=sys.stderr)
         validation = benchmark_validation(sources, run_pyshacl=size <= args.pyshacl_max)
-        print(f"[{size}] dumps vs Store.dump ...", file=sys.stderr)
-        dumps = benchmark_dumps(artifacts.store, work)
+        dumps = []
+        if size <= args.dumps_max:
+            print(f"[{size}] dumps vs Store.dump ...", file=sys.stderr)
+            dumps = benchmark_dumps(artifacts.store, work)
         servers = []
         latency: dict[str, dict[int, tuple[float, float]]] = {}
         if not args.skip_endpoint:

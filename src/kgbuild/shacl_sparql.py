@@ -75,7 +75,7 @@ from kgbuild.vocab import OWL, RDF, RDFS, SH, XSD
 if TYPE_CHECKING:
     from kgbuild.mapping import MappedSource
 
-__all__ = ["ShapesError", "Check", "CompiledShapes", "compile_shapes", "validate_sources"]
+__all__ = ["ShapesError", "Check", "CompiledShapes", "compile_shapes", "finding_order", "validate_sources"]
 
 Term = NamedNode | BlankNode | Literal
 RDF_TYPE = RDF + "type"
@@ -1125,7 +1125,7 @@ class CompiledShapes:
             index = ReferenceIndex(store.quads_for_pattern(None, None, None, reference))
             for graph in sorted(exact):
                 findings += self._run_exactly(store, NamedNode(graph), names[graph], index)
-        return sorted(findings, key=_order)
+        return sorted(findings, key=finding_order)
 
     def findings_by_check(self, store: Store, source_names: Mapping[str, str], reference_graph: str | NamedNode
                           ) -> dict[Check, list[Finding]]:
@@ -1182,7 +1182,8 @@ class CompiledShapes:
         return [f for f in findings if f.focus_node in own]
 
 
-def _order(f: Finding) -> tuple[str, ...]:
+def finding_order(f: Finding) -> tuple[str, ...]:
+    """The order of findings in a report: by source, focus node, path, message, value, severity."""
     return f.source, f.focus_node, f.path, f.message, f.value, f.severity.value
 
 
@@ -1320,7 +1321,7 @@ def validate_sources(mapped: Sequence[MappedSource], reference_quads: Sequence[Q
                 store.extend(item.quads)
             names[graph.value] = item.source.name
         findings += compiled.validate(store, names, REFERENCE_GRAPH)
-    return ValidationReport(tuple(sorted(findings, key=_order)))
+    return ValidationReport(tuple(sorted(findings, key=finding_order)))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -80,11 +80,13 @@ class Executor:
     remote = False
     spec = LOCAL
 
-    def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int
-                    ) -> list[R]:
-        """``function(batch, shared)`` over consecutive batches of ``jobs`` (``count`` of them); results in order.
+    def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
+                    limit: int | None = None) -> list[R]:
+        """``function(batch, shared)`` over consecutive batches of ``jobs`` (``count`` of them).
 
-        ``function`` must be a module-level function (it is pickled by name) returning one result per job.
+        ``function`` must be a module-level function (it is pickled by name) and returns a list per
+        batch; the lists are concatenated in the order of the jobs. ``limit`` caps the batch size (for
+        work that costs more than linearly in the size of a batch).
         """
         raise NotImplementedError
 
@@ -113,15 +115,15 @@ class LocalExecutor(Executor):
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
-    def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int
-                    ) -> list[R]:
+    def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
+                    limit: int | None = None) -> list[R]:
         if count < PARALLEL_THRESHOLD or self.workers == 1:
-            return function(list(jobs), shared)
+            return [result for batch in _batches(jobs, limit or max(count, 1)) for result in function(batch, shared)]
         if self._pool is None:
             # forkserver: the children do not inherit the parent's threads (a progress bar, pyoxigraph's own).
             self._pool = ProcessPoolExecutor(max_workers=self.workers,
                                              mp_context=multiprocessing.get_context("forkserver"))
-        size = max(1, count // (8 * self.workers))
+        size = max(1, min(limit or count, count // (8 * self.workers)))
         batches = list(_batches(jobs, size))
         results = self._pool.map(function, batches, itertools.repeat(shared, len(batches)))
         return [result for batch in results for result in batch]
@@ -198,14 +200,14 @@ class DaskExecutor(Executor):
         """Worker threads in the cluster now (one task runs per thread)."""
         return max(1, sum(self._client.nthreads().values()))  # type: ignore[no-untyped-call]
 
-    def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int
-                    ) -> list[R]:
+    def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
+                    limit: int | None = None) -> list[R]:
         from distributed import as_completed
 
         if count == 0:
             return []
         threads = self.threads
-        size = max(1, min(DASK_BATCH, -(-count // (4 * threads))))
+        size = max(1, min(limit or DASK_BATCH, DASK_BATCH, -(-count // (4 * threads))))
         [shared_ref] = self._client.scatter([shared], broadcast=True)  # type: ignore[no-untyped-call]
         batches = enumerate(_batches(jobs, size))
         done: dict[int, list[R]] = {}

@@ -2,9 +2,11 @@
 
 Each run is ``kgbuild.pipeline.build`` of the same generated corpus into a fresh store: with the local
 process pool (one process per core), and on a Dask ``LocalCluster`` of one and of two single-threaded
-worker processes (started before the clock starts, as a cluster would be). The stores are compared
-(quad count, report) so a figure never comes from a build that did something else. Stage times come
-from the build's progress callback: parse and map, validate, load.
+worker processes (both started before the clock starts, as a cluster would be). The configurations
+take turns, run after run, so that a busy spell on a shared machine does not land on one of them only.
+The stores are compared (quad count, report) so a figure never comes from a build that did something
+else. Stage times come from the build's progress callback: parse and map, validate, load; loading is
+the same code on this machine whatever the executor, so "distributable" is parse, map and validate.
 
 Usage::
 
@@ -35,12 +37,20 @@ STAGES = ("parse and map", "validate", "load")
 class Run:
     name: str
     seconds: list[float] = field(default_factory=list)
-    stages: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, list[float]] = field(default_factory=dict)
     quads: int = 0
     outcome: tuple[object, ...] = ()
 
     def docs_per_second(self, documents: int) -> float:
         return documents / median(self.seconds)
+
+    def stage(self, name: str) -> float:
+        return median(self.stages.get(name, [0.0]))
+
+    def distributable(self) -> float:
+        """Median over runs of parse, map and validate (what the executor runs)."""
+        per_run = [sum(self.stages[s][i] for s in STAGES[:2]) for i in range(len(self.seconds))]
+        return median(per_run)
 
 
 def _corpus(documents: int, work: Path) -> list[Path]:
@@ -66,20 +76,11 @@ def _build_once(run: Run, sources: list[Path], store: Path, executor: str) -> No
     end = time.perf_counter()
     run.seconds.append(end - start)
     bounds = [*marks, ("end", end)]
-    run.stages = {stage: bounds[i + 1][1] - at for i, (stage, at) in enumerate(marks)}
+    for i, (stage, at) in enumerate(marks):
+        run.stages.setdefault(stage, []).append(bounds[i + 1][1] - at)
     run.quads = report.quads
     run.outcome = (report.quads, len(report.replaced), report.failures, report.warnings, report.validation.findings)
     shutil.rmtree(store, ignore_errors=True)
-
-
-def _on_cluster(run: Run, sources: list[Path], store: Path, workers: int, runs: int) -> None:
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
-        spec = "dask://" + cluster.scheduler_address.removeprefix("tcp://")
-        for _ in range(runs):
-            _build_once(run, sources, store, spec)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,10 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     sources = _corpus(args.documents, args.work)
     store = args.work / "distributed-store"
     runs = [Run("local process pool"), Run("Dask, 1 worker"), Run("Dask, 2 workers")]
-    for _ in range(args.runs):
-        _build_once(runs[0], sources, store, "local")
-    _on_cluster(runs[1], sources, store, 1, args.runs)
-    _on_cluster(runs[2], sources, store, 2, args.runs)
+    from distributed import LocalCluster
+
+    clusters = [LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                             host="127.0.0.1") for n in (1, 2)]
+    try:
+        specs = ["local"] + ["dask://" + c.scheduler_address.removeprefix("tcp://") for c in clusters]
+        for _ in range(args.runs):
+            for run, spec in zip(runs, specs, strict=True):
+                _build_once(run, sources, store, spec)
+    finally:
+        for cluster in clusters:
+            cluster.close()
     same = all(r.outcome == runs[0].outcome for r in runs)
 
     n = args.documents
@@ -108,20 +117,27 @@ def main(argv: list[str] | None = None) -> int:
         f"{dt.date.today().isoformat()}; {n:,} generated documents, {runs[0].quads:,} quads; "
         f"{cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}), shared with other "
         "work; workers are single-threaded processes of a Dask `LocalCluster` on the same machine; median of "
-        f"{args.runs} build(s) per row, each into a fresh store. Same store and report in every row: "
+        f"{args.runs} build(s) per row (taking turns), each into a fresh store. Same store and report in every row: "
         f"{'yes' if same else 'NO'}.",
         "",
-        "| executor | build | documents/s | " + " | ".join(STAGES) + " |",
-        "|---|---|---|" + "---|" * len(STAGES),
+        "| executor | build | documents/s | " + " | ".join(STAGES) + " | parse, map, validate | documents/s |",
+        "|---|---|---|" + "---|" * len(STAGES) + "---|---|",
     ]
     for run in runs:
-        stages = " | ".join(f"{run.stages.get(s, 0):.1f} s" for s in STAGES)
-        lines.append(f"| {run.name} | {median(run.seconds):.1f} s | {run.docs_per_second(n):.0f} | {stages} |")
+        stages = " | ".join(f"{run.stage(s):.1f} s" for s in STAGES)
+        lines.append(f"| {run.name} | {median(run.seconds):.1f} s | {run.docs_per_second(n):.0f} | {stages} | "
+                     f"{run.distributable():.1f} s | {n / run.distributable():.0f} |")
+    d_local, d_one, d_two = (n / r.distributable() for r in runs)
     lines += [
         "",
-        f"- Dask 2 workers / 1 worker: **{two / one:.2f}×** the documents per second.",
-        f"- Dask 2 workers / local process pool: **{two / local:.2f}×**.",
-        f"- Dask 1 worker / local process pool: {one / local:.2f}×.",
+        "| ratio of documents/s | whole build | parse, map, validate |",
+        "|---|---|---|",
+        f"| Dask 2 workers / Dask 1 worker | **{two / one:.2f}×** | **{d_two / d_one:.2f}×** |",
+        f"| Dask 2 workers / local process pool | {two / local:.2f}× | {d_two / d_local:.2f}× |",
+        f"| Dask 1 worker / local process pool | {one / local:.2f}× | {d_one / d_local:.2f}× |",
+        "",
+        "Build times per run (s): " + "; ".join(f"{r.name} " + ", ".join(f"{t:.1f}" for t in r.seconds)
+                                              for r in runs) + ".",
         "",
         "Command: `python -m benchmarks.distributed --documents " + f"{n}" + "`.",
     ]

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [Run("local process pool"), Run("Dask, 1 worker"), Run("Dask, 2 workers")]
     from distributed import LocalCluster
 
-    clusters = [LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    clusters = [LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                              host="127.0.0.1") for n in (1, 2)]
     try:
         specs = ["local"] + ["dask://" + c.scheduler_address.removeprefix("tcp://") for c in clusters]

@@ -12,8 +12,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 from pyoxigraph import BlankNode, RdfFormat, serialize
@@ -22,7 +24,7 @@ from benchmarks.corpus import generate
 from kgbuild.errors import KgbuildError
 from kgbuild.executors import DaskExecutor, open_executor
 from kgbuild.mapping import Iris
-from kgbuild.pipeline import BuildReport, build, default_sources
+from kgbuild.pipeline import BuildReport, build, default_sources, prepare_sources, static_graphs, validate_prepared
 from kgbuild.store import open_read_only
 from tests.conftest import BASE_IRI, ROOT
 
@@ -37,7 +39,7 @@ NOT_A_PROJECT_PAGE = "Hej!\nDet här är ingen projektsida.\n"
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     """A Dask cluster of two single-threaded worker processes; its address as an executor spec."""
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0",
                                   host="127.0.0.1") as cluster:
         yield "dask://" + cluster.scheduler_address.removeprefix("tcp://")
 
@@ -164,3 +166,36 @@ def test_the_command_says_so_in_one_line(tmp_path: Path) -> None:
 def test_a_malformed_executor_is_refused(spec: str) -> None:
     with pytest.raises(KgbuildError, match="expected 'local' or 'dask://HOST:PORT'"):
         open_executor(spec)
+
+
+def test_validation_leaves_no_result_iterator_for_another_thread_to_drop() -> None:
+    """A Dask worker samples the stack frames of its task threads from its event loop; a frame it
+    keeps must not hold a pyoxigraph result iterator, which only the thread that made it may drop."""
+    prepared, _, _ = prepare_sources(default_sources(), IRIS, workers=1)
+    reference = static_graphs(IRIS)[IRIS.reference_graph].quads
+    frames: list[FrameType] = []
+
+    def keep(frame: FrameType, event: str, _: object) -> None:
+        if event == "call":
+            frames.append(frame)
+
+    threading.setprofile(keep)  # the threads the checks run in
+    sys.setprofile(keep)
+    try:
+        validate_prepared(prepared, reference)
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)  # type: ignore[arg-type]
+    errors: list[BaseException] = []
+
+    def drop() -> None:
+        while frames:
+            try:
+                frames.pop()
+            except RuntimeError as exc:
+                errors.append(exc)
+
+    dropper = threading.Thread(target=drop)
+    dropper.start()
+    dropper.join()
+    assert errors == []

@@ -202,7 +202,9 @@ class DaskExecutor(Executor):
 
     def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
                     limit: int | None = None) -> list[R]:
-        from distributed import as_completed
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker, as_completed
 
         if count == 0:
             return []
@@ -227,6 +229,11 @@ class DaskExecutor(Executor):
                 done[index.pop(future)] = future.result()
                 future.release()
                 submit_next()
+        except (KilledWorker, CancelledError, OSError) as exc:
+            # The cluster failed (a worker died repeatedly, the scheduler went away); a bug in a task
+            # raises its own exception and is not caught here.
+            raise KgbuildError(f"executor {self.spec}: the Dask cluster at {self.address} failed during the "
+                               f"build ({type(exc).__name__}: {exc}); the store is unchanged") from None
         finally:
             for future in list(running.futures):
                 future.cancel()

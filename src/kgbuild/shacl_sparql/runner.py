@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pyoxigraph import NamedNode, Quad, QuerySolutions, Store
+from pyoxigraph import NamedNode, Quad, QuerySolution, QuerySolutions, Store
 
 from kgbuild.shacl_sparql.pyshacl_compat import _render, _sparql_findings
 from kgbuild.store import open_in_memory
@@ -35,10 +35,20 @@ _FOCUS, _ANY = "focus", "any"  # how triples about a node are read: its source g
 
 
 def _select(store: Store, query: str, functions: Mapping[NamedNode, Callable[..., Any]] | None = None
-            ) -> QuerySolutions:
+            ) -> list[QuerySolution]:
+    """The rows of a SELECT, read to the end in this thread.
+
+    pyoxigraph's result iterators may only be dropped by the thread that made them. A profiler that
+    samples stack frames (every Dask worker's does) keeps the frame of a function that has returned
+    alive, with its local variables, and drops it from another thread: so no local variable may still
+    hold the iterator when this function returns.
+    """
     solutions = store.query(query, custom_functions=dict(functions or {}))
-    assert isinstance(solutions, QuerySolutions)
-    return solutions
+    try:
+        assert isinstance(solutions, QuerySolutions)
+        return list(solutions)
+    finally:
+        del solutions
 
 
 def _access(s: str, p: str, o: str, scope: str) -> str:
@@ -88,7 +98,7 @@ class CompiledShapes:
         exact = self._needs_exact(store, reference, names)
         findings = self._run(store, names.keys() - exact, names, reference, reference)
         if exact:
-            index = ReferenceIndex(store.quads_for_pattern(None, None, None, reference))
+            index = ReferenceIndex(list(store.quads_for_pattern(None, None, None, reference)))  # see _select
             for graph in sorted(exact):
                 findings += self._run_exactly(store, NamedNode(graph), names[graph], index)
         return sorted(findings, key=finding_order)
@@ -140,7 +150,7 @@ class CompiledShapes:
 
     def _run_exactly(self, store: Store, graph: NamedNode, name: str, index: ReferenceIndex) -> list[Finding]:
         """One source with its reachable reference triples in one graph: validate_quads' data exactly."""
-        triples = [q.triple for q in store.quads_for_pattern(None, None, None, graph)]
+        triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see _select
         own = {t.subject.value for t in triples if isinstance(t.subject, NamedNode)}
         alone = open_in_memory()
         alone.extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples + index.closure(triples))

@@ -85,7 +85,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         raise KgbuildError("no source files given or found")
     progress, stop = _progress_bar(len(sources))
     try:
-        report = build(sources, settings.store, Iris(settings.base_iri), progress=progress)
+        report = build(sources, settings.store, Iris(settings.base_iri), progress=progress,
+                       executor=settings.executor)
     finally:
         stop()
     for warning in report.warnings:
@@ -234,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "kgbuild build data/sources/ --store kgstore", _cmd_build)
     build.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
                        help="source files or directories (default: the bundled corpus in data/sources/)")
-    add_settings(build, "store", "base_iri")
+    add_settings(build, "store", "base_iri", "executor")
 
     validate = verb("validate", "Check the store (or the given sources) against the SHACL shapes; "
                                 "exit 1 on violations only.", "kgbuild validate --json", _cmd_validate)

@@ -6,7 +6,7 @@ by the CLI and as a 4xx answer by the server. Any other exception is a bug in kg
 
 from __future__ import annotations
 
-__all__ = ["KgbuildError", "SourceError", "NormaliseError"]
+__all__ = ["KgbuildError", "SourceError", "NormaliseError", "ShapesError"]
 
 
 class KgbuildError(Exception):
@@ -39,3 +39,7 @@ class SourceError(KgbuildError):
         self.source = source
         self.problem = problem
         super().__init__(f"{source}: {problem}")
+
+
+class ShapesError(KgbuildError):
+    """The shapes use SHACL the compiler to SPARQL does not support; the message lists every such use."""

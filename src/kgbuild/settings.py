@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild.errors import KgbuildError
+from kgbuild.executors import check_spec
 
 __all__ = ["Setting", "SETTINGS", "Settings", "load_settings"]
 
@@ -69,6 +70,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("store", "kgstore", Path, "store directory (generations of an on-disk Oxigraph database)"),
     Setting("base_iri", "http://127.0.0.1:8000/", str, "base IRI of every IRI kgbuild mints; must end in '/'"),
+    Setting("executor", "local", check_spec,
+            "where build parses, maps and validates: local (processes on this machine) or dask://HOST:PORT "
+            "(a Dask scheduler; needs the dask extra)"),
     Setting("host", "127.0.0.1", str, "address the server binds to (loopback unless told otherwise)"),
     Setting("port", "8000", _port, "port the server listens on (0 picks a free one)"),
     Setting("include_personal_data", "false", _bool,
@@ -91,6 +95,7 @@ SETTINGS: tuple[Setting, ...] = (
 class Settings:
     store: Path
     base_iri: str
+    executor: str
     host: str
     port: int
     include_personal_data: bool

@@ -1,0 +1,205 @@
+"""Running compiled checks: each check's SPARQL on a store of source graphs and reference data → findings.
+
+Why it exists apart from the compiler: the checks are compiled once per set of shape files and run
+on many stores (one per batch of sources, on this machine or on a cluster's workers); this module
+holds what a run needs: how a check's query template reads a source graph and the reference graph
+(:func:`_access`, filled in by :func:`_materialise`), the detection of sources that must be validated on
+their own, and the order of findings in a report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyoxigraph import NamedNode, Quad, QuerySolution, QuerySolutions, Store
+
+from kgbuild.shacl_sparql.pyshacl_compat import _render, _sparql_findings
+from kgbuild.store import open_in_memory
+from kgbuild.validation import Finding, ReferenceIndex
+from kgbuild.vocab import RDF, RDFS
+
+if TYPE_CHECKING:
+    from kgbuild.shacl_sparql.compiler import Check
+
+RDF_TYPE = RDF + "type"
+# Private graph names for validate_sources; never a source's own graph name.
+REFERENCE_GRAPH = NamedNode("urn:x-kgbuild:validation:reference")
+EMPTY_GRAPH = NamedNode("urn:x-kgbuild:validation:nothing")
+BATCH_SOURCES = 256  # more sources per store cost more than linear time: see pipeline.VALIDATION_BATCH
+_FOCUS, _ANY = "focus", "any"  # how triples about a node are read: its source graph / source + reference
+
+
+def _select(store: Store, query: str, functions: Mapping[NamedNode, Callable[..., Any]] | None = None
+            ) -> list[QuerySolution]:
+    """The rows of a SELECT, read to the end in this thread.
+
+    pyoxigraph's result iterators may only be dropped by the thread that made them. A profiler that
+    samples stack frames (every Dask worker's does) keeps the frame of a function that has returned
+    alive, with its local variables, and drops it from another thread: so no local variable may still
+    hold the iterator when this function returns.
+    """
+    solutions = store.query(query, custom_functions=dict(functions or {}))
+    try:
+        assert isinstance(solutions, QuerySolutions)
+        return list(solutions)
+    finally:
+        del solutions
+
+
+def _access(s: str, p: str, o: str, scope: str) -> str:
+    """One triple pattern, as ``validate_quads`` sees it: the source graph, or also the reference data."""
+    if scope == _FOCUS:
+        return f"GRAPH ?kg_g {{ {s} {p} {o} }}"
+    return (f"{{ {{ GRAPH ?kg_g {{ {s} {p} {o} }} }} UNION "
+            f"{{ GRAPH %%REF%% {{ {s} {p} {o} }} FILTER(!isBlank({s})) }} }}")
+
+
+def _own_subject(var: str) -> str:
+    return f"FILTER(isIRI({var})) FILTER EXISTS {{ GRAPH ?kg_g {{ {var} ?kg_op ?kg_oo }} }}"
+
+
+@dataclass(frozen=True)
+class CompiledShapes:
+    """The shapes as SPARQL checks, ready to run on any store (see :func:`compile_shapes`)."""
+
+    checks: tuple[Check, ...]
+    functions: Mapping[NamedNode, Callable[..., Any]] = field(repr=False)
+    # Oxigraph releases the GIL while it evaluates: checks run in threads, one per core.
+    workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))
+
+    def validate(self, store: Store, source_names: Mapping[str, str], reference_graph: str | NamedNode
+                 ) -> list[Finding]:
+        """Validate the source graphs of ``store``; every source in one run.
+
+        :param store: the quads: each source's in its own named graph, the reference data in another.
+        :param source_names: source graph IRI → the source file name recorded in findings; other named
+            graphs (ontology, personal data...) are not validated.
+        :param reference_graph: the graph of the reference data the sources link to.
+        :return: the findings about IRI subjects of the source graphs, sorted by source, focus node,
+            path, message, value.
+
+        >>> from pyoxigraph import Literal, NamedNode, Quad
+        >>> from kgbuild.shacl_sparql import compile_shapes
+        >>> from kgbuild.store import open_in_memory
+        >>> store, g = open_in_memory(), NamedNode("http://example.org/graph/a")
+        >>> kg = "https://w3id.org/kgbuild/ontology#"
+        >>> store.add(Quad(NamedNode("http://example.org/p"), NamedNode(RDF_TYPE), NamedNode(kg + "Project"), g))
+        >>> findings = compile_shapes().validate(store, {g.value: "a.txt"}, "http://example.org/graph/reference")
+        >>> sorted(f.message.split(": ", 1)[1] for f in findings)
+        ['at least one prov:wasDerivedFrom, a kg:SourceDocument', 'exactly one dct:title, a language-tagged string']
+        """
+        reference = NamedNode(reference_graph) if isinstance(reference_graph, str) else reference_graph
+        names = {g: n for g, n in source_names.items() if g != reference.value}
+        exact = self._needs_exact(store, reference, names)
+        findings = self._run(store, names.keys() - exact, names, reference, reference)
+        if exact:
+            index = ReferenceIndex(list(store.quads_for_pattern(None, None, None, reference)))  # see _select
+            for graph in sorted(exact):
+                findings += self._run_exactly(store, NamedNode(graph), names[graph], index)
+        return sorted(findings, key=finding_order)
+
+    def findings_by_check(self, store: Store, source_names: Mapping[str, str], reference_graph: str | NamedNode
+                          ) -> dict[Check, list[Finding]]:
+        """Like :meth:`validate`, with each check's findings apart (for tests and diagnostics)."""
+        reference = NamedNode(reference_graph) if isinstance(reference_graph, str) else reference_graph
+        names = {g: n for g, n in source_names.items() if g != reference.value}
+        if self._needs_exact(store, reference, names):
+            raise ValueError("findings_by_check needs sources that do not restate reference subjects")
+        return self._run_checks(store, names.keys(), names, reference, reference)
+
+    def _needs_exact(self, store: Store, reference: NamedNode, names: Mapping[str, str]) -> set[str]:
+        """Source graphs that restate a reference subject or say rdfs:subClassOf: validated on their own."""
+        ref = f"<{reference.value}>"
+        restating = (f"SELECT DISTINCT ?g WHERE {{ {{ SELECT DISTINCT ?s WHERE {{ GRAPH {ref} {{ ?s ?p ?o }} "
+                     f"FILTER(isIRI(?s)) }} }} GRAPH ?g {{ ?s ?p2 ?o2 }} FILTER(?g != {ref}) }}")
+        subclassing = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s <{RDFS}subClassOf> ?o }} FILTER(?g != {ref}) }}"
+        found = {row["g"].value for q in (restating, subclassing) for row in _select(store, q)}
+        return found & set(names)
+
+    def _run(self, store: Store, graphs: Iterable[str], names: Mapping[str, str], reference: NamedNode,
+             hierarchy: NamedNode) -> list[Finding]:
+        by_check = self._run_checks(store, graphs, names, reference, hierarchy)
+        return [f for found in by_check.values() for f in found]
+
+    def _run_checks(self, store: Store, graphs: Iterable[str], names: Mapping[str, str], reference: NamedNode,
+                    hierarchy: NamedNode) -> dict[Check, list[Finding]]:
+        wanted = set(graphs)
+        if not wanted:
+            return {check: [] for check in self.checks}
+        subclasses = _subclasses(store, hierarchy)
+        queries = [_materialise(c.query, reference, subclasses) for c in self.checks]
+
+        def run(item: tuple[Check, str]) -> list[Finding]:
+            check, query = item
+            solutions = _select(store, query, self.functions)
+            if check.sparql is not None:
+                return _sparql_findings(check, solutions, wanted, names)
+            return [Finding(source=names[row["kg_g"].value], severity=check.severity,
+                            focus_node=row["kg_focus"].value, path=check.path, message=check.message,
+                            value=_render(row["kg_value"]) if row["kg_value"] is not None else "")
+                    for row in solutions if row["kg_g"].value in wanted]
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            results = list(pool.map(run, zip(self.checks, queries, strict=True)))
+        return dict(zip(self.checks, results, strict=True))
+
+    def _run_exactly(self, store: Store, graph: NamedNode, name: str, index: ReferenceIndex) -> list[Finding]:
+        """One source with its reachable reference triples in one graph: validate_quads' data exactly."""
+        triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see _select
+        own = {t.subject.value for t in triples if isinstance(t.subject, NamedNode)}
+        alone = open_in_memory()
+        alone.extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples + index.closure(triples))
+        findings = self._run(alone, [graph.value], {graph.value: name}, EMPTY_GRAPH, graph)
+        return [f for f in findings if f.focus_node in own]
+
+
+def finding_order(f: Finding) -> tuple[str, ...]:
+    """The order of findings in a report: by source, focus node, path, message, value, severity."""
+    return f.source, f.focus_node, f.path, f.message, f.value, f.severity.value
+
+
+def _subclasses(store: Store, graph: NamedNode) -> dict[str, set[str]]:
+    """Class → its subclasses (transitively), from the rdfs:subClassOf triples of ``graph``."""
+    direct: dict[str, set[str]] = {}
+    query = f"SELECT ?s ?o WHERE {{ GRAPH <{graph.value}> {{ ?s <{RDFS}subClassOf> ?o }} FILTER(isIRI(?s)) }}"
+    for row in _select(store, query):
+        direct.setdefault(row["o"].value, set()).add(row["s"].value)
+    closed: dict[str, set[str]] = {}
+    for cls in direct:
+        seen, todo = set(), [cls]
+        while todo:
+            for sub in direct.get(todo.pop(), ()):
+                if sub not in seen:
+                    seen.add(sub)
+                    todo.append(sub)
+        closed[cls] = seen
+    return closed
+
+
+_PLACEHOLDER = re.compile(r"%%(REF|CLASSES|FOCUS)([^%]*)%%")
+
+
+def _materialise(template: str, reference: NamedNode, subclasses: Mapping[str, set[str]]) -> str:
+    def classes(text: str) -> list[str]:
+        named = re.findall(r"<([^>]*)>", text)
+        return sorted({c for cls in named for c in (cls, *subclasses.get(cls, ()))})
+
+    def fill(m: re.Match[str]) -> str:
+        if m[1] == "REF":
+            return f"<{reference.value}>"
+        if m[1] == "CLASSES":
+            return " ".join(f"<{c}>" for c in classes(m[2]))
+        kinds = classes(m[2])
+        guard = f"FILTER(isIRI(?this) && ?kg_g != <{reference.value}>)"
+        if len(kinds) == 1:
+            return f"GRAPH ?kg_g {{ ?this <{RDF_TYPE}> <{kinds[0]}> }} {guard}"
+        values = " ".join(f"<{c}>" for c in kinds)
+        return (f"{{ SELECT DISTINCT ?kg_g ?this WHERE {{ VALUES ?kg_class {{ {values} }} "
+                f"GRAPH ?kg_g {{ ?this <{RDF_TYPE}> ?kg_class }} {guard} }} }}")
+
+    return _PLACEHOLDER.sub(fill, template)

@@ -84,10 +84,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if not sources:
         raise KgbuildError("no source files given or found")
     progress, stop = _progress_bar(len(sources))
+    if settings.remote:
+        from kgbuild.remote import open_remote
+
+        target: Any = open_remote(settings)
+    else:
+        target = settings.store_dir
     try:
-        report = build(sources, settings.store, Iris(settings.base_iri), progress=progress)
+        report = build(sources, target, Iris(settings.base_iri), progress=progress,
+                       include_personal=settings.include_personal_data)
     finally:
         stop()
+        if settings.remote:
+            target.close()
     for warning in report.warnings:
         _say(f"warning: {warning}")
     for finding in report.validation.findings:
@@ -96,7 +105,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     for failure in report.failures:
         kept = " (the previously published version stays)" if failure.kept_previous else ""
         _say(f"error: {failure.source}: {failure.problem}{kept}")
-    _say(f"built {settings.store}/{report.generation}: {len(report.replaced)} source(s) loaded, "
+    where = f"remote store {report.store}" if settings.remote else f"{settings.store}/{report.generation}"
+    _say(f"built {where}: {len(report.replaced)} source(s) loaded, "
          f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed")
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -122,7 +132,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         report = validate_mapped(map_sources(parsed, iris), static_graphs(iris)[iris.reference_graph].quads)
     else:
         failures = []
-        report = validate_store(settings.store, iris)
+        report = validate_store(settings.store_dir, iris)
     print(report.to_json() if args.json else report.to_text())
     return EXIT_FAILED if failures or not report.conforms else EXIT_OK
 
@@ -150,7 +160,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from kgbuild.store import open_read_only
 
     settings = _settings(args)
-    store = open_read_only(settings.store, settings.include_personal_data)
+    store = open_read_only(settings.store_dir, settings.include_personal_data)
     iris = Iris(settings.base_iri)
     if args.all:
         written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
@@ -234,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "kgbuild build data/sources/ --store kgstore", _cmd_build)
     build.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
                        help="source files or directories (default: the bundled corpus in data/sources/)")
-    add_settings(build, "store", "base_iri")
+    add_settings(build, "store", "base_iri", "graph_store", "store_retries", "include_personal_data")
 
     validate = verb("validate", "Check the store (or the given sources) against the SHACL shapes; "
                                 "exit 1 on violations only.", "kgbuild validate --json", _cmd_validate)

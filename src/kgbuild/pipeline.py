@@ -32,6 +32,7 @@ from kgbuild.mapping import (
 )
 from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult
+from kgbuild.remote import Remote
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.store import StoreDirectory
 from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, validate_quads
@@ -59,7 +60,7 @@ class SourceFailure:
 class BuildReport:
     """What a build did: which sources changed, which failed, and the validation findings."""
 
-    store: Path
+    store: Path | str  # the store directory, or the remote store's name
     sources: int = 0
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -328,30 +329,44 @@ def _published_hashes(store: Store, iris: Iris) -> dict[str, str]:
     return hashes
 
 
-def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress | None = None,
-          now: dt.datetime | None = None, workers: int | None = None) -> BuildReport:
-    """Parse, map, validate and load ``paths`` into the store at ``store_dir``.
+def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress: Progress | None = None,
+          now: dt.datetime | None = None, workers: int | None = None, include_personal: bool = False
+          ) -> BuildReport:
+    """Parse, map, validate and load ``paths`` into the store at ``store_dir`` (or into a remote store).
 
     The store afterwards holds exactly these sources (a source no longer given is removed), except
     that a source which fails keeps its previously published version, if any.
 
     :param workers: processes for parsing, mapping and validation (default: one per core; used when
         there are many sources).
-    :raises KgbuildError: when the store cannot be written (another build holds it, disk full...).
+    :param include_personal: a remote store only: also send the personal-data graphs (the embedded store
+        always keeps them, in its separate database). Off, personal graphs found on the remote are deleted.
+    :raises KgbuildError: when the store cannot be written (another build holds it, disk full, the remote
+        refused...).
     """
-    report = BuildReport(store=store_dir, sources=len(paths))
+    remote = store_dir if isinstance(store_dir, Remote) else None
+    report = BuildReport(store=remote.name if remote is not None else Path(str(store_dir)), sources=len(paths))
     stamp = _literal_time(now or dt.datetime.now(dt.UTC))
     if progress:
         progress("parse and map", len(paths))
     prepared, report.failures, report.warnings = prepare_sources(paths, iris, workers)
 
     statics = static_graphs(iris)
-    directory = StoreDirectory(store_dir)
-    current = directory.current()
-    published = _published_hashes(Store.read_only(str(current)), iris) if current else {}
+    if remote is not None:
+        from kgbuild.remote_build import digest_for, published_on
 
-    changed = [p for p in prepared if published.get(p.graph) != p.digest]
-    report.unchanged = [p.source.name for p in prepared if published.get(p.graph) == p.digest]
+        current = None
+        records = published_on(remote, iris)
+        published = {graph: record.digest for graph, record in records.items()}
+        digest: Callable[[PreparedSource], str] = lambda p: digest_for(p.digest, include_personal)  # noqa: E731
+    else:
+        directory = StoreDirectory(store_dir)  # type: ignore[arg-type]
+        current = directory.current()
+        published = _published_hashes(Store.read_only(str(current)), iris) if current else {}
+        digest = lambda p: p.digest  # noqa: E731
+
+    changed = [p for p in prepared if published.get(p.graph) != digest(p)]
+    report.unchanged = [p.source.name for p in prepared if published.get(p.graph) == digest(p)]
     if progress:
         progress("validate", len(changed))
     report.validation = validate_prepared(changed, statics[iris.reference_graph].quads, workers)
@@ -372,6 +387,13 @@ def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress
     to_remove = [g for g in published if g.startswith(source_prefix) and g not in wanted and g not in failed_graphs]
     static_changes = {g: s for g, s in statics.items() if published.get(g.value) != s.digest}
 
+    if remote is not None:
+        from kgbuild.remote_build import write_remote
+
+        if progress:
+            progress("load", len(to_write))
+        write_remote(remote, iris, records, static_changes, to_remove, to_write, stamp, include_personal, report)
+        return report
     if not (to_write or to_remove or static_changes):
         report.generation = current.name if current else None
         return report

@@ -179,12 +179,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from kgbuild.store import StoreDirectory
 
     settings = _settings(args)
-    if not StoreDirectory(settings.store).exists():
+    if settings.remote:
+        from kgbuild.mapping import Iris
+        from kgbuild.remote import open_remote
+        from kgbuild.server.remote_pool import check_serving
+
+        with open_remote(settings, timeout=30.0) as remote:
+            check_serving(remote, Iris(settings.base_iri), settings.include_personal_data)
+    elif not StoreDirectory(settings.store_dir).exists():
         # Only then: the build stack (rdflib, pyshacl) takes a second to import.
         from kgbuild.mapping import Iris
         from kgbuild.pipeline import ensure_built
 
-        report = ensure_built(settings.store, Iris(settings.base_iri))
+        report = ensure_built(settings.store_dir, Iris(settings.base_iri))
         if report is not None:
             _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
@@ -275,9 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = verb("serve", "Serve the store: SPARQL endpoint, linked-data pages, dumps and the query page "
                           "(builds the bundled corpus first when the store is empty).",
                  "kgbuild serve --port 8000", _cmd_serve)
-    add_settings(serve, "store", "base_iri", "host", "port", "include_personal_data", "query_timeout", "max_rows",
-                 "max_body_bytes", "max_concurrent_per_client", "query_workers", "service_allowlist",
-                 "dataset_title", "dataset_publisher", "dataset_license")
+    add_settings(serve, "store", "graph_store", "dumps_dir", "base_iri", "host", "port", "include_personal_data",
+                 "query_timeout", "max_rows", "max_body_bytes", "max_concurrent_per_client", "query_workers",
+                 "service_allowlist", "dataset_title", "dataset_publisher", "dataset_license")
     return parser
 
 

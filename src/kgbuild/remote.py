@@ -19,7 +19,7 @@ import contextlib
 import io
 import os
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, cast
@@ -30,11 +30,11 @@ import httpx
 from kgbuild.errors import KgbuildError
 
 if TYPE_CHECKING:
-    from pyoxigraph import QuerySolutions, Triple
+    from pyoxigraph import Quad, QuerySolutions, Triple
 
     from kgbuild.settings import Settings
 
-__all__ = ["Credentials", "Remote", "RemoteError", "graph_store_for", "is_remote", "open_remote"]
+__all__ = ["Credentials", "Remote", "RemoteError", "graph_store_for", "is_remote", "open_remote", "copy_graphs"]
 
 USER_AGENT = "kgbuild (remote store client)"
 # Retried: the remote may come back. Anything else (400, 401, 403, 404 on a PUT, 413 ...) is an answer.
@@ -358,6 +358,43 @@ class Remote:
         rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), "
                            f"{_string(prefix)})) }}")
         return sorted(str(getattr(row["g"], "value", "")) for row in rows if row.get("g") is not None)
+
+
+def copy_graphs(remote: Remote, prefix: str, exclude: str, add: Callable[[Iterable[Quad]], None],
+                batch: int = 50_000) -> int:
+    """Stream every quad of the graphs under ``prefix`` (and not under ``exclude``) from ``remote`` into ``add``.
+
+    One streamed SELECT; a count first, so that an answer the remote cut short (Virtuoso's
+    ``ResultSetMaxRows``) is an error, never a silently partial copy.
+
+    :return: the number of quads copied.
+    :raises RemoteError: when the remote cannot be read or sends fewer quads than it counts.
+    """
+    from pyoxigraph import NamedNode, Quad, QuerySolutions
+
+    where = (f"GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), {_string(prefix)})"
+             + (f" && !STRSTARTS(STR(?g), {_string(exclude)})" if exclude else "") + ")")
+    rows = remote.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")
+    expected = int(str(getattr(rows[0].get("n"), "value", "0"))) if rows else 0
+    copied = 0
+    pending: list[Quad] = []
+    with remote.query(f"SELECT ?g ?s ?p ?o WHERE {{ {where} }}") as result:
+        for row in cast(QuerySolutions, result):
+            graph, subject, predicate, obj = row["g"], row["s"], row["p"], row["o"]
+            if not isinstance(graph, NamedNode) or not isinstance(predicate, NamedNode) or subject is None \
+                    or obj is None:
+                continue
+            pending.append(Quad(subject, predicate, obj, graph))
+            if len(pending) >= batch:
+                add(pending)
+                copied += len(pending)
+                pending = []
+    add(pending)
+    copied += len(pending)
+    if copied < expected:
+        raise RemoteError(f"remote store {remote.name}: sent {copied} of {expected} quads: it cuts answers short "
+                          "(Virtuoso: raise ResultSetMaxRows in the [SPARQL] section of virtuoso.ini)")
+    return copied
 
 
 def open_remote(settings: Settings, timeout: float = 120.0) -> Remote:

@@ -155,13 +155,28 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from kgbuild.export import write_dumps, write_export
     from kgbuild.mapping import Iris
     from kgbuild.store import open_read_only
 
     settings = _settings(args)
-    store = open_read_only(settings.store_dir, settings.include_personal_data)
     iris = Iris(settings.base_iri)
+    if settings.remote:
+        import tempfile
+
+        from kgbuild.remote import copy_graphs, open_remote
+        from kgbuild.store import scratch_store
+
+        # A copy of the remote's graphs in a scratch store, dumped as the embedded store is.
+        personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
+        with open_remote(settings) as remote, scratch_store(Path(tempfile.gettempdir())) as store:
+            copy_graphs(remote, iris.base + "graph/", personal, store.bulk_extend)
+            return _export(args, settings, store, iris)
+    return _export(args, settings, open_read_only(settings.store_dir, settings.include_personal_data), iris)
+
+
+def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any) -> int:
+    from kgbuild.export import write_dumps, write_export
+
     if args.all:
         written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
                               settings.dataset_license, settings.include_personal_data)
@@ -267,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", default=None,
                        help="results: json, xml, csv, tsv (SELECT/ASK); turtle, ntriples, jsonld, rdfxml (CONSTRUCT); "
                             "default: tsv or turtle")
-    add_settings(query, "store", "base_iri", "include_personal_data", "query_timeout", "service_allowlist")
+    add_settings(query, "store", "graph_store", "base_iri", "include_personal_data", "query_timeout",
+                 "service_allowlist")
 
     export = verb("export", "Write a dump of the published graph (streamed; gzip when FILE ends in .gz).",
                   "kgbuild export --format nquads --out dumps/kgbuild.nq.gz", _cmd_export)
@@ -276,8 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
     export.add_argument("--all", type=Path, metavar="DIR",
                         help="write every format gzipped, SHA256SUMS and void.ttl (VoID + DCAT) into DIR")
-    add_settings(export, "store", "base_iri", "include_personal_data", "dataset_title", "dataset_publisher",
-                 "dataset_license")
+    add_settings(export, "store", "graph_store", "base_iri", "include_personal_data", "dataset_title",
+                 "dataset_publisher", "dataset_license")
 
     serve = verb("serve", "Serve the store: SPARQL endpoint, linked-data pages, dumps and the query page "
                           "(builds the bundled corpus first when the store is empty).",

@@ -30,6 +30,24 @@ from kgbuild.remote import Remote
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 
 
+class Stages:
+    """The build's progress callback, timing each stage (parse and map, validate, load)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._current = ""
+        self._started = 0.0
+
+    def __call__(self, stage: str, total: int) -> None:
+        self.stop()
+        self._current, self._started = stage, time.perf_counter()
+
+    def stop(self) -> None:
+        if self._current:
+            self.seconds[self._current] = time.perf_counter() - self._started
+            self._current = ""
+
+
 def _timed(label: str, run):  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     result = run()
@@ -48,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     iris = Iris("http://127.0.0.1:8000/")
     sources, _ = _timed(f"generate {args.count} documents", lambda: generate(args.count, args.work / "corpus",
                                                                              args.seed))
+    embedded_stages, remote_stages = Stages(), Stages()
     embedded, embedded_s = _timed("build into the embedded store",
-                                  lambda: build(sources, args.work / "kgstore", iris))
+                                  lambda: build(sources, args.work / "kgstore", iris, progress=embedded_stages))
+    embedded_stages.stop()
     port = free_port()
     with (args.work / "oxigraph.log").open("wb") as log:
         server = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(args.work / "oxigraph"),
@@ -69,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.1)
         with Remote(url) as remote:
             remote_report, remote_s = _timed("build into oxigraph serve (Graph Store PUT per graph)",
-                                             lambda: build(sources, remote, iris))
+                                             lambda: build(sources, remote, iris, progress=remote_stages))
+            remote_stages.stop()
             requests = remote.requests
             rebuild, rebuild_s = _timed("unchanged rebuild into oxigraph serve", lambda: build(sources, remote, iris))
     finally:
@@ -80,9 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| embedded store (bulk load) | {embedded_s:.1f} | {documents / embedded_s:,.0f} |")
     print(f"| oxigraph serve over HTTP ({requests:,} requests) | {remote_s:.1f} | {documents / remote_s:,.0f} |")
     print(f"| unchanged rebuild into oxigraph serve | {rebuild_s:.1f} | {documents / rebuild_s:,.0f} |")
+    print(f"\nstages, embedded: {_stages(embedded_stages)}; remote: {_stages(remote_stages)}")
+    load = remote_stages.seconds.get("load", 0.0)
+    if load:
+        print(f"load stage into oxigraph serve: {requests / load:,.0f} requests/s, {documents / load:,.0f} docs/s; "
+              f"embedded bulk load {documents / max(embedded_stages.seconds.get('load', 0.0), 1e-9):,.0f} documents/s")
     print(f"\nremote/embedded: {remote_s / embedded_s:.2f}x; loaded {len(remote_report.replaced)} sources, "
           f"{len(embedded.replaced)} embedded, {len(rebuild.replaced)} on rebuild")
     return 0
+
+
+def _stages(stages: Stages) -> str:
+    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stages.seconds.items())
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ The bundled corpus is built into Oxigraph server and into Virtuoso; every named 
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from kgbuild.mapping import Iris
 from kgbuild.pipeline import build, default_sources
-from kgbuild.remote import Credentials, Remote
+from kgbuild.remote import Credentials, Remote, RemoteError
 from kgbuild.resources import queries_path
 from tests.conftest import BASE_IRI, BundledBuild
 from tests.remote.conftest import VIRTUOSO_PASSWORD, VIRTUOSO_USER, OxigraphServer
@@ -111,3 +112,16 @@ def test_virtuoso_answers_every_named_query_as_the_embedded_store(
     with running_server(make_settings(virtuoso, query_timeout=20.0,  # type: ignore[arg-type]
                                       dumps_dir=str(tmp_path / "dumps"))) as url:
         _assert_same(answers(url), embedded_answers)
+
+
+def test_virtuoso_is_passed_the_deadline_and_its_incomplete_answer_is_refused(virtuoso: str) -> None:
+    """Virtuoso answers "200 OK" with a partial result when its timeout strikes: that is an error here."""
+    with Remote(virtuoso) as remote:
+        remote.ask("ASK { ?s ?p ?o }")  # learns that the store is Virtuoso (its Server header)
+        assert remote.is_virtuoso
+        started = time.monotonic()
+        with pytest.raises(RemoteError, match="incomplete answer") as refused, remote.query(
+                "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", timeout=30, store_timeout=0.5,
+                retries=0):
+            pass
+        assert refused.value.status == 206 and time.monotonic() - started < 15

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, parse, serialize
 
@@ -32,11 +33,13 @@ from kgbuild.mapping import (
 )
 from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult
-from kgbuild.remote import Remote
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.store import StoreDirectory
 from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, validate_quads
 from kgbuild.vocab import KG, PROV, RDF, XSD
+
+if TYPE_CHECKING:
+    from kgbuild.remote import Remote
 
 RDF_TYPE = RDF + "type"
 
@@ -344,7 +347,8 @@ def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress:
     :raises KgbuildError: when the store cannot be written (another build holds it, disk full, the remote
         refused...).
     """
-    remote = store_dir if isinstance(store_dir, Remote) else None
+    # (a Remote is only imported where used: the embedded build does not load the HTTP client)
+    remote = None if isinstance(store_dir, str | os.PathLike) else store_dir
     report = BuildReport(store=remote.name if remote is not None else Path(str(store_dir)), sources=len(paths))
     stamp = _literal_time(now or dt.datetime.now(dt.UTC))
     if progress:

@@ -60,6 +60,16 @@ def _store(text: str) -> Path | str:
     return url
 
 
+def _endpoint(text: str) -> str:
+    """Empty, or an http(s) URL without credentials."""
+    if not text.strip():
+        return ""
+    value = _store(text)
+    if not isinstance(value, str):
+        raise ValueError("expected an http(s) URL")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     if not text.strip().isascii() or not text.strip().isdigit():
         raise ValueError("expected a whole number, 0 or more")
@@ -93,7 +103,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store", "kgstore", _store,
             "store directory (generations of an on-disk Oxigraph database), or a remote store's SPARQL query "
             "endpoint, http(s)://..."),
-    Setting("graph_store", "", str,
+    Setting("graph_store", "", _endpoint,
             "Graph Store Protocol endpoint of a remote store; empty: derived from --store (.../query → .../store "
             "for Oxigraph server, .../sparql → .../sparql-graph-crud(-auth) for Virtuoso)"),
     Setting("store_retries", "5", _non_negative_int,

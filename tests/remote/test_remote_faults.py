@@ -4,10 +4,13 @@ recording proxy where requests are counted), and Virtuoso for Digest credentials
 
 from __future__ import annotations
 
+import base64
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -257,3 +260,47 @@ def test_query_and_export_commands_read_a_remote_store(oxigraph_store: OxigraphS
     assert len(remote_dump.stdout.splitlines()) == len(embedded_dump.stdout.splitlines())
     refused = _kgbuild("validate", "--store", oxigraph_store.url)
     assert refused.returncode == 1 and "embedded store directory" in refused.stderr
+
+
+class _Guarded(http.server.BaseHTTPRequestHandler):
+    """A Graph Store that wants Basic credentials: 401 with a challenge, 204 with the right ones."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[str] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_DELETE(self) -> None:
+        given = self.headers.get("authorization", "")
+        type(self).seen.append(given)
+        if given in (f"Basic {base64.b64encode(f'admin:{SECRET}'.encode()).decode()}", "Bearer t0ken"):
+            self.send_response(204)
+        else:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="store"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_basic_credentials_are_sent_only_when_challenged_and_a_token_always() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Guarded)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/query"
+    try:
+        with Remote(url, credentials=Credentials("admin", SECRET), retries=0) as remote:
+            remote.delete_graph("http://example.org/g1")
+            remote.delete_graph("http://example.org/g2")
+        assert _Guarded.seen[0] == "" and _Guarded.seen[1].startswith("Basic ") and _Guarded.seen[2] == _Guarded.seen[1]
+        _Guarded.seen.clear()
+        with Remote(url, credentials=Credentials(token="t0ken"), retries=0) as remote:
+            remote.delete_graph("http://example.org/g1")
+        assert _Guarded.seen == ["Bearer t0ken"]
+        with Remote(url, credentials=Credentials("admin", "wrong"), retries=0) as remote, \
+                pytest.raises(RemoteError, match=f"remote store {url}: DELETE .*401") as refused:
+            remote.delete_graph("http://example.org/g1")
+        assert "wrong" not in str(refused.value)
+    finally:
+        server.shutdown()
+        server.server_close()

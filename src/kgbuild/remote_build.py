@@ -59,7 +59,7 @@ def published_on(remote: Remote, iris: Iris) -> dict[str, Record]:
             continue
         record = records.setdefault(triple.subject.value, Record())
         record.triples.append(triple)
-        if triple.predicate.value == KG + "contentHash":
+        if triple.predicate.value == KG + "contentHash" and isinstance(triple.object, Literal):
             record.digest = triple.object.value
     return records
 

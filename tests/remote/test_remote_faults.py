@@ -304,3 +304,26 @@ def test_basic_credentials_are_sent_only_when_challenged_and_a_token_always() ->
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_running_server_stops_answering_when_a_build_puts_personal_data_on_the_remote(
+        oxigraph_store: OxigraphServer, tmp_path: Path) -> None:
+    with Remote(oxigraph_store.url) as remote:
+        assert build(default_sources(), remote, IRIS).ok
+    settings = make_settings(oxigraph_store.url, dumps_dir=str(tmp_path / "dumps"))  # type: ignore[arg-type]
+    with running_server(settings) as url:
+        ask = {"query": "ASK { ?s ?p ?o }"}
+        assert httpx.post(url + "/sparql", data=ask, timeout=10).status_code == 200
+        with Remote(oxigraph_store.url) as remote:
+            build(default_sources(), remote, IRIS, include_personal=True)
+        deadline = time.monotonic() + 20
+        while (answer := httpx.post(url + "/sparql", data=ask, timeout=10)).status_code == 200:
+            assert time.monotonic() < deadline, "still answering over personal data"
+            time.sleep(0.2)
+        assert answer.status_code == 503 and "personal-data graphs" in answer.text
+        with Remote(oxigraph_store.url) as remote:
+            build(default_sources(), remote, IRIS)
+        deadline = time.monotonic() + 20
+        while httpx.post(url + "/sparql", data=ask, timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "did not answer again once the personal graphs were gone"
+            time.sleep(0.2)

@@ -87,7 +87,7 @@ class _State:
             from kgbuild.remote import open_remote
 
             remote = open_remote(settings, timeout=settings.query_timeout + 5)
-            generation = RemoteGeneration(remote, Iris(settings.base_iri))
+            generation = RemoteGeneration(remote, Iris(settings.base_iri), settings.include_personal_data)
             self.pool = RemotePool(remote, settings.query_workers, settings.query_timeout, generation)
             self.generation = generation
             self.dumps = DumpKeeper(settings, generation)

@@ -39,10 +39,14 @@ GENERATION_SECONDS = 2.0  # how often the remote's build graph is looked at
 class RemoteGeneration:
     """A token that changes whenever a build changes the remote (``""`` while the remote cannot be read)."""
 
-    def __init__(self, remote: Remote, iris: Iris) -> None:
+    def __init__(self, remote: Remote, iris: Iris, include_personal: bool = False) -> None:
         self.remote = remote
         self.iris = iris
+        self.include_personal = include_personal
         self._name = ""
+        # Set when a build put personal graphs on the remote while this server did not opt in: then every
+        # query is refused (the check at start-up cannot see a build that comes later).
+        self.refusal = ""
 
     def __call__(self) -> str:
         return self._name
@@ -58,7 +62,20 @@ class RemoteGeneration:
             return ""
         row = rows[0] if rows else {}
         stamp = "|".join(str(getattr(row.get(k), "value", "")) for k in ("n", "m"))
-        self._name = "remote-" + hashlib.sha256(stamp.encode()).hexdigest()[:12]
+        name = "remote-" + hashlib.sha256(stamp.encode()).hexdigest()[:12]
+        if name != self._name and not self.include_personal:
+            try:
+                personal = self.remote.graphs_under(self.iris.graph("personal").value + "/")
+            except (KgbuildError, OSError, SyntaxError, TimeoutError) as exc:
+                log.warning("cannot read the remote store's graph list: %s", exc)
+                self._name = ""
+                return ""
+            self.refusal = (f"the remote store now holds personal-data graphs ({len(personal)}), which this "
+                            "server was not started to serve (--include-personal-data): every query is refused "
+                            "until a build without that option removes them") if personal else ""
+            if personal:
+                log.error("%s", self.refusal)
+        self._name = name
         return self._name
 
 
@@ -125,6 +142,8 @@ class RemotePool:
         remaining = deadline - time.monotonic()
         if remaining <= 0:  # waited for a free thread past the deadline
             return Answer(503, error=f"every query slot stayed busy for {self.timeout:g} s; try again later")
+        if self.generation.refusal:
+            return Answer(503, error=self.generation.refusal)
         generation = self.generation() or "-"  # never cached under an unknown generation
         params = {"default-graph-uri": job.default_graph_uris, "named-graph-uri": job.named_graph_uris}
         # Relative IRIs resolve against our endpoint, as the embedded store does (a later BASE still wins).

@@ -26,6 +26,9 @@ PRECEDENCE = [
     ("store", "env-store", "flag-store", Path("env-store"), Path("flag-store")),
     ("base_iri", "https://env.example/", "https://flag.example/kg/", "https://env.example/", "https://flag.example/kg/"),
     ("include_personal_data", "true", "false", True, False),
+    ("store", "http://127.0.0.1:7878/query", "kgstore-2", "http://127.0.0.1:7878/query", Path("kgstore-2")),
+    ("graph_store", "http://127.0.0.1:7878/store", "https://a.example/ds/data", "http://127.0.0.1:7878/store",
+     "https://a.example/ds/data"),
     ("query_timeout", "2.5", "7", 2.5, 7.0),
     ("max_rows", "10", "20", 10, 20),
     ("service_allowlist", "https://a.example/sparql, https://b.example/sparql", "https://c.example/sparql",
@@ -63,6 +66,10 @@ BAD = [
     ("base_iri", "http://example.org"),
     ("base_iri", "ftp://example.org/"),
     ("include_personal_data", "maybe"),
+    ("store", "http://user:secret@127.0.0.1:7878/query"),
+    ("graph_store", "ftp://127.0.0.1/store"),
+    ("graph_store", "https://user:secret@127.0.0.1/store"),
+    ("store_retries", "-1"),
 ]
 
 
@@ -75,6 +82,12 @@ def test_a_bad_value_names_the_setting(name: str, value: str) -> None:
         load_settings({}, environ={variable: value})
     if name != "base_iri":  # (checked after reading, whatever its origin)
         assert variable in str(raised.value)  # and where the value came from
+
+
+def test_a_credential_in_a_store_url_is_refused_without_being_echoed() -> None:
+    with pytest.raises(KgbuildError) as raised:
+        load_settings({"store": "http://admin:s3cret@127.0.0.1:7878/query"}, environ={})
+    assert "s3cret" not in str(raised.value) and "KGBUILD_STORE_PASSWORD" in str(raised.value)
 
 
 def test_every_setting_is_declared_once_with_help() -> None:

@@ -84,11 +84,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if not sources:
         raise KgbuildError("no source files given or found")
     progress, stop = _progress_bar(len(sources))
+    if settings.remote:
+        from kgbuild.remote import open_remote
+
+        target: Any = open_remote(settings)
+    else:
+        target = settings.store_dir
     try:
-        report = build(sources, settings.store, Iris(settings.base_iri), progress=progress,
-                       executor=settings.executor)
+        report = build(sources, target, Iris(settings.base_iri), progress=progress,
+                       include_personal=settings.include_personal_data, executor=settings.executor)
     finally:
         stop()
+        if settings.remote:
+            target.close()
     for warning in report.warnings:
         _say(f"warning: {warning}")
     for finding in report.validation.findings:
@@ -97,7 +105,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     for failure in report.failures:
         kept = " (the previously published version stays)" if failure.kept_previous else ""
         _say(f"error: {failure.source}: {failure.problem}{kept}")
-    _say(f"built {settings.store}/{report.generation}: {len(report.replaced)} source(s) loaded, "
+    where = f"remote store {report.store}" if settings.remote else f"{settings.store}/{report.generation}"
+    _say(f"built {where}: {len(report.replaced)} source(s) loaded, "
          f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed")
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -123,7 +132,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         report = validate_mapped(map_sources(parsed, iris), static_graphs(iris)[iris.reference_graph].quads)
     else:
         failures = []
-        report = validate_store(settings.store, iris)
+        report = validate_store(settings.store_dir, iris)
     print(report.to_json() if args.json else report.to_text())
     return EXIT_FAILED if failures or not report.conforms else EXIT_OK
 
@@ -146,13 +155,28 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from kgbuild.export import write_dumps, write_export
     from kgbuild.mapping import Iris
     from kgbuild.store import open_read_only
 
     settings = _settings(args)
-    store = open_read_only(settings.store, settings.include_personal_data)
     iris = Iris(settings.base_iri)
+    if settings.remote:
+        import tempfile
+
+        from kgbuild.remote import copy_graphs, open_remote
+        from kgbuild.store import scratch_store
+
+        # A copy of the remote's graphs in a scratch store, dumped as the embedded store is.
+        personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
+        with open_remote(settings) as remote, scratch_store(Path(tempfile.gettempdir())) as store:
+            copy_graphs(remote, iris.base + "graph/", personal, store.bulk_extend)
+            return _export(args, settings, store, iris)
+    return _export(args, settings, open_read_only(settings.store_dir, settings.include_personal_data), iris)
+
+
+def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any) -> int:
+    from kgbuild.export import write_dumps, write_export
+
     if args.all:
         written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
                               settings.dataset_license, settings.include_personal_data)
@@ -170,12 +194,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from kgbuild.store import StoreDirectory
 
     settings = _settings(args)
-    if not StoreDirectory(settings.store).exists():
+    if settings.remote:
+        from kgbuild.mapping import Iris
+        from kgbuild.remote import open_remote
+        from kgbuild.server.remote_pool import check_serving
+
+        with open_remote(settings, timeout=30.0) as remote:
+            check_serving(remote, Iris(settings.base_iri), settings.include_personal_data)
+    elif not StoreDirectory(settings.store_dir).exists():
         # Only then: the build stack (rdflib, pyshacl) takes a second to import.
         from kgbuild.mapping import Iris
         from kgbuild.pipeline import ensure_built
 
-        report = ensure_built(settings.store, Iris(settings.base_iri))
+        report = ensure_built(settings.store_dir, Iris(settings.base_iri))
         if report is not None:
             _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
@@ -235,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "kgbuild build data/sources/ --store kgstore", _cmd_build)
     build.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
                        help="source files or directories (default: the bundled corpus in data/sources/)")
-    add_settings(build, "store", "base_iri", "executor")
+    add_settings(build, "store", "base_iri", "graph_store", "store_retries", "include_personal_data", "executor")
 
     validate = verb("validate", "Check the store (or the given sources) against the SHACL shapes; "
                                 "exit 1 on violations only.", "kgbuild validate --json", _cmd_validate)
@@ -251,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", default=None,
                        help="results: json, xml, csv, tsv (SELECT/ASK); turtle, ntriples, jsonld, rdfxml (CONSTRUCT); "
                             "default: tsv or turtle")
-    add_settings(query, "store", "base_iri", "include_personal_data", "query_timeout", "service_allowlist")
+    add_settings(query, "store", "graph_store", "base_iri", "include_personal_data", "query_timeout",
+                 "service_allowlist")
 
     export = verb("export", "Write a dump of the published graph (streamed; gzip when FILE ends in .gz).",
                   "kgbuild export --format nquads --out dumps/kgbuild.nq.gz", _cmd_export)
@@ -260,15 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
     export.add_argument("--all", type=Path, metavar="DIR",
                         help="write every format gzipped, SHA256SUMS and void.ttl (VoID + DCAT) into DIR")
-    add_settings(export, "store", "base_iri", "include_personal_data", "dataset_title", "dataset_publisher",
-                 "dataset_license")
+    add_settings(export, "store", "graph_store", "base_iri", "include_personal_data", "dataset_title",
+                 "dataset_publisher", "dataset_license")
 
     serve = verb("serve", "Serve the store: SPARQL endpoint, linked-data pages, dumps and the query page "
                           "(builds the bundled corpus first when the store is empty).",
                  "kgbuild serve --port 8000", _cmd_serve)
-    add_settings(serve, "store", "base_iri", "host", "port", "include_personal_data", "query_timeout", "max_rows",
-                 "max_body_bytes", "max_concurrent_per_client", "query_workers", "service_allowlist",
-                 "dataset_title", "dataset_publisher", "dataset_license")
+    add_settings(serve, "store", "graph_store", "dumps_dir", "base_iri", "host", "port", "include_personal_data",
+                 "query_timeout", "max_rows", "max_body_bytes", "max_concurrent_per_client", "query_workers",
+                 "service_allowlist", "dataset_title", "dataset_publisher", "dataset_license")
     return parser
 
 

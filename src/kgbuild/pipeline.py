@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, parse, serialize
 
@@ -37,6 +38,9 @@ from kgbuild.resources import data_path, ontology_path
 from kgbuild.store import StoreDirectory
 from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, validate_quads
 from kgbuild.vocab import KG, PROV, RDF, XSD
+
+if TYPE_CHECKING:
+    from kgbuild.remote import Remote
 
 RDF_TYPE = RDF + "type"
 
@@ -60,7 +64,7 @@ class SourceFailure:
 class BuildReport:
     """What a build did: which sources changed, which failed, and the validation findings."""
 
-    store: Path
+    store: Path | str  # the store directory, or the remote store's name
     sources: int = 0
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -353,9 +357,10 @@ def _published_hashes(store: Store, iris: Iris) -> dict[str, str]:
     return hashes
 
 
-def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress | None = None,
-          now: dt.datetime | None = None, workers: int | None = None, executor: str = LOCAL) -> BuildReport:
-    """Parse, map, validate and load ``paths`` into the store at ``store_dir``.
+def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress: Progress | None = None,
+          now: dt.datetime | None = None, workers: int | None = None, executor: str = LOCAL,
+          include_personal: bool = False) -> BuildReport:
+    """Parse, map, validate and load ``paths`` into the store at ``store_dir`` (or into a remote store).
 
     The store afterwards holds exactly these sources (a source no longer given is removed), except
     that a source which fails keeps its previously published version, if any.
@@ -364,17 +369,21 @@ def build(paths: Sequence[Path], store_dir: Path, iris: Iris, progress: Progress
         are many sources).
     :param executor: where parsing, mapping and validation run: ``local`` (this machine) or
         ``dask://HOST:PORT`` (a Dask cluster; :mod:`kgbuild.executors`). The store is the same either way.
-    :raises KgbuildError: when the store cannot be written (another build holds it, disk full...), or
-        the executor cannot be used (a Dask scheduler that does not answer...).
+    :param include_personal: a remote store only: also send the personal-data graphs (the embedded store
+        always keeps them, in its separate database). Off, personal graphs found on the remote are deleted.
+    :raises KgbuildError: when the store cannot be written (another build holds it, disk full, the remote
+        refused...), or the executor cannot be used (a Dask scheduler that does not answer...).
     """
-    report = BuildReport(store=store_dir, sources=len(paths))
+    # (a Remote is only imported where used: the embedded build does not load the HTTP client)
+    remote = None if isinstance(store_dir, str | os.PathLike) else store_dir
+    report = BuildReport(store=remote.name if remote is not None else Path(str(store_dir)), sources=len(paths))
     stamp = _literal_time(now or dt.datetime.now(dt.UTC))
     with open_executor(executor, workers) as runner:
-        return _build(paths, store_dir, iris, report, stamp, progress, runner)
+        return _build(paths, store_dir, remote, iris, report, stamp, progress, runner, include_personal)
 
 
-def _build(paths: Sequence[Path], store_dir: Path, iris: Iris, report: BuildReport, stamp: Literal,
-           progress: Progress | None, runner: Executor) -> BuildReport:
+def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | None, iris: Iris, report: BuildReport,
+           stamp: Literal, progress: Progress | None, runner: Executor, include_personal: bool) -> BuildReport:
     if progress:
         progress("parse and map", len(paths))
     prepared, report.failures, report.warnings = prepare_sources(paths, iris, executor=runner)
@@ -382,12 +391,21 @@ def _build(paths: Sequence[Path], store_dir: Path, iris: Iris, report: BuildRepo
         runner.close()  # a local pool's processes are done: free their memory before validating and loading
 
     statics = static_graphs(iris)
-    directory = StoreDirectory(store_dir)
-    current = directory.current()
-    published = _published_hashes(Store.read_only(str(current)), iris) if current else {}
+    if remote is not None:
+        from kgbuild.remote_build import digest_for, published_on
 
-    changed = [p for p in prepared if published.get(p.graph) != p.digest]
-    report.unchanged = [p.source.name for p in prepared if published.get(p.graph) == p.digest]
+        current = None
+        records = published_on(remote, iris)
+        published = {graph: record.digest for graph, record in records.items()}
+        digest: Callable[[PreparedSource], str] = lambda p: digest_for(p.digest, include_personal)  # noqa: E731
+    else:
+        directory = StoreDirectory(store_dir)  # type: ignore[arg-type]
+        current = directory.current()
+        published = _published_hashes(Store.read_only(str(current)), iris) if current else {}
+        digest = lambda p: p.digest  # noqa: E731
+
+    changed = [p for p in prepared if published.get(p.graph) != digest(p)]
+    report.unchanged = [p.source.name for p in prepared if published.get(p.graph) == digest(p)]
     if progress:
         progress("validate", len(changed))
     report.validation = validate_prepared(changed, statics[iris.reference_graph].quads, executor=runner)
@@ -408,6 +426,13 @@ def _build(paths: Sequence[Path], store_dir: Path, iris: Iris, report: BuildRepo
     to_remove = [g for g in published if g.startswith(source_prefix) and g not in wanted and g not in failed_graphs]
     static_changes = {g: s for g, s in statics.items() if published.get(g.value) != s.digest}
 
+    if remote is not None:
+        from kgbuild.remote_build import write_remote
+
+        if progress:
+            progress("load", len(to_write))
+        write_remote(remote, iris, records, static_changes, to_remove, to_write, stamp, include_personal, report)
+        return report
     if not (to_write or to_remove or static_changes):
         report.generation = current.name if current else None
         return report

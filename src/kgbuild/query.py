@@ -9,7 +9,7 @@ widened — so personal data stays out unless the operator opted in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -21,6 +21,7 @@ from pyoxigraph import (
     QueryTriples,
     RdfFormat,
     Store,
+    Triple,
     serialize,
 )
 
@@ -84,9 +85,12 @@ def execute(store: Store, text: str, dataset: Dataset, base_iri: str | None = No
         raise QueryRefused(400, f"malformed query: {exc}") from None
 
 
-def serialise_result(result: QueryResult, output: IO[bytes], format_name: str | None) -> None:
-    """Write a result in the named format (``json``, ``csv``, ``turtle`` ...); a sensible default if None."""
-    if isinstance(result, QueryTriples):
+def serialise_result(result: QueryResult | Iterable[Triple], output: IO[bytes], format_name: str | None) -> None:
+    """Write a result in the named format (``json``, ``csv``, ``turtle`` ...); a sensible default if None.
+
+    ``result`` may also be triples: a graph answer read from a remote store.
+    """
+    if not isinstance(result, QuerySolutions | QueryBoolean):
         graph_format = GRAPH_FORMATS.get(format_name or "turtle")
         if graph_format is None:
             raise KgbuildError(f"a graph result is written as one of {', '.join(GRAPH_FORMATS)}, not {format_name}")
@@ -105,7 +109,19 @@ def run_query_to(settings: Settings, text: str, format_name: str | None, output:
     from kgbuild.store import open_read_only
 
     info = check_query(text, settings.service_allowlist)
-    store = open_read_only(settings.store, settings.include_personal_data)
+    if settings.remote:
+        import time
+
+        from kgbuild.remote import open_remote
+
+        deadline = time.monotonic() + settings.query_timeout
+        with open_remote(settings, timeout=settings.query_timeout) as remote, \
+                remote.query(text, graph=info.form in ("CONSTRUCT", "DESCRIBE"), timeout=settings.query_timeout,
+                             deadline=deadline) as answer:
+            serialise_result(answer, output, format_name)  # type: ignore[arg-type]
+        output.flush()
+        return
+    store = open_read_only(settings.store_dir, settings.include_personal_data)
     result = execute(store, text, dataset_for(None, info))
     serialise_result(result, output, format_name)
     output.flush()

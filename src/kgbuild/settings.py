@@ -44,6 +44,39 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _store(text: str) -> Path | str:
+    """A store directory, or the http(s) URL of a remote store's SPARQL query endpoint (kept as text)."""
+    if not text.strip().lower().startswith(("http://", "https://")):
+        return Path(text)
+    from urllib.parse import urlsplit
+
+    url = text.strip()
+    parts = urlsplit(url)
+    # Never echo the URL here: it may be the one carrying a password.
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("a remote store URL must not carry credentials; set KGBUILD_STORE_USER and "
+                         "KGBUILD_STORE_PASSWORD (or KGBUILD_STORE_TOKEN) in the environment instead")
+    if not parts.hostname or parts.fragment:
+        raise ValueError("expected a directory or an http(s) URL of a SPARQL query endpoint")
+    return url
+
+
+def _endpoint(text: str) -> str:
+    """Empty, or an http(s) URL without credentials."""
+    if not text.strip():
+        return ""
+    value = _store(text)
+    if not isinstance(value, str):
+        raise ValueError("expected an http(s) URL")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    if not text.strip().isascii() or not text.strip().isdigit():
+        raise ValueError("expected a whole number, 0 or more")
+    return int(text)
+
+
 def _port(text: str) -> int:
     value = int(text) if text.strip().isascii() and text.strip().isdigit() else -1
     if not 0 <= value <= 65535:
@@ -68,7 +101,14 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("store", "kgstore", Path, "store directory (generations of an on-disk Oxigraph database)"),
+    Setting("store", "kgstore", _store,
+            "store directory (generations of an on-disk Oxigraph database), or a remote store's SPARQL query "
+            "endpoint, http(s)://..."),
+    Setting("graph_store", "", _endpoint,
+            "Graph Store Protocol endpoint of a remote store; empty: derived from --store (.../query → .../store "
+            "for Oxigraph server, .../sparql → .../sparql-graph-crud(-auth) for Virtuoso)"),
+    Setting("store_retries", "5", _non_negative_int,
+            "retries of a failed request to a remote store, with exponential back-off from 0.5 s"),
     Setting("base_iri", "http://127.0.0.1:8000/", str, "base IRI of every IRI kgbuild mints; must end in '/'"),
     Setting("executor", "local", check_spec,
             "where build parses, maps and validates: local (processes on this machine) or dask://HOST:PORT "
@@ -84,6 +124,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("query_workers", "2", _positive_int, "query worker processes (each can be stopped at the deadline)"),
     Setting("service_allowlist", "", _list,
             "endpoints SERVICE may call, space or comma separated; empty: federation off"),
+    Setting("dumps_dir", "", str,
+            "where the server keeps its dumps; empty: inside the store directory, or ./kgdumps for a remote store"),
     Setting("dataset_title", "kgbuild: EU-funded projects as linked open data", str, "dataset title (VoID/DCAT)"),
     Setting("dataset_publisher", "kgbuild", str, "publisher named in the dataset description"),
     Setting("dataset_license", "http://creativecommons.org/publicdomain/zero/1.0/", str,
@@ -93,7 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
-    store: Path
+    store: Path | str  # text only for a remote store's URL (see :attr:`remote`)
+    graph_store: str
+    store_retries: int
     base_iri: str
     executor: str
     host: str
@@ -105,9 +149,25 @@ class Settings:
     max_concurrent_per_client: int
     query_workers: int
     service_allowlist: tuple[str, ...]
+    dumps_dir: str
     dataset_title: str
     dataset_publisher: str
     dataset_license: str
+
+    @property
+    def remote(self) -> str | None:
+        """The remote store's query endpoint URL, or ``None`` for the embedded store."""
+        return self.store if isinstance(self.store, str) else None
+
+    @property
+    def store_dir(self) -> Path:
+        """The embedded store's directory.
+
+        :raises KgbuildError: for a remote store (the command needs an embedded one).
+        """
+        if isinstance(self.store, str):
+            raise KgbuildError(f"this command works on an embedded store directory, not a remote store ({self.store})")
+        return self.store
 
 
 assert [f.name for f in fields(Settings)] == [s.name for s in SETTINGS], "Settings and SETTINGS disagree"

@@ -28,7 +28,7 @@ from pyoxigraph import Store
 
 from kgbuild.errors import KgbuildError
 
-__all__ = ["StoreDirectory", "open_read_only", "open_in_memory"]
+__all__ = ["StoreDirectory", "open_read_only", "open_in_memory", "scratch_store"]
 
 T = TypeVar("T")
 _GENERATION_RE = re.compile(r"^gen-([0-9]{6})$")
@@ -185,6 +185,24 @@ def open_read_only(root: str | Path, include_personal: bool = False) -> Store:
 def open_in_memory() -> Store:
     """An empty in-memory store (tests, and serving a loaded copy)."""
     return Store()
+
+
+@contextlib.contextmanager
+def scratch_store(parent: Path) -> Iterator[Store]:
+    """A new on-disk store in a temporary directory under ``parent``, removed afterwards (a remote store's
+    copy for making dumps: too large for memory at scale)."""
+    import tempfile
+
+    parent.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix=".scratch-", dir=parent))
+    try:
+        store = Store(str(directory))
+        try:
+            yield store
+        finally:
+            del store
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def open_generation(path: str | Path, include_personal: bool = False) -> Store:

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -31,6 +31,7 @@ from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
 from kgbuild.server.pages import dumps_page, resource_page
+from kgbuild.server.remote_pool import RemoteGeneration, RemotePool
 from kgbuild.server.workers import Answer, Job, WorkerPool
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryRefused, check_query
@@ -73,13 +74,28 @@ class _ClientLimiter:
 
 
 class _State:
+    """What the routes share. The store is the embedded one (query worker processes over the store
+    directory) or a remote one (:mod:`kgbuild.server.remote_pool`): the routes are the same."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.pool = WorkerPool(Path(settings.store), settings.query_workers, settings.query_timeout)
         self.limiter = _ClientLimiter(settings.max_concurrent_per_client)
-        self.dumps = DumpKeeper(settings)
         self.cache = AnswerCache()
-        self.generation = CurrentGeneration(Path(settings.store))
+        self.pool: WorkerPool | RemotePool
+        self.generation: Callable[[], str]
+        if settings.remote:
+            from kgbuild.mapping import Iris
+            from kgbuild.remote import open_remote
+
+            remote = open_remote(settings, timeout=settings.query_timeout + 5)
+            generation = RemoteGeneration(remote, Iris(settings.base_iri), settings.include_personal_data)
+            self.pool = RemotePool(remote, settings.query_workers, settings.query_timeout, generation)
+            self.generation = generation
+            self.dumps = DumpKeeper(settings, generation)
+        else:
+            self.pool = WorkerPool(settings.store_dir, settings.query_workers, settings.query_timeout)
+            self.generation = CurrentGeneration(settings.store_dir)
+            self.dumps = DumpKeeper(settings)
 
 
 def named_queries() -> list[dict[str, str]]:
@@ -460,10 +476,13 @@ async def health(request: Request) -> Response:
     from kgbuild.store import StoreDirectory
 
     try:
-        current = StoreDirectory(state.settings.store).current()
+        name = state.generation() if state.settings.remote else getattr(
+            StoreDirectory(state.settings.store_dir).current(), "name", None)
     except KgbuildError as exc:
         return _text(503, str(exc))
-    return JSONResponse({"status": "ok" if current else "no store", "generation": current.name if current else None,
+    if state.settings.remote and not name:
+        return _text(503, f"the remote store {state.settings.remote} cannot be read")
+    return JSONResponse({"status": "ok" if name else "no store", "generation": name or None,
                          "queries_stopped_at_deadline": state.pool.killed,
                          "answer_cache": {"hits": state.cache.hits, "misses": state.cache.misses},
                          "version": __version__})

@@ -12,11 +12,15 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kgbuild.export import write_dumps
 from kgbuild.mapping import Iris
 from kgbuild.settings import Settings
-from kgbuild.store import StoreDirectory, open_generation
+from kgbuild.store import StoreDirectory, open_generation, scratch_store
+
+if TYPE_CHECKING:
+    from kgbuild.server.remote_pool import RemoteGeneration
 
 __all__ = ["DumpKeeper"]
 
@@ -24,11 +28,18 @@ log = logging.getLogger("kgbuild.server")
 
 
 class DumpKeeper:
-    """Keeps ``<store>/dumps-public`` (or ``dumps-personal``) in step with the current generation."""
+    """Keeps ``<store>/dumps-public`` (or ``dumps-personal``) in step with the current generation.
 
-    def __init__(self, settings: Settings) -> None:
+    For a remote store, the dumps live under ``--dumps-dir`` (default ``./kgdumps``) and follow the remote
+    generation; the remote's graphs are copied into a scratch store first and dumped from there.
+    """
+
+    def __init__(self, settings: Settings, remote: RemoteGeneration | None = None) -> None:
         self.settings = settings
-        self.directory = Path(settings.store) / ("dumps-personal" if settings.include_personal_data else "dumps-public")
+        self.remote = remote
+        base = Path(settings.dumps_dir) if settings.dumps_dir else (
+            Path("kgdumps") if settings.remote else settings.store_dir)
+        self.directory = base / ("dumps-personal" if settings.include_personal_data else "dumps-public")
         self._lock = threading.Lock()
         self._running = False
         self.last_error = ""
@@ -41,7 +52,11 @@ class DumpKeeper:
 
     def refresh(self) -> None:
         """Start making dumps of the current generation unless they exist or are being made."""
-        current = StoreDirectory(self.settings.store).current()
+        if self.remote is not None:
+            name = self.remote()
+            current = Path(name) if name else None
+        else:
+            current = StoreDirectory(self.settings.store_dir).current()
         if current is None or current.name == self.generation():
             return
         with self._lock:
@@ -53,8 +68,21 @@ class DumpKeeper:
     def _make(self, generation: Path) -> None:
         settings = self.settings
         try:
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
-                process.submit(_write_dumps, settings, generation, self.directory).result()
+            if self.remote is None:
+                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
+                    process.submit(_write_dumps, settings, generation, self.directory).result()
+                self.last_error = ""
+                return
+            from kgbuild.remote import copy_graphs
+
+            # A remote store's graphs are copied over HTTP (mostly waiting), then dumped from a scratch store.
+            iris = Iris(settings.base_iri)
+            personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
+            with scratch_store(self.directory.parent) as scratch:
+                copy_graphs(self.remote.remote, iris.base + "graph/", personal, scratch.bulk_extend)
+                write_dumps(scratch, iris, self.directory, settings.dataset_title, settings.dataset_publisher,
+                            settings.dataset_license, settings.include_personal_data, generation=generation.name,
+                            keep_previous=True)
             self.last_error = ""
         except Exception as exc:  # noqa: BLE001 - keep serving the previous dumps; say why on /dumps/
             self.last_error = f"{type(exc).__name__}: {exc}"

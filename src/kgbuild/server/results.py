@@ -39,15 +39,19 @@ class Written:
     truncated: bool
 
 
-def write_result(result: QuerySolutions | QueryBoolean | QueryTriples, format_name: str, max_rows: int) -> Written:
+def write_result(result: QuerySolutions | QueryBoolean | QueryTriples | Iterable[Triple], format_name: str,
+                 max_rows: int) -> Written:
     """Serialise at most ``max_rows`` rows (or triples) of ``result`` in ``format_name``.
+
+    ``result`` is a pyoxigraph query result, or triples (a graph answer read from a remote store): either
+    way it is read only up to the cap.
 
     ``format_name`` is a pyoxigraph format name: a :class:`QueryResultsFormat` name for tables and
     booleans, an :class:`RdfFormat` name for graphs. ``truncated`` says whether rows were left out.
     """
     if isinstance(result, QueryBoolean):
         return Written(result.serialize(format=_results_format(format_name)) or b"", 1, False)
-    if isinstance(result, QueryTriples):
+    if not isinstance(result, QuerySolutions):  # QueryTriples, or a remote store's graph answer
         triples: list[Triple] = []
         for triple in result:
             if len(triples) == max_rows:

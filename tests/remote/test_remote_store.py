@@ -1,0 +1,131 @@
+"""``kgbuild build --store URL`` and ``kgbuild serve --store URL`` against real remote stores on 127.0.0.1.
+
+The bundled corpus is built into Oxigraph server and into Virtuoso; every named query asked through
+``kgbuild serve`` in front of each gets the same answer as from the embedded store.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kgbuild.mapping import Iris
+from kgbuild.pipeline import build, default_sources
+from kgbuild.remote import Credentials, Remote, RemoteError
+from kgbuild.resources import queries_path
+from tests.conftest import BASE_IRI, BundledBuild
+from tests.remote.conftest import VIRTUOSO_PASSWORD, VIRTUOSO_USER, OxigraphServer
+from tests.server.conftest import make_settings, running_server
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short", "nonNegativeInteger",
+                             "positiveInteger", "unsignedInt")}
+NAMED = sorted(queries_path().glob("*.rq"))
+
+
+def _term(term: dict[str, str] | None, concatenated: bool = False) -> tuple[str, ...]:
+    """One bound value, as comparable across stores: blank nodes all alike, numbers by value.
+
+    ``concatenated``: a GROUP_CONCAT, whose order SPARQL leaves open, and whose language tag Oxigraph keeps
+    when every part has it while Virtuoso gives a simple literal (as SPARQL 1.1 says): compared as parts.
+    """
+    if term is None:
+        return ("unbound",)
+    kind = term["type"]
+    if kind == "bnode":
+        return ("bnode",)
+    if kind == "uri":
+        return ("uri", term["value"])
+    datatype = term.get("datatype", "")
+    if datatype in NUMERIC:
+        try:
+            return ("number", str(Decimal(term["value"]).normalize()))
+        except InvalidOperation:
+            pass
+    if datatype == XSD + "string":
+        datatype = ""
+    if concatenated:
+        return ("concatenated", *sorted(term["value"].split(", ")))
+    return ("literal", term["value"], term.get("xml:lang", "").lower(), datatype)
+
+
+def answers(url: str) -> dict[str, object]:
+    """Each named query's status and its rows (a sorted list, so duplicates count) from the server at ``url``."""
+    out: dict[str, object] = {}
+    with httpx.Client(timeout=60) as client:
+        for path in NAMED:
+            text = path.read_text(encoding="utf-8")
+            concatenated = set(re.findall(r"GROUP_CONCAT\([^)]*\)\s+AS\s+\?(\w+)", text, flags=re.I))
+            # SAMPLE picks any one value of its group: which one is the store's choice.
+            sampled = set(re.findall(r"SAMPLE\([^)]*\)\s+AS\s+\?(\w+)", text, flags=re.I))
+            response = client.post(url + "/sparql", data={"query": text},
+                                   headers={"Accept": "application/sparql-results+json"})
+            if response.status_code != 200:
+                out[path.stem] = response.status_code
+                continue
+            body = response.json()
+            if "boolean" in body:
+                out[path.stem] = body["boolean"]
+                continue
+            variables = body["head"]["vars"]
+            out[path.stem] = sorted(
+                tuple(("sampled", "bound" if v in row else "unbound") if v in sampled
+                      else _term(row.get(v), v in concatenated) for v in variables)
+                for row in body["results"]["bindings"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def embedded_answers(bundled_build: BundledBuild) -> dict[str, object]:
+    with running_server(make_settings(bundled_build.store, query_timeout=20.0)) as url:
+        return answers(url)
+
+
+def _assert_same(remote: dict[str, object], embedded: dict[str, object]) -> None:
+    assert remote.keys() == embedded.keys()
+    differ = [name for name in embedded if remote[name] != embedded[name]]
+    assert not differ, {name: (remote[name], embedded[name]) for name in differ}
+    assert sum(1 for v in embedded.values() if isinstance(v, list) and v) >= 10, "the named queries found nothing"
+
+
+def test_oxigraph_server_answers_every_named_query_as_the_embedded_store(
+        oxigraph_store: OxigraphServer, embedded_answers: dict[str, object], tmp_path: Path) -> None:
+    with Remote(oxigraph_store.url) as remote:
+        report = build(default_sources(), remote, Iris(BASE_IRI))
+    assert report.ok and len(report.replaced) == len(default_sources())
+    with running_server(make_settings(oxigraph_store.url, query_timeout=20.0,  # type: ignore[arg-type]
+                                      dumps_dir=str(tmp_path / "dumps"))) as url:
+        _assert_same(answers(url), embedded_answers)
+
+
+def test_virtuoso_answers_every_named_query_as_the_embedded_store(
+        virtuoso: str, embedded_answers: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    credentials = Credentials(VIRTUOSO_USER, VIRTUOSO_PASSWORD)
+    with Remote(virtuoso, credentials=credentials) as remote:
+        report = build(default_sources(), remote, Iris(BASE_IRI))
+        assert report.ok
+        assert remote.graph_store_url.endswith("/sparql-graph-crud-auth")
+    # The server reads the (Digest) credentials from the environment, as in a deployment.
+    monkeypatch.setenv("KGBUILD_STORE_USER", VIRTUOSO_USER)
+    monkeypatch.setenv("KGBUILD_STORE_PASSWORD", VIRTUOSO_PASSWORD)
+    with running_server(make_settings(virtuoso, query_timeout=20.0,  # type: ignore[arg-type]
+                                      dumps_dir=str(tmp_path / "dumps"))) as url:
+        _assert_same(answers(url), embedded_answers)
+
+
+def test_virtuoso_is_passed_the_deadline_and_its_incomplete_answer_is_refused(virtuoso: str) -> None:
+    """Virtuoso answers "200 OK" with a partial result when its timeout strikes: that is an error here."""
+    with Remote(virtuoso) as remote:
+        remote.ask("ASK { ?s ?p ?o }")  # learns that the store is Virtuoso (its Server header)
+        assert remote.is_virtuoso
+        started = time.monotonic()
+        with pytest.raises(RemoteError, match="incomplete answer") as refused, remote.query(
+                "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", timeout=30, store_timeout=0.5,
+                retries=0):
+            pass
+        assert refused.value.status == 206 and time.monotonic() - started < 15

@@ -141,6 +141,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            state.dumps.close()
             await state.pool.close()
 
     app = FastAPI(title="kgbuild SPARQL endpoint", version=__version__, lifespan=lifespan, docs_url="/api",

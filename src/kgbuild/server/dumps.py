@@ -1,16 +1,22 @@
 """The dumps the server offers: made once per store generation, in the background, swapped in whole.
 
 They are made in a separate, lower-priority process: writing a dump is seconds to minutes of work that
-holds the interpreter, and in the server's own process it would stall every request meanwhile.
+holds the interpreter, and in the server's own process it would stall every request meanwhile. That
+process ends with the server, however the server ends (stopped, or killed: the kernel is asked to kill
+it with its parent), so it never outlives the server holding its files and its output open.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +48,7 @@ class DumpKeeper:
         self.directory = base / ("dumps-personal" if settings.include_personal_data else "dumps-public")
         self._lock = threading.Lock()
         self._running = False
+        self._process: BaseProcess | None = None
         self.last_error = ""
 
     def generation(self) -> str | None:
@@ -69,9 +76,9 @@ class DumpKeeper:
         settings = self.settings
         try:
             if self.remote is None:
-                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
-                    process.submit(_write_dumps, settings, generation, self.directory).result()
-                self.last_error = ""
+                self.last_error = self._make_in_process(generation)
+                if self.last_error:
+                    log.error("making dumps of %s failed: %s", generation.name, self.last_error)
                 return
             from kgbuild.remote import copy_graphs
 
@@ -91,6 +98,30 @@ class DumpKeeper:
             with self._lock:
                 self._running = False
 
+    def _make_in_process(self, generation: Path) -> str:
+        """Make the dumps in a child process; what went wrong there, or ``""``."""
+        context = multiprocessing.get_context("spawn")
+        receiving, sending = context.Pipe(duplex=False)
+        process = context.Process(target=_write_dumps, args=(self.settings, generation, self.directory, sending),
+                                  name="kgbuild-dumps", daemon=True)
+        with self._lock:
+            self._process = process
+        process.start()
+        sending.close()
+        process.join()
+        with self._lock:
+            self._process = None
+        with contextlib.suppress(EOFError, OSError):
+            return str(receiving.recv())
+        return f"the dump process ended with exit code {process.exitcode}"
+
+    def close(self) -> None:
+        """Stop dumps being made (the server is stopping); the previous dumps stay as they are."""
+        with self._lock:
+            process = self._process
+        if process is not None and process.is_alive():
+            process.terminate()
+
     def files(self) -> list[str]:
         try:
             return sorted(p.name for p in self.directory.iterdir() if p.is_file() and p.name != "GENERATION")
@@ -98,10 +129,20 @@ class DumpKeeper:
             return []
 
 
-def _write_dumps(settings: Settings, generation: Path, directory: Path) -> None:
+def _write_dumps(settings: Settings, generation: Path, directory: Path, answer: Connection) -> None:
     """In the dump process: every dump of ``generation``, yielding the processor to the queries."""
+    with contextlib.suppress(OSError, AttributeError):  # Linux: die with the server, even if it is killed
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     os.nice(10)
-    store = open_generation(generation, settings.include_personal_data)
-    write_dumps(store, Iris(settings.base_iri), directory, settings.dataset_title, settings.dataset_publisher,
-                settings.dataset_license, settings.include_personal_data, generation=generation.name,
-                keep_previous=True)
+    try:
+        store = open_generation(generation, settings.include_personal_data)
+        write_dumps(store, Iris(settings.base_iri), directory, settings.dataset_title, settings.dataset_publisher,
+                    settings.dataset_license, settings.include_personal_data, generation=generation.name,
+                    keep_previous=True)
+    except Exception as exc:  # noqa: BLE001 - told to the server, which keeps the previous dumps and says why
+        answer.send(f"{type(exc).__name__}: {exc}")
+    else:
+        answer.send("")
+
+
+_PR_SET_PDEATHSIG = 1

@@ -120,7 +120,8 @@ class DumpKeeper:
         with self._lock:
             process = self._process
         if process is not None and process.is_alive():
-            process.terminate()
+            process.terminate()  # the process removes its unfinished staging directory, then ends
+            process.join(timeout=10)
 
     def files(self) -> list[str]:
         try:
@@ -134,6 +135,7 @@ def _write_dumps(settings: Settings, generation: Path, directory: Path, answer: 
     with contextlib.suppress(OSError, AttributeError):  # Linux: die with the server, even if it is killed
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     os.nice(10)
+    signal.signal(signal.SIGTERM, _stop)  # stopped by the server: clean up (write_dumps removes its staging)
     try:
         store = open_generation(generation, settings.include_personal_data)
         write_dumps(store, Iris(settings.base_iri), directory, settings.dataset_title, settings.dataset_publisher,
@@ -146,3 +148,7 @@ def _write_dumps(settings: Settings, generation: Path, directory: Path, answer: 
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

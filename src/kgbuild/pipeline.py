@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, parse, serialize
 
@@ -450,8 +451,8 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
             report.removed.append(graph_iri.removeprefix(source_prefix))
         if current is None:
             # A new store: the bulk loader takes every graph in one pass (no transaction per source).
-            store.bulk_load(input=b"".join(p.nquads for p in to_write), format=RdfFormat.N_QUADS)
-            personal.bulk_load(input=b"".join(p.personal_nquads for p in to_write), format=RdfFormat.N_QUADS)
+            store.bulk_load(input=_Chunks(p.nquads for p in to_write), format=RdfFormat.N_QUADS)
+            personal.bulk_load(input=_Chunks(p.personal_nquads for p in to_write), format=RdfFormat.N_QUADS)
         else:
             for item in to_write:
                 store.remove_graph(NamedNode(item.graph))
@@ -469,6 +470,29 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     directory.write_generation(fill)
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
+
+
+class _Chunks(io.RawIOBase):
+    """Byte strings read one after another as one stream: the loader reads every source's N-Quads
+    without a joined copy of them all (gigabytes at 100,000 sources)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._current = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._current:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._current = memoryview(chunk)
+        size = min(len(buffer), len(self._current))
+        buffer[:size] = self._current[:size]
+        self._current = self._current[size:]
+        return size
 
 
 def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Quad], workers: int | None = None,

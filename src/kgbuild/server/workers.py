@@ -81,36 +81,28 @@ def _run(store: Store, job: Job) -> Answer:
 
 
 # pyoxigraph parses and evaluates recursively: a long chain in a query (1+1+…, !!!…, A UNION B UNION …)
-# overflows a default 8 MB stack and kills the worker with SIGSEGV. So each query runs on a thread with
-# a large stack (address space: pages are only committed when touched); the result is consumed on that
-# same thread, as it must be. Deep bracket nesting is refused before it gets here (kgbuild.sparql).
+# overflows a default 8 MB stack and kills the worker with SIGSEGV. So a worker's loop runs on one thread
+# with a large stack (address space: pages are only committed when touched), where each query is run and
+# its result consumed, as it must be: on one thread. One thread for the worker's life, not one per query:
+# every hand-over between threads is a wake-up, and they cost more than a cheap query.
+# Deep bracket nesting is refused before it gets here (kgbuild.sparql).
 QUERY_STACK_BYTES = 256 * 1024 * 1024
 
 
-def _run_on_large_stack(store: Store, job: Job) -> Answer:
-    outcome: list[Answer | Exception] = []
-
-    def target() -> None:
-        try:
-            outcome.append(_run(store, job))
-        except Exception as exc:  # noqa: BLE001 - handed to the worker loop, which reports it
-            outcome.append(exc)
-
-    thread = threading.Thread(target=target, name="kgbuild-query", daemon=True)
-    thread.start()
-    thread.join()
-    if isinstance(outcome[0], Exception):
-        raise outcome[0]
-    return outcome[0]
-
-
 def worker_main(connection: Connection, store_dir: str) -> None:
-    """A worker's loop: receive a job, answer it, until told to stop (``None``) or the pipe closes."""
+    """A worker process: its loop runs on a thread with a large stack (see ``QUERY_STACK_BYTES``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
+    threading.stack_size(QUERY_STACK_BYTES)
+    loop = threading.Thread(target=_worker_loop, args=(connection, store_dir), name="kgbuild-query", daemon=True)
+    loop.start()
+    loop.join()
+
+
+def _worker_loop(connection: Connection, store_dir: str) -> None:
+    """Receive a job, answer it, until told to stop (``None``) or the pipe closes."""
     from kgbuild.errors import KgbuildError
     from kgbuild.store import StoreDirectory, open_generation
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
-    threading.stack_size(QUERY_STACK_BYTES)  # for the query threads of this process only
     directory = StoreDirectory(store_dir)
     store: Store | None = None
     generation = ""
@@ -128,7 +120,7 @@ def worker_main(connection: Connection, store_dir: str) -> None:
             else:
                 if current.name != generation or store is None:
                     store, generation = open_generation(current, job.include_personal), current.name
-                answer = _run_on_large_stack(store, job)
+                answer = _run(store, job)
                 answer = Answer(answer.status, answer.body, answer.rows, answer.truncated, answer.error, generation)
         except KgbuildError as exc:
             answer = Answer(503, error=str(exc))

@@ -508,12 +508,10 @@ def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Qu
     and the findings sorted afterwards. Small batches are also faster: 3,000 generated sources took
     14.0 s in one store and 7.6 s in batches of 256 (64: 11.0 s, 1,024: 10.0 s).
 
-    On a cluster (a remote ``executor``) the workers take the batches. Locally they run in this
-    process: the checks of a batch already run in threads on every core (Oxigraph releases the GIL),
-    and a process pool measured no faster, only copying N-Quads (3,000 sources: 7.6 s here, 7.8 s in
-    two processes).
+    On a cluster (a remote ``executor``) the workers take the batches; locally a process pool of
+    ``workers`` processes does (the checks of one batch, run in threads, kept about 1.1 cores busy).
 
-    :param workers: unused (validation runs in this process or on the ``executor``'s cluster).
+    :param workers: local processes (default: one per core; 1 validates in this process).
     :return: the findings sorted by source, focus node, path, message, value.
     """
     from kgbuild.shacl_sparql import REFERENCE_GRAPH, finding_order
@@ -521,8 +519,13 @@ def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Qu
     reference_nquads = serialize((Quad(q.subject, q.predicate, q.object, REFERENCE_GRAPH) for q in reference),
                                  format=RdfFormat.N_QUADS) or b""
     jobs = [(p.graph, p.source.name, p.nquads) for p in prepared]
-    runner = executor if executor is not None and executor.remote else LocalExecutor(workers=1)
-    findings = runner.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs), limit=VALIDATION_BATCH)
+    if executor is not None and executor.remote:
+        findings = executor.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs),
+                                        limit=VALIDATION_BATCH)
+    else:
+        with LocalExecutor(workers) as local:
+            findings = local.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs),
+                                         limit=VALIDATION_BATCH)
     return ValidationReport(tuple(sorted(findings, key=finding_order)))
 
 

@@ -108,12 +108,13 @@ class DumpKeeper:
             self._process = process
         process.start()
         sending.close()
+        problem: str | None = None
+        with receiving, contextlib.suppress(EOFError, OSError):  # EOF: it ended without a word (killed)
+            problem = str(receiving.recv())  # before the join: a long message must not block its sender
         process.join()
         with self._lock:
             self._process = None
-        with contextlib.suppress(EOFError, OSError):
-            return str(receiving.recv())
-        return f"the dump process ended with exit code {process.exitcode}"
+        return problem if problem is not None else f"the dump process ended with exit code {process.exitcode}"
 
     def close(self) -> None:
         """Stop dumps being made (the server is stopping); the previous dumps stay as they are."""

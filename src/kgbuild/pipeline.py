@@ -378,7 +378,9 @@ def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress:
     # (a Remote is only imported where used: the embedded build does not load the HTTP client)
     remote = None if isinstance(store_dir, str | os.PathLike) else store_dir
     report = BuildReport(store=remote.name if remote is not None else Path(str(store_dir)), sources=len(paths))
-    stamp = _literal_time(now or dt.datetime.now(dt.UTC))
+    # A remote store's server notices a build by the latest of these times: to the microsecond there,
+    # so that two builds within one second are told apart.
+    stamp = _literal_time(now or dt.datetime.now(dt.UTC), precise=remote is not None)
     with open_executor(executor, workers) as runner:
         return _build(paths, store_dir, remote, iris, report, stamp, progress, runner, include_personal)
 
@@ -540,8 +542,9 @@ def _validate_batch(batch: list[tuple[str, str, bytes]], reference_nquads: bytes
     return compile_shapes().validate(store, {graph: name for graph, name, _ in batch}, REFERENCE_GRAPH)
 
 
-def _literal_time(moment: dt.datetime) -> Literal:
-    return Literal(moment.replace(microsecond=0).isoformat(), datatype=NamedNode(XSD + "dateTime"))
+def _literal_time(moment: dt.datetime, precise: bool = False) -> Literal:
+    moment = moment if precise else moment.replace(microsecond=0)
+    return Literal(moment.isoformat(), datatype=NamedNode(XSD + "dateTime"))
 
 
 def _forget(store: Store, graph: NamedNode, iris: Iris) -> None:

@@ -402,32 +402,27 @@ class _Compiler:
 
     def has_results(self, shape: _Shape, v: str, scope: str) -> str:
         """True when the shape has any result on ``v`` (what sh:node fails on, whatever the severity)."""
-        if shape.deactivated or not self.enter(shape):
-            return "false"
-        parts = []
-        for component, parameter in shape.constraints:
-            result = self.result(shape, component, parameter, v, scope)
-            if result is not None:
-                parts.append(f"EXISTS {{ {result[0]} }}")
-        parts += [self.has_results(self.shapes.shape(p, shape.name), v, scope) for p in shape.properties]
-        if shape.sparql:
-            self.shapes.problem(f"{shape.name}: sh:sparql in a shape used through sh:node/sh:or is not supported")
-        self._nesting.pop()
-        return "(" + " || ".join(parts) + ")" if parts else "false"
+        return self._any_result(shape, v, scope, warnings_conform=False)
 
     def fails(self, shape: _Shape, v: str, scope: str) -> str:
         """True when ``v`` does not conform, as pyshacl decides it for sh:or / sh:and / sh:not members.
 
         pyshacl runs with allow_warnings: a shape of severity Warning or Info always conforms.
         """
-        if shape.deactivated or shape.severity in (Severity.WARNING, Severity.INFO) or not self.enter(shape):
+        return self._any_result(shape, v, scope, warnings_conform=True)
+
+    def _any_result(self, shape: _Shape, v: str, scope: str, warnings_conform: bool) -> str:
+        """True when ``shape`` or one of its property shapes has a result on ``v``."""
+        conforms_anyway = warnings_conform and shape.severity in (Severity.WARNING, Severity.INFO)
+        if shape.deactivated or conforms_anyway or not self.enter(shape):
             return "false"
         parts = []
         for component, parameter in shape.constraints:
             result = self.result(shape, component, parameter, v, scope)
             if result is not None:
                 parts.append(f"EXISTS {{ {result[0]} }}")
-        parts += [self.fails(self.shapes.shape(p, shape.name), v, scope) for p in shape.properties]
+        parts += [self._any_result(self.shapes.shape(p, shape.name), v, scope, warnings_conform)
+                  for p in shape.properties]
         if shape.sparql:
             self.shapes.problem(f"{shape.name}: sh:sparql in a shape used through sh:node/sh:or is not supported")
         self._nesting.pop()

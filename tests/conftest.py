@@ -22,6 +22,7 @@ def source_files() -> list[Path]:
 # --- The knowledge-graph stage: one store built by the real pipeline, shared by the session -------
 # These imports sit here, below the parse-stage fixtures above, so that those lines stay as they were.
 import shutil  # noqa: E402
+import subprocess  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 from kgbuild.mapping import Iris  # noqa: E402
@@ -53,3 +54,13 @@ def copy_store(store: Path, target: Path) -> Path:
     """A private copy of a store directory (every generation, ``CURRENT``), for a test that builds on it."""
     shutil.copytree(store, target)
     return target
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Ask a server a test started to stop (SIGTERM); kill it if it has not within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.conftest import stop_process
 from tests.server.test_federation import _listening_port
 
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
@@ -172,12 +173,7 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, timeout=20)
         log.close()
 
 

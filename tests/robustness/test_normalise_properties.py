@@ -21,6 +21,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.corpus import org_number
 from kgbuild import normalise as n
 from kgbuild.errors import NormaliseError
 from kgbuild.parsers.common import split_postal_city
@@ -212,19 +213,11 @@ def test_a_period_reads_back(start: dt.date, length: int, joiner: str) -> None:
     assert n.parse_year_range(f"{start.year}{joiner}{end.year}") == (start.year, end.year)
 
 
-def _luhn_digit(nine: str) -> str:
-    total = 0
-    for index, char in enumerate(nine):
-        value = int(char) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return str((10 - total % 10) % 10)
-
-
 @settings(max_examples=examples(200))
 @given(nine=st.text("0123456789", min_size=9, max_size=9), position=st.integers(0, 9), change=st.integers(1, 9))
 def test_an_organisation_number_reads_back_and_any_one_wrong_digit_is_caught(nine: str, position: int,
                                                                              change: int) -> None:
-    number = nine + _luhn_digit(nine)
+    number = org_number(nine)  # the corpus generator's Luhn digit, written apart from kgbuild's check
     for written in (number, f"{number[:6]}-{number[6:]}", f"16{number}", f"16{number[:6]}-{number[6:]}",
                     f" {number[:6]} - {number[6:]} "):
         assert n.parse_org_number(written) == number, written

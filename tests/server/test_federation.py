@@ -24,6 +24,7 @@ import httpx
 import pytest
 from pyoxigraph import Literal, NamedNode, Quad, Store
 
+from tests.conftest import stop_process
 from tests.server.conftest import BASE, make_settings, running_server
 
 PROJECT = f"{BASE}id/project/22-010-S04"
@@ -225,12 +226,7 @@ def oxigraph_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         _wait_until_answers(url, time.monotonic() + 20)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, timeout=5)
         log.close()
 
 

@@ -88,6 +88,12 @@ class Executor:
         batch; the lists are concatenated in the order of the jobs. ``limit`` caps the batch size (for
         work that costs more than linearly in the size of a batch).
         """
+        return list(self.imap_batches(function, jobs, shared, count, limit))
+
+    def imap_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
+                     limit: int | None = None) -> Iterator[R]:
+        """:meth:`map_batches`, its results yielded in the order of the jobs as soon as each batch is done:
+        the caller works on the first results (loads them into a store) while the workers go on."""
         raise NotImplementedError
 
     def map(self, function: Callable[[J, S], R], jobs: Iterable[J], shared: S, count: int) -> list[R]:
@@ -115,18 +121,20 @@ class LocalExecutor(Executor):
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
-    def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
-                    limit: int | None = None) -> list[R]:
+    def imap_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
+                     limit: int | None = None) -> Iterator[R]:
         if count < PARALLEL_THRESHOLD or self.workers == 1:
-            return [result for batch in _batches(jobs, limit or max(count, 1)) for result in function(batch, shared)]
+            for batch in _batches(jobs, limit or max(count, 1)):
+                yield from function(batch, shared)
+            return
         if self._pool is None:
             # forkserver: the children do not inherit the parent's threads (a progress bar, pyoxigraph's own).
             self._pool = ProcessPoolExecutor(max_workers=self.workers,
                                              mp_context=multiprocessing.get_context("forkserver"))
         size = max(1, min(limit or count, count // (8 * self.workers)))
         batches = list(_batches(jobs, size))
-        results = self._pool.map(function, batches, itertools.repeat(shared, len(batches)))
-        return [result for batch in results for result in batch]
+        for results in self._pool.map(function, batches, itertools.repeat(shared, len(batches))):
+            yield from results
 
     def close(self) -> None:
         if self._pool is not None:
@@ -200,14 +208,14 @@ class DaskExecutor(Executor):
         """Worker threads in the cluster now (one task runs per thread)."""
         return max(1, sum(self._client.nthreads().values()))  # type: ignore[no-untyped-call]
 
-    def map_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
-                    limit: int | None = None) -> list[R]:
+    def imap_batches(self, function: Callable[[list[J], S], list[R]], jobs: Iterable[J], shared: S, count: int,
+                     limit: int | None = None) -> Iterator[R]:
         from concurrent.futures import CancelledError
 
         from distributed import KilledWorker, as_completed
 
         if count == 0:
-            return []
+            return
         threads = self.threads
         size = max(1, min(limit or DASK_BATCH, DASK_BATCH, -(-count // (4 * threads))))
         [shared_ref] = self._client.scatter([shared], broadcast=True)  # type: ignore[no-untyped-call]
@@ -222,6 +230,7 @@ class DaskExecutor(Executor):
                 index[future] = number
                 running.add(future)  # type: ignore[no-untyped-call]
 
+        ready = 0  # the next batch to yield: results leave in the order of the jobs
         try:
             for _ in range(2 * threads + 1):
                 submit_next()
@@ -229,6 +238,9 @@ class DaskExecutor(Executor):
                 done[index.pop(future)] = future.result()
                 future.release()
                 submit_next()
+                while ready in done:
+                    yield from done.pop(ready)
+                    ready += 1
         except (KilledWorker, CancelledError, OSError) as exc:
             # The cluster failed (a worker died repeatedly, the scheduler went away); a bug in a task
             # raises its own exception and is not caught here.
@@ -238,7 +250,6 @@ class DaskExecutor(Executor):
             for future in list(running.futures):
                 future.cancel()
             shared_ref.release()
-        return [result for number in sorted(done) for result in done[number]]
 
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]

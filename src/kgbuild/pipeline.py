@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,7 @@ from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.store import StoreDirectory
-from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, validate_quads
+from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, finding_order, validate_quads
 from kgbuild.vocab import KG, PROV, RDF, XSD
 
 if TYPE_CHECKING:
@@ -253,6 +253,31 @@ def _prepare_one(job: tuple[SourceInfo, ParseResult], shared: tuple[Organisation
                           _nquads_digest(public, personal), tuple(result.warnings + mapped.warnings), tuple(facts))
 
 
+def _prepare_batch(batch: list[tuple[SourceInfo, ParseResult]],
+                   shared: tuple[OrganisationIdentity, str, bytes | None]
+                   ) -> list[tuple[PreparedSource, list[Finding] | None]]:
+    """Map a batch of parsed sources; with the reference data's N-Quads, also validate them (else None)."""
+    identity, base, reference_nquads = shared
+    prepared = [_prepare_one(job, (identity, base)) for job in batch]
+    if reference_nquads is None:
+        return [(item, None) for item in prepared]
+    found: dict[str, list[Finding]] = {item.source.name: [] for item in prepared}
+    for finding in _validate_batch([(p.graph, p.source.name, p.nquads) for p in prepared], reference_nquads):
+        found[finding.source].append(finding)
+    return [(item, found[item.source.name]) for item in prepared]
+
+
+def _parse_sources(paths: Sequence[Path], runner: Executor
+                   ) -> tuple[list[tuple[SourceInfo, ParseResult]], list[SourceFailure], OrganisationIdentity]:
+    """Parse every source where ``runner`` runs; the organisation identities come from all records."""
+    unique, failures = _unique_sources(paths)
+    texts = (_source_text(p, read=runner.remote) for p in unique)
+    outcomes = runner.map(_parse_source, texts, None, count=len(unique))
+    parsed = [o for o in outcomes if not isinstance(o, SourceFailure)]
+    failures += [o for o in outcomes if isinstance(o, SourceFailure)]
+    return parsed, failures, OrganisationIdentity.from_records(r for _, result in parsed for r in result.records)
+
+
 def prepare_sources(paths: Sequence[Path], iris: Iris, workers: int | None = None, executor: Executor | None = None
                     ) -> tuple[list[PreparedSource], list[SourceFailure], list[str]]:
     """Parse and map every source, in parallel when there are many; identities come from all records.
@@ -260,23 +285,26 @@ def prepare_sources(paths: Sequence[Path], iris: Iris, workers: int | None = Non
     :param workers: local processes, when no ``executor`` is given (default: one per core).
     :param executor: where parsing and mapping run (:mod:`kgbuild.executors`); the result is the same.
     """
-    unique, failures = _unique_sources(paths)
     runner = executor or LocalExecutor(workers)
     try:
-        texts = (_source_text(p, read=runner.remote) for p in unique)
-        outcomes = runner.map(_parse_source, texts, None, count=len(unique))
-        parsed = [o for o in outcomes if not isinstance(o, SourceFailure)]
-        failures += [o for o in outcomes if isinstance(o, SourceFailure)]
-        identity = OrganisationIdentity.from_records(r for _, result in parsed for r in result.records)
-        prepared = runner.map(_prepare_one, parsed, (identity, iris.base), count=len(parsed))
+        parsed, failures, identity = _parse_sources(paths, runner)
+        prepared = [item for item, _ in runner.map_batches(_prepare_batch, parsed, (identity, iris.base, None),
+                                                           count=len(parsed))]
     finally:
         if executor is None:
             runner.close()
+    return prepared, failures, _source_warnings(prepared)
+
+
+def _source_warnings(prepared: Sequence[PreparedSource],
+                     quads_of: Callable[[PreparedSource], Iterable[Quad]] = PreparedSource.quads) -> list[str]:
+    """What the parsers and the mapping noted per source, then the projects stated by several sources."""
     warnings = [f"{p.source.name}: {w}" for p in prepared for w in p.warnings]
-    return prepared, failures, warnings + _duplicates(prepared)
+    return warnings + _duplicates(prepared, quads_of)
 
 
-def _duplicates(prepared: Sequence[PreparedSource]) -> list[str]:
+def _duplicates(prepared: Sequence[PreparedSource], quads_of: Callable[[PreparedSource], Iterable[Quad]]
+                ) -> list[str]:
     """:func:`duplicate_projects` for prepared sources: compares digests, re-reads only the duplicates."""
     seen: dict[str, list[PreparedSource]] = {}
     for item in prepared:
@@ -285,7 +313,7 @@ def _duplicates(prepared: Sequence[PreparedSource]) -> list[str]:
     involved = {id(item): item for items in seen.values() if len(items) > 1 for item in items}
     if not involved:
         return []
-    mapped = [MappedSource(item.source, NamedNode(item.graph), NamedNode(item.personal_graph), tuple(item.quads()),
+    mapped = [MappedSource(item.source, NamedNode(item.graph), NamedNode(item.personal_graph), tuple(quads_of(item)),
                            ()) for item in involved.values()]
     return duplicate_projects(mapped)
 
@@ -388,11 +416,8 @@ def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress:
 def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | None, iris: Iris, report: BuildReport,
            stamp: Literal, progress: Progress | None, runner: Executor, include_personal: bool) -> BuildReport:
     if progress:
-        progress("parse and map", len(paths))
-    prepared, report.failures, report.warnings = prepare_sources(paths, iris, executor=runner)
-    if not runner.remote:
-        runner.close()  # a local pool's processes are done: free their memory before validating and loading
-
+        progress("parse", len(paths))
+    parsed, report.failures, identity = _parse_sources(paths, runner)
     statics = static_graphs(iris)
     if remote is not None:
         from kgbuild.remote_build import digest_for, published_on
@@ -404,20 +429,26 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     else:
         directory = StoreDirectory(store_dir)  # type: ignore[arg-type]
         current = directory.current()
-        published = _published_hashes(Store.read_only(str(current)), iris) if current else {}
+        if current is None:
+            return _build_new_store(directory, parsed, identity, statics, iris, report, stamp, progress, runner)
+        published = _published_hashes(Store.read_only(str(current)), iris)
         digest = lambda p: p.digest  # noqa: E731
 
+    if progress:
+        progress("map", len(parsed))
+    prepared = [item for item, _ in runner.map_batches(_prepare_batch, parsed, (identity, iris.base, None),
+                                                       count=len(parsed))]
+    report.warnings = _source_warnings(prepared)
+    if not runner.remote:
+        runner.close()  # a local pool's processes are done: free their memory before validating and loading
     changed = [p for p in prepared if published.get(p.graph) != digest(p)]
     report.unchanged = [p.source.name for p in prepared if published.get(p.graph) == digest(p)]
     if progress:
         progress("validate", len(changed))
     report.validation = validate_prepared(changed, statics[iris.reference_graph].quads, executor=runner)
-    refused = {f.source for f in report.validation.findings if f.severity is Severity.VIOLATION}
-    for name in sorted(refused):
-        count = sum(1 for f in report.validation.violations if f.source == name)
-        graph = next(p.graph for p in changed if p.source.name == name)
-        report.failures.append(SourceFailure(name, f"{count} SHACL violation(s): not published",
-                                             kept_previous=graph in published))
+    refusals = _refusals(report.validation, {p.source.name: p.graph for p in changed}, published)
+    report.failures += refusals
+    refused = {failure.source for failure in refusals}
     failed_graphs = {iris.source_graph(SourceInfo(Path(f.source).name, "", "")).value for f in report.failures}
     for index, failure in enumerate(report.failures):
         if failure.source not in refused:
@@ -451,27 +482,92 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
             personal.remove_graph(NamedNode(graph_iri.replace("/graph/source/", "/graph/personal/", 1)))
             _forget(store, graph, iris)
             report.removed.append(graph_iri.removeprefix(source_prefix))
-        if current is None:
-            # A new store: the bulk loader takes every graph in one pass (no transaction per source).
-            store.bulk_load(input=_Chunks(p.nquads for p in to_write), format=RdfFormat.N_QUADS)
-            personal.bulk_load(input=_Chunks(p.personal_nquads for p in to_write), format=RdfFormat.N_QUADS)
-        else:
-            for item in to_write:
-                store.remove_graph(NamedNode(item.graph))
-                personal.remove_graph(NamedNode(item.personal_graph))
-                store.load(input=item.nquads, format=RdfFormat.N_QUADS)
-                if item.personal_nquads:
-                    personal.load(input=item.personal_nquads, format=RdfFormat.N_QUADS)
         for item in to_write:
+            store.remove_graph(NamedNode(item.graph))
+            personal.remove_graph(NamedNode(item.personal_graph))
+            store.load(input=item.nquads, format=RdfFormat.N_QUADS)
+            if item.personal_nquads:
+                personal.load(input=item.personal_nquads, format=RdfFormat.N_QUADS)
             _forget(store, NamedNode(item.graph), iris)
-        store.extend(q for item in to_write for q in _build_record(NamedNode(item.graph), iris, item.digest, stamp,
-                                                                   iris.id("source", iris.source_key(item.source))))
+        store.extend(_build_records(to_write, iris, stamp))
         report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
     directory.write_generation(fill)
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
+
+
+def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInfo, ParseResult]],
+                     identity: OrganisationIdentity, statics: dict[NamedNode, StaticGraph], iris: Iris,
+                     report: BuildReport, stamp: Literal, progress: Progress | None, runner: Executor) -> BuildReport:
+    """A new store: every source is mapped, validated and loaded in one pass.
+
+    The workers map and validate batches of sources; the bulk loader (no transaction per source) takes
+    each batch as it comes, a source with violations left out, while the workers go on with the next.
+    The loader keeps about one core busy, so on a small machine this overlap is most of the build's
+    speed. Loaded sources' N-Quads are dropped at once (gigabytes at 100,000 sources); the few stated
+    by several sources are read back from the store to compare them.
+    """
+    if progress:
+        progress("map, validate and load", len(parsed))
+    reference = _reference_nquads(statics[iris.reference_graph].quads)
+    outcomes = runner.imap_batches(_prepare_batch, parsed, (identity, iris.base, reference), count=len(parsed),
+                                   limit=VALIDATION_BATCH)
+    prepared: list[PreparedSource] = []
+    findings: list[Finding] = []
+    loaded: list[PreparedSource] = []
+    personal_nquads: list[bytes] = []
+    stopped: list[BaseException] = []  # an error of the workers, raised once the loader is back
+
+    def accepted_nquads() -> Iterator[bytes]:
+        try:
+            for item, found in outcomes:
+                findings.extend(found or ())
+                if any(f.severity is Severity.VIOLATION for f in found or ()):
+                    prepared.append(item)
+                    continue
+                light = dataclasses.replace(item, nquads=b"", personal_nquads=b"")
+                prepared.append(light)
+                loaded.append(light)
+                personal_nquads.append(item.personal_nquads)
+                yield item.nquads
+        except BaseException as exc:  # the loader would turn it into an I/O error without its message
+            stopped.append(exc)
+
+    def fill(store: Store, personal: Store) -> None:
+        for graph, static in statics.items():
+            _replace_graph(store, graph, static.quads, iris, static.digest, stamp, None)
+        store.bulk_load(input=_Chunks(accepted_nquads()), format=RdfFormat.N_QUADS)
+        if stopped:
+            raise stopped[0]
+        personal.bulk_load(input=_Chunks(personal_nquads), format=RdfFormat.N_QUADS)
+        store.extend(_build_records(loaded, iris, stamp))
+        report.warnings = _source_warnings(prepared, lambda item: item.quads() if item.nquads else
+                                           store.quads_for_pattern(None, None, None, NamedNode(item.graph)))
+        report.replaced = [item.source.name for item in loaded]
+        report.quads = len(store)
+
+    directory.write_generation(fill)
+    report.validation = ValidationReport(tuple(sorted(findings, key=finding_order)))
+    report.failures += _refusals(report.validation, {p.source.name: p.graph for p in prepared}, {})
+    report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
+    return report
+
+
+def _refusals(validation: ValidationReport, graphs: dict[str, str], published: dict[str, str]) -> list[SourceFailure]:
+    """A failure for each source with violations (``graphs``: source name → its graph IRI)."""
+    counts: dict[str, int] = {}
+    for finding in validation.violations:
+        counts[finding.source] = counts.get(finding.source, 0) + 1
+    return [SourceFailure(name, f"{count} SHACL violation(s): not published", kept_previous=graphs[name] in published)
+            for name, count in sorted(counts.items())]
+
+
+def _build_records(items: Iterable[PreparedSource], iris: Iris, stamp: Literal) -> Iterator[Quad]:
+    for item in items:
+        yield from _build_record(NamedNode(item.graph), iris, item.digest, stamp,
+                                 iris.id("source", iris.source_key(item.source)))
 
 
 class _Chunks(io.RawIOBase):
@@ -516,10 +612,7 @@ def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Qu
     :param workers: local processes (default: one per core; 1 validates in this process).
     :return: the findings sorted by source, focus node, path, message, value.
     """
-    from kgbuild.shacl_sparql import REFERENCE_GRAPH, finding_order
-
-    reference_nquads = serialize((Quad(q.subject, q.predicate, q.object, REFERENCE_GRAPH) for q in reference),
-                                 format=RdfFormat.N_QUADS) or b""
+    reference_nquads = _reference_nquads(reference)
     jobs = [(p.graph, p.source.name, p.nquads) for p in prepared]
     if executor is not None and executor.remote:
         findings = executor.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs),
@@ -529,6 +622,14 @@ def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Qu
             findings = local.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs),
                                          limit=VALIDATION_BATCH)
     return ValidationReport(tuple(sorted(findings, key=finding_order)))
+
+
+def _reference_nquads(reference: Sequence[Quad]) -> bytes:
+    """The reference data as the validation's workers take it: N-Quads, in the graph the checks read."""
+    from kgbuild.shacl_sparql import REFERENCE_GRAPH
+
+    return serialize((Quad(q.subject, q.predicate, q.object, REFERENCE_GRAPH) for q in reference),
+                     format=RdfFormat.N_QUADS) or b""
 
 
 def _validate_batch(batch: list[tuple[str, str, bytes]], reference_nquads: bytes) -> list[Finding]:

@@ -26,7 +26,8 @@ from rdflib.term import Node
 
 from kgbuild.resources import shapes_path
 
-__all__ = ["Severity", "Finding", "ValidationReport", "ReferenceIndex", "validate_quads", "load_shapes"]
+__all__ = ["Severity", "Finding", "ValidationReport", "ReferenceIndex", "finding_order", "validate_quads",
+           "load_shapes"]
 
 
 class Severity(enum.Enum):
@@ -50,6 +51,11 @@ class Finding:
         data = asdict(self)
         data["severity"] = self.severity.value
         return data
+
+
+def finding_order(f: Finding) -> tuple[str, ...]:
+    """The order of findings in a report: by source, focus node, path, message, value, severity."""
+    return f.source, f.focus_node, f.path, f.message, f.value, f.severity.value
 
 
 @dataclass(frozen=True, slots=True)

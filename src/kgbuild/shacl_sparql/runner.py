@@ -20,7 +20,7 @@ from pyoxigraph import NamedNode, Quad, QuerySolution, QuerySolutions, Store
 
 from kgbuild.shacl_sparql.pyshacl_compat import _render, _sparql_findings
 from kgbuild.store import open_in_memory
-from kgbuild.validation import Finding, ReferenceIndex
+from kgbuild.validation import Finding, ReferenceIndex, finding_order
 from kgbuild.vocab import RDF, RDFS
 
 if TYPE_CHECKING:
@@ -156,11 +156,6 @@ class CompiledShapes:
         alone.extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples + index.closure(triples))
         findings = self._run(alone, [graph.value], {graph.value: name}, EMPTY_GRAPH, graph)
         return [f for f in findings if f.focus_node in own]
-
-
-def finding_order(f: Finding) -> tuple[str, ...]:
-    """The order of findings in a report: by source, focus node, path, message, value, severity."""
-    return f.source, f.focus_node, f.path, f.message, f.value, f.severity.value
 
 
 def _subclasses(store: Store, graph: NamedNode) -> dict[str, set[str]]:

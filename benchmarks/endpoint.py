@@ -57,12 +57,21 @@ class ServerResult:
     error: str = ""
 
 
+# Sent with a unique comment each request: no answer cache helps (kgbuild's would, the others have none).
+# Only "lookup" repeats one text, to show the cache.
+UNCACHED = frozenset({"lookup-varied", "aggregate", "join"})
+# Also measured one request at a time: the latency of the query itself, without queueing.
+ONE_AT_A_TIME = ("aggregate", "join")
+
+
 def _measure(server: Server, queries: dict[str, str | list[str]], connections: int, seconds: int) -> ServerResult:
     result = ServerResult(server.name, server.start_seconds, rss_start_mb=server.rss_mb())
     for name, query in queries.items():
         # One short warm-up run so every server is measured warm.
         run_wrk(server.endpoint, query, min(connections, 2), 1)
-        result.runs[name] = run_wrk(server.endpoint, query, connections, seconds)
+        result.runs[name] = run_wrk(server.endpoint, query, connections, seconds, unique=name in UNCACHED)
+    for name in ONE_AT_A_TIME:
+        result.runs[f"{name}, c=1"] = run_wrk(server.endpoint, queries[name], 1, seconds, unique=True)
     result.rss_end_mb = server.rss_mb()
     result.peak_mb = server.peak_mb()
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -173,12 +174,13 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(endpoint: str, query: str | Sequence[str], connections: int, seconds: int, threads: int = 2
-            ) -> WrkResult:
+def run_wrk(endpoint: str, query: str | Sequence[str], connections: int, seconds: int, threads: int = 2,
+            unique: bool = False) -> WrkResult:
     """Drive ``endpoint`` with GET ?query= for a bounded time with wrk; parse its report.
 
     Several queries are sent in turn (a Lua script gives each request the next one), so that no two
-    requests in a row ask the same thing and no server answers them from a cache.
+    requests in a row ask the same thing. With ``unique``, each request's text also ends in a comment
+    with a random number: the same work, but a text no cache has seen (a list cycles within a run).
     """
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -189,11 +191,16 @@ def run_wrk(endpoint: str, query: str | Sequence[str], connections: int, seconds
                "--timeout", "30s", "-H", "Accept: application/sparql-results+json",
                f"{endpoint}?query={quote(texts[0], safe='')}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        if len(paths) > 1:
+        if len(paths) > 1 or unique:
+            # The comment (%0A%23: a new line, "#") names this run, the wrk thread and the request: unique.
+            # Each thread has a Lua state of its own, seeded alike, so the thread's number comes from setup().
+            suffix = f' .. "%0A%23{secrets.token_hex(4)}-" .. id .. "-" .. sent' if unique else ""
             script.write("paths = {" + ",".join(f'"{path}"' for path in paths) + "}\n"
-                         "counter = math.random(#paths)\n"
-                         "request = function()\n  counter = counter % #paths + 1\n"
-                         "  return wrk.format(nil, paths[counter])\nend\n")
+                         "made = 0\n"
+                         "function setup(thread)\n  made = made + 1\n  thread:set('id', made)\nend\n"
+                         "counter = math.random(#paths)\nsent = 0\n"
+                         "request = function()\n  counter = counter % #paths + 1\n  sent = sent + 1\n"
+                         f"  return wrk.format(nil, paths[counter]{suffix})\nend\n")
             command[1:1] = ["-s", script.name]
     try:
         report = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout

@@ -60,18 +60,20 @@ class ServerResult:
 # Sent with a unique comment each request: no answer cache helps (kgbuild's would, the others have none).
 # Only "lookup" repeats one text, to show the cache.
 UNCACHED = frozenset({"lookup-varied", "aggregate", "join"})
-# Also measured one request at a time: the latency of the query itself, without queueing.
-ONE_AT_A_TIME = ("aggregate", "join")
+# The aggregate and the join are also measured one request at a time (the latency of the query itself,
+# without queueing), before the same query under load. The join at load comes last: a server goes on
+# with the queries wrk gave up on, and Oxigraph has no deadline to stop them.
+ORDER = (("lookup", 0), ("lookup-varied", 0), ("aggregate", 1), ("aggregate", 0), ("join", 1), ("join", 0))
 
 
 def _measure(server: Server, queries: dict[str, str | list[str]], connections: int, seconds: int) -> ServerResult:
     result = ServerResult(server.name, server.start_seconds, rss_start_mb=server.rss_mb())
-    for name, query in queries.items():
-        # One short warm-up run so every server is measured warm.
-        run_wrk(server.endpoint, query, min(connections, 2), 1)
-        result.runs[name] = run_wrk(server.endpoint, query, connections, seconds, unique=name in UNCACHED)
-    for name in ONE_AT_A_TIME:
-        result.runs[f"{name}, c=1"] = run_wrk(server.endpoint, queries[name], 1, seconds, unique=True)
+    for name, fixed in ORDER:
+        if not fixed:
+            run_wrk(server.endpoint, queries[name], min(connections, 2), 1)  # a warm-up run: measured warm
+        result.runs[name + (f", c={fixed}" if fixed else "")] = run_wrk(
+            server.endpoint, queries[name], fixed or connections, seconds, unique=name in UNCACHED)
+        server.wait_idle()  # queries left running by the run must not slow the next one
     result.rss_end_mb = server.rss_mb()
     result.peak_mb = server.peak_mb()
     return result

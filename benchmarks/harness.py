@@ -111,6 +111,18 @@ class Server:
     def rss_mb(self) -> float:
         return rss_mb(self.process.pid)
 
+    def wait_idle(self, timeout: float = 120.0) -> float:
+        """Seconds until the server and its child processes use under 5 % of a core over half a second."""
+        started = time.perf_counter()
+        before = _cpu_seconds(self.process.pid)
+        while time.perf_counter() - started < timeout:
+            time.sleep(0.5)
+            now = _cpu_seconds(self.process.pid)
+            if now - before < 0.025:
+                break
+            before = now
+        return time.perf_counter() - started
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -172,6 +184,18 @@ def _ms(text: str) -> float:
     if not match:
         raise ValueError(f"cannot read a wrk latency: {text!r}")
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children now alive (from /proc; 0 where a process has gone)."""
+    total = 0.0
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _cpu_seconds(int(child))
+    return total
 
 
 def run_wrk(endpoint: str, query: str | Sequence[str], connections: int, seconds: int, threads: int = 2,

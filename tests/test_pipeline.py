@@ -8,6 +8,7 @@ they validate only what they change.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 
 from kgbuild.errors import SourceError
-from kgbuild.mapping import MappedSource
+from kgbuild.mapping import Iris, MappedSource
 from kgbuild.parsers import parse_file
 from kgbuild.pipeline import (
     SourceFailure,
@@ -29,7 +30,7 @@ from kgbuild.pipeline import (
 )
 from kgbuild.store import StoreDirectory, open_read_only
 from kgbuild.vocab import DCT, KG, SCHEMA, SKOS, XSD
-from tests.conftest import SOURCES, BundledBuild, copy_store
+from tests.conftest import BASE_IRI, SOURCES, BundledBuild, copy_store
 
 NAMES = [p.name for p in sorted(SOURCES.glob("*.txt"))]
 PARTNER_SEARCH, KARLSTAD, MERIT, SIA, PRE_STUDY = NAMES
@@ -193,6 +194,39 @@ def test_the_first_build_loads_every_source(bundled_build: BundledBuild) -> None
     assert not [g for g in graphs if g.startswith(iris.graph("personal").value)]
     personal = store_graphs(bundled_build.store, include_personal=True) - graphs
     assert len(personal) == 3 and all(g.startswith(iris.graph("personal").value) for g in personal)
+
+
+def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(tmp_path: Path) -> None:
+    """A new store is mapped, validated and loaded in one streaming pass by the process pool (from 64
+    sources on). It must refuse a source with violations (never published), compare duplicates read back
+    from the store, and give exactly what the same build gives in this process, store and report."""
+    from benchmarks.corpus import generate
+
+    sources = tmp_path / "sources"
+    generate(80, sources, seed=3)
+    corpus = {path.name: Path(shutil.copy(path, sources / path.name)) for path in default_sources()}
+    shutil.copy(corpus[KARLSTAD], sources / "zz_copy.txt")  # the same project as KARLSTAD, stated identically
+    broken = sources / "zz_broken.txt"
+    broken.write_text(variant("22-999-S99", "Ett projekt som slutar före sin början",
+                              ("Slutdatum:\n2026-01-31", "Slutdatum:\n2020-01-31")), encoding="utf-8")
+    paths = sorted(sources.glob("*.txt"))
+    iris = Iris(BASE_IRI)
+    moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    parallel = build(paths, tmp_path / "parallel", iris, now=moment)
+    alone = build(paths, tmp_path / "alone", iris, now=moment, workers=1)
+
+    assert parallel.failures == [SourceFailure("zz_broken.txt", "1 SHACL violation(s): not published")]
+    assert not any("22-999-S99" in q.subject.value for q in open_read_only(tmp_path / "parallel"))
+    assert len(parallel.replaced) == len(paths) - 1 and "zz_broken.txt" not in parallel.replaced
+    assert any("identically by" in w and "zz_copy.txt" in w for w in parallel.warnings)
+    assert dataclasses.replace(parallel, store=alone.store) == alone
+    assert _sorted_nquads(tmp_path / "parallel") == _sorted_nquads(tmp_path / "alone")
+    assert _sorted_nquads(tmp_path / "parallel", personal=True) == _sorted_nquads(tmp_path / "alone", personal=True)
+
+
+def _sorted_nquads(store: Path, personal: bool = False) -> list[str]:
+    opened = open_read_only(store, personal)
+    return sorted(str(q) for q in opened)
 
 
 def test_building_again_changes_nothing(bundled_build: BundledBuild, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -225,8 +226,8 @@ def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(tm
 
 
 def _sorted_nquads(store: Path, personal: bool = False) -> list[str]:
-    opened = open_read_only(store, personal)
-    return sorted(str(q) for q in opened)
+    """The store's quads as sorted N-Quads, blank node labels left out (the ontology's differ per parse)."""
+    return sorted(re.sub(r"_:[A-Za-z0-9]+", "_:b", str(q)) for q in open_read_only(store, personal))
 
 
 def test_building_again_changes_nothing(bundled_build: BundledBuild, tmp_path: Path) -> None:

@@ -204,7 +204,8 @@ def run_wrk(endpoint: str, query: str | Sequence[str], connections: int, seconds
 
     Several queries are sent in turn (a Lua script gives each request the next one), so that no two
     requests in a row ask the same thing. With ``unique``, each request's text also ends in a comment
-    with a random number: the same work, but a text no cache has seen (a list cycles within a run).
+    naming the run, the wrk thread and the request: the same work, but a text no cache has seen (a list
+    cycles within a run).
     """
     wrk = shutil.which("wrk")
     if wrk is None:

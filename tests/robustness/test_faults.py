@@ -219,8 +219,8 @@ def _dumps_made(url: str) -> None:
 
 def test_a_full_disk_leaves_the_previous_store_served_and_says_so(tmp_path: Path) -> None:
     """A file system the bundled corpus just fits (about 13 MB), with its dumps and 2.5 MB to spare;
-    twelve more documents need about 5 MB."""
-    more = bundled_and_generated(tmp_path / "more")
+    forty more documents need several times that (twelve no longer did once a new store was compacted)."""
+    more = bundled_and_generated(tmp_path / "more", count=40)
     projects = 4 + sum(1 for path in more.glob("*.txt") if path.name.startswith(("esfplus-", "bank-")))
     # Measured on a fresh build: the session's shared store grows when other tests open it.
     probe = tmp_path / "probe"

@@ -187,15 +187,13 @@ def _ms(text: str) -> float:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children now alive (from /proc; 0 where a process has gone)."""
-    total = 0.0
-    with contextlib.suppress(OSError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                total += _cpu_seconds(int(child))
-    return total
+    """CPU time of a process tree now alive, in seconds (from /proc; 0 for a process that has gone)."""
+    total = 0
+    for member in _tree(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(endpoint: str, query: str | Sequence[str], connections: int, seconds: int, threads: int = 2,

@@ -278,6 +278,13 @@ def _parse_sources(paths: Sequence[Path], runner: Executor
     return parsed, failures, OrganisationIdentity.from_records(r for _, result in parsed for r in result.records)
 
 
+def _map_parsed(parsed: Sequence[tuple[SourceInfo, ParseResult]], identity: OrganisationIdentity, iris: Iris,
+                runner: Executor) -> list[PreparedSource]:
+    """Map parsed sources where ``runner`` runs (validation is left to the caller)."""
+    return [item for item, _ in runner.map_batches(_prepare_batch, parsed, (identity, iris.base, None),
+                                                   count=len(parsed))]
+
+
 def prepare_sources(paths: Sequence[Path], iris: Iris, workers: int | None = None, executor: Executor | None = None
                     ) -> tuple[list[PreparedSource], list[SourceFailure], list[str]]:
     """Parse and map every source, in parallel when there are many; identities come from all records.
@@ -288,8 +295,7 @@ def prepare_sources(paths: Sequence[Path], iris: Iris, workers: int | None = Non
     runner = executor or LocalExecutor(workers)
     try:
         parsed, failures, identity = _parse_sources(paths, runner)
-        prepared = [item for item, _ in runner.map_batches(_prepare_batch, parsed, (identity, iris.base, None),
-                                                           count=len(parsed))]
+        prepared = _map_parsed(parsed, identity, iris, runner)
     finally:
         if executor is None:
             runner.close()
@@ -436,8 +442,7 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
 
     if progress:
         progress("map", len(parsed))
-    prepared = [item for item, _ in runner.map_batches(_prepare_batch, parsed, (identity, iris.base, None),
-                                                       count=len(parsed))]
+    prepared = _map_parsed(parsed, identity, iris, runner)
     report.warnings = _source_warnings(prepared)
     if not runner.remote:
         runner.close()  # a local pool's processes are done: free their memory before validating and loading
@@ -524,8 +529,9 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
     def accepted_nquads() -> Iterator[bytes]:
         try:
             for item, found in outcomes:
-                findings.extend(found or ())
-                if any(f.severity is Severity.VIOLATION for f in found or ()):
+                found = found or []  # never None: the workers were given the reference data
+                findings.extend(found)
+                if any(f.severity is Severity.VIOLATION for f in found):
                     prepared.append(item)
                     continue
                 light = dataclasses.replace(item, nquads=b"", personal_nquads=b"")

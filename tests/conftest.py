@@ -21,12 +21,16 @@ def source_files() -> list[Path]:
 
 # --- The knowledge-graph stage: one store built by the real pipeline, shared by the session -------
 # These imports sit here, below the parse-stage fixtures above, so that those lines stay as they were.
+import re  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
+from pyoxigraph import BlankNode, RdfFormat, serialize  # noqa: E402
+
 from kgbuild.mapping import Iris  # noqa: E402
 from kgbuild.pipeline import BuildReport, build, default_sources  # noqa: E402
+from kgbuild.store import open_read_only  # noqa: E402
 
 BASE_IRI = "http://127.0.0.1:8000/"
 
@@ -64,3 +68,14 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def canonical(store_dir: Path) -> tuple[list[str], list[str]]:
+    """A store's quads (personal data included) as sorted N-Quads lines: those without blank nodes, and
+    those with them, their labels left out (blank nodes, only in the ontology, get fresh labels per store).
+    Two builds of the same sources compare equal."""
+    quads = list(open_read_only(store_dir, True))
+    blank = [q for q in quads if isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode)]
+    named = [q for q in quads if not (isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode))]
+    lines = (serialize(named, format=RdfFormat.N_QUADS) or b"").decode().splitlines()
+    return sorted(lines), sorted(re.sub(r"_:[A-Za-z0-9]+", "_:b", str(q)) for q in blank)

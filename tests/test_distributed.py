@@ -18,15 +18,13 @@ from pathlib import Path
 from types import FrameType
 
 import pytest
-from pyoxigraph import BlankNode, RdfFormat, serialize
 
 from benchmarks.corpus import generate
 from kgbuild.errors import KgbuildError
 from kgbuild.executors import DaskExecutor, open_executor
 from kgbuild.mapping import Iris
 from kgbuild.pipeline import BuildReport, build, default_sources, prepare_sources, static_graphs, validate_prepared
-from kgbuild.store import open_read_only
-from tests.conftest import BASE_IRI, ROOT
+from tests.conftest import BASE_IRI, ROOT, canonical
 
 distributed = pytest.importorskip("distributed")
 
@@ -63,18 +61,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def relative_sources(root: Path) -> list[Path]:
     """The corpus as paths relative to ``root`` (the test's working directory), and one missing file."""
     return sorted(p.relative_to(root) for p in (root / "sources").glob("*.txt")) + [Path("sources/missing.txt")]
-
-
-def canonical(store_dir: Path) -> tuple[list[str], int]:
-    """The store's quads (personal data included) as sorted N-Quads lines, and how many have blank nodes.
-
-    Blank nodes (only in the ontology) get fresh labels in every store, so those quads are counted.
-    """
-    quads = list(open_read_only(store_dir, True))
-    blank = [q for q in quads if isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode)]
-    named = [q for q in quads if not (isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode))]
-    lines = (serialize(named, format=RdfFormat.N_QUADS) or b"").decode().splitlines()
-    return sorted(lines), len(blank)
 
 
 def comparable(report: BuildReport) -> tuple[object, ...]:

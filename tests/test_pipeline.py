@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import multiprocessing
+import os
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 
-from kgbuild.errors import SourceError
+from kgbuild import pipeline
+from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.mapping import Iris, MappedSource
 from kgbuild.parsers import parse_file
 from kgbuild.pipeline import (
@@ -196,10 +200,12 @@ def test_the_first_build_loads_every_source(bundled_build: BundledBuild) -> None
     assert len(personal) == 3 and all(g.startswith(iris.graph("personal").value) for g in personal)
 
 
-def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(tmp_path: Path) -> None:
+def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new store is mapped, validated and loaded in one streaming pass by the process pool (from 64
-    sources on). It must refuse a source with violations (never published), compare duplicates read back
-    from the store, and give exactly what the same build gives in this process, store and report."""
+    sources on), here in many pieces. It must refuse a source with violations (never published), compare
+    duplicates read back from the store, and give exactly what the same build gives in this process, in
+    one piece, store and report."""
     from benchmarks.corpus import generate
 
     sources = tmp_path / "sources"
@@ -212,7 +218,9 @@ def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(tm
     paths = sorted(sources.glob("*.txt"))
     iris = Iris(BASE_IRI)
     moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    monkeypatch.setattr(pipeline, "LOAD_PIECE_BYTES", 100_000)  # about 4 sources a piece
     parallel = build(paths, tmp_path / "parallel", iris, now=moment)
+    monkeypatch.undo()
     alone = build(paths, tmp_path / "alone", iris, now=moment, workers=1)
 
     assert parallel.failures == [SourceFailure("zz_broken.txt", "1 SHACL violation(s): not published")]
@@ -221,6 +229,27 @@ def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(tm
     assert any("identically by" in w and "zz_copy.txt" in w for w in parallel.warnings)
     assert dataclasses.replace(parallel, store=alone.store) == alone
     assert canonical(tmp_path / "parallel") == canonical(tmp_path / "alone")
+
+
+def test_a_worker_killed_during_a_first_build_is_one_clear_error_and_publishes_nothing(tmp_path: Path) -> None:
+    """A pool process that dies (the out-of-memory killer) stops the build with a message, not a traceback
+    from the pool, and no half-loaded generation is switched in."""
+    from benchmarks.corpus import generate
+
+    generate(200, tmp_path / "sources", seed=5)
+    killed: list[int] = []
+
+    def kill_a_worker(stage: str, total: int) -> None:
+        if stage.startswith("map") and not killed:  # the pool is up: it parsed the sources
+            child = multiprocessing.active_children()[0]
+            os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+            killed.append(child.pid)  # type: ignore[arg-type]
+
+    with pytest.raises(KgbuildError, match="worker processes stopped abruptly .* the store is unchanged"):
+        build(sorted((tmp_path / "sources").glob("*.txt")), tmp_path / "store", Iris(BASE_IRI),
+              progress=kill_a_worker)
+    assert killed
+    assert StoreDirectory(tmp_path / "store").current() is None
 
 
 def test_building_again_changes_nothing(bundled_build: BundledBuild, tmp_path: Path) -> None:

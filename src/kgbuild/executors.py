@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import TypeVar
 
@@ -133,8 +134,14 @@ class LocalExecutor(Executor):
                                              mp_context=multiprocessing.get_context("forkserver"))
         size = max(1, min(limit or count, count // (8 * self.workers)))
         batches = list(_batches(jobs, size))
-        for results in self._pool.map(function, batches, itertools.repeat(shared, len(batches))):
-            yield from results
+        try:
+            for results in self._pool.map(function, batches, itertools.repeat(shared, len(batches))):
+                yield from results
+        except BrokenProcessPool:
+            # A worker was killed (out of memory, a signal); a bug in a job raises its own exception.
+            self.close()  # a broken pool takes no more jobs
+            raise KgbuildError(f"one of this machine's {self.workers} worker processes stopped abruptly "
+                               "(killed, or out of memory); the store is unchanged") from None
 
     def close(self) -> None:
         if self._pool is not None:

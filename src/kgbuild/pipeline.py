@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, parse, serialize
 
@@ -50,6 +49,11 @@ __all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources
 
 # Sources validated together in one in-memory store: validating a batch costs more than linearly in its size.
 VALIDATION_BATCH = 256
+# A new store's sources go to the bulk loader in pieces of about this many bytes of N-Quads: one is loaded
+# while the workers map the next sources, and a build holds one piece, not every source's N-Quads
+# (gigabytes at 100,000 sources). Pieces, not a stream the loader reads: an error in the workers then
+# stops the build with its own message, where the loader would turn it into a bare I/O error.
+LOAD_PIECE_BYTES = 128 * 1024 * 1024
 
 Progress = Callable[[str, int], None]  # (stage, total) → called once per stage; see cli for the bar
 
@@ -508,12 +512,11 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
                      report: BuildReport, stamp: Literal, progress: Progress | None, runner: Executor) -> BuildReport:
     """A new store: every source is mapped, validated and loaded in one pass.
 
-    The workers map and validate batches of sources; the bulk loader (no transaction per source) takes
-    each batch as it comes, a source with violations left out, while the workers go on with the next.
-    Loaded sources' N-Quads are dropped at once, where the stage-by-stage build held every source's
-    until the load (gigabytes at 100,000 sources); the few stated by several sources are read back
-    from the store to compare them. On 2 cores the CPU is busy either way: 10,000 sources take about
-    as long as validating them all and then loading.
+    The workers map and validate batches of sources; as their N-Quads come in (a source with violations
+    left out), the bulk loader (no transaction per source) takes them a piece at a time
+    (:data:`LOAD_PIECE_BYTES`) while the workers go on. Loaded sources' N-Quads are dropped, where the
+    stage-by-stage build held every source's until the load (gigabytes at 100,000 sources); the few
+    stated by several sources are read back from the store to compare them.
     """
     if progress:
         progress("map, validate and load", len(parsed))
@@ -524,32 +527,27 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
     findings: list[Finding] = []
     loaded: list[PreparedSource] = []
     personal_nquads: list[bytes] = []
-    stopped: list[BaseException] = []  # an error of the workers, raised once the loader is back
 
     def accepted_nquads() -> Iterator[bytes]:
-        try:
-            for item, found in outcomes:
-                found = found or []  # never None: the workers were given the reference data
-                findings.extend(found)
-                if any(f.severity is Severity.VIOLATION for f in found):
-                    prepared.append(item)
-                    continue
-                light = dataclasses.replace(item, nquads=b"", personal_nquads=b"")
-                prepared.append(light)
-                loaded.append(light)
-                personal_nquads.append(item.personal_nquads)
-                yield item.nquads
-        except BaseException as exc:  # the loader would turn it into an I/O error without its message
-            stopped.append(exc)
+        for item, found in outcomes:
+            found = found or []  # never None: the workers were given the reference data
+            findings.extend(found)
+            if any(f.severity is Severity.VIOLATION for f in found):
+                prepared.append(item)
+                continue
+            light = dataclasses.replace(item, nquads=b"", personal_nquads=b"")
+            prepared.append(light)
+            loaded.append(light)
+            personal_nquads.append(item.personal_nquads)
+            yield item.nquads
 
     def fill(store: Store, personal: Store) -> None:
         for graph, static in statics.items():
             _replace_graph(store, graph, static.quads, iris, static.digest, stamp, None)
-        store.bulk_load(input=_Chunks(accepted_nquads()), format=RdfFormat.N_QUADS)
-        if stopped:
-            raise stopped[0]
-        personal.bulk_load(input=_Chunks(personal_nquads), format=RdfFormat.N_QUADS)
-        store.extend(_build_records(loaded, iris, stamp))
+        for piece in _pieces(accepted_nquads(), LOAD_PIECE_BYTES):
+            store.bulk_load(input=piece, format=RdfFormat.N_QUADS)
+        personal.bulk_load(input=b"".join(personal_nquads), format=RdfFormat.N_QUADS)
+        store.bulk_extend(_build_records(loaded, iris, stamp))
         report.warnings = _source_warnings(prepared, lambda item: item.quads() if item.nquads else
                                            store.quads_for_pattern(None, None, None, NamedNode(item.graph)))
         report.replaced = [item.source.name for item in loaded]
@@ -580,27 +578,18 @@ def _build_records(items: Iterable[PreparedSource], iris: Iris, stamp: Literal) 
                                  iris.id("source", iris.source_key(item.source)))
 
 
-class _Chunks(io.RawIOBase):
-    """Byte strings read one after another as one stream: the loader reads every source's N-Quads
-    without a joined copy of them all (gigabytes at 100,000 sources)."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._current = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._current:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._current = memoryview(chunk)
-        size = min(len(buffer), len(self._current))
-        buffer[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size
+def _pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The chunks joined into pieces of at least ``size`` bytes (the last one may be shorter)."""
+    group: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        group.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(group)
+            group, held = [], 0
+    if group:
+        yield b"".join(group)
 
 
 def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Quad], workers: int | None = None,

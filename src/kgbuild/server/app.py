@@ -243,7 +243,6 @@ async def sparql_endpoint(request: Request) -> Response:
         if len(text.encode()) > settings.max_body_bytes:
             raise QueryRefused(413, f"query longer than {settings.max_body_bytes} bytes")
         # Reading a long query takes seconds of Python: off the event loop, so other clients are served meanwhile.
-        # Reading a long query takes a while in Python: off the event loop then, so others are not held up.
         info = (await asyncio.to_thread(check_query, text, settings.service_allowlist) if len(text) > 4096
                 else check_query(text, settings.service_allowlist))
         offered = TABLE_FORMATS if info.form in ("SELECT", "ASK") else GRAPH_FORMATS

@@ -237,13 +237,14 @@ def test_a_worker_killed_during_a_first_build_is_one_clear_error_and_publishes_n
     from benchmarks.corpus import generate
 
     generate(200, tmp_path / "sources", seed=5)
+    others = {child.pid for child in multiprocessing.active_children()}  # other tests' processes
     killed: list[int] = []
 
     def kill_a_worker(stage: str, total: int) -> None:
         if stage.startswith("map") and not killed:  # the pool is up: it parsed the sources
-            child = multiprocessing.active_children()[0]
-            os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
-            killed.append(child.pid)  # type: ignore[arg-type]
+            pool = [child.pid for child in multiprocessing.active_children() if child.pid not in others]
+            os.kill(pool[0], signal.SIGKILL)  # type: ignore[arg-type]
+            killed.append(pool[0])  # type: ignore[arg-type]
 
     with pytest.raises(KgbuildError, match="worker processes stopped abruptly .* the store is unchanged"):
         build(sorted((tmp_path / "sources").glob("*.txt")), tmp_path / "store", Iris(BASE_IRI),

@@ -74,8 +74,8 @@ def canonical(store_dir: Path) -> tuple[list[str], list[str]]:
     """A store's quads (personal data included) as sorted N-Quads lines: those without blank nodes, and
     those with them, their labels left out (blank nodes, only in the ontology, get fresh labels per store).
     Two builds of the same sources compare equal."""
-    quads = list(open_read_only(store_dir, True))
-    blank = [q for q in quads if isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode)]
-    named = [q for q in quads if not (isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode))]
+    named, blank = [], []
+    for quad in open_read_only(store_dir, True):
+        (blank if isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode) else named).append(quad)
     lines = (serialize(named, format=RdfFormat.N_QUADS) or b"").decode().splitlines()
     return sorted(lines), sorted(re.sub(r"_:[A-Za-z0-9]+", "_:b", str(q)) for q in blank)

@@ -217,8 +217,8 @@ class Proxy:
                 if proxy.on_request:
                     proxy.on_request(seen)
                 target = urlsplit(proxy.target)
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
                 try:
-                    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                     connection.request(self.command, self.path, body=body, headers=headers)
                     answer = connection.getresponse()
@@ -226,6 +226,10 @@ class Proxy:
                 except OSError:
                     self.close_connection = True
                     return
+                finally:
+                    # Closed before answering: a client gone by then (kgbuild's deadline) made the write
+                    # below fail, and the upstream socket was left to the garbage collector's warning.
+                    connection.close()
                 self.send_response(answer.status, answer.reason)
                 for key, value in answer.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -233,7 +237,6 @@ class Proxy:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                connection.close()
                 proxy.answered.append(seen)
 
             do_GET = do_POST = do_PUT = do_DELETE = _forward

@@ -11,6 +11,7 @@ IRIs come from natural keys, readable under the base: ``id/project/22-010-S04``,
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,7 +47,10 @@ def slug(text: str) -> str:
     ('esf-plus', 'skarpnäcks-stadsdelsförvaltnin', '2015-00123')
     """
     text = unicodedata.normalize("NFC", text).casefold().replace("+", " plus ")
-    return re.sub(r"[\W_]+", "-", text).strip("-") or "-"
+    return _NON_WORD_RE.sub("-", text).strip("-") or "-"
+
+
+_NON_WORD_RE = re.compile(r"[\W_]+")
 
 
 def source_key(file_name: str) -> str:
@@ -190,7 +194,13 @@ def _lit(value: str, language: str | None = None) -> Literal:
 
 
 def _typed(value: object, datatype: str) -> Literal:
-    return Literal(str(value), datatype=NamedNode(datatype))
+    return Literal(str(value), datatype=_term(datatype))
+
+
+@functools.cache
+def _term(iri: str) -> NamedNode:
+    """The node of a vocabulary term (a property, a class, a datatype): made once, not per triple."""
+    return NamedNode(iri)
 
 
 def _decimal(value: Decimal) -> Literal:
@@ -206,11 +216,11 @@ class _Writer:
         self.quads: list[Quad] = []
 
     def add(self, subject: NamedNode, predicate: str, obj: NamedNode | Literal) -> None:
-        self.quads.append(Quad(subject, NamedNode(predicate), obj, self.graph))
+        self.quads.append(Quad(subject, _term(predicate), obj, self.graph))
 
     def typed(self, subject: NamedNode, *classes: str) -> None:
         for cls in classes:
-            self.add(subject, RDF + "type", NamedNode(cls))
+            self.add(subject, RDF + "type", _term(cls))
 
 
 def map_source(result: ParseResult, source: SourceInfo, identity: OrganisationIdentity, iris: Iris

@@ -8,6 +8,7 @@ This stage imports no RDF library.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,5 +83,9 @@ def parse_file(path: str | Path) -> ParseResult:
 
 
 def _has_content(record: ProjectRecord) -> bool:
-    data = record.to_json()
-    return any(key not in ("source_format", "language") for key in data)
+    """Whether the record states anything besides its format and language."""
+    return any(getattr(record, name) not in (None, ()) for name in _CONTENT_FIELDS)
+
+
+_CONTENT_FIELDS = tuple(f.name for f in dataclasses.fields(ProjectRecord)
+                        if f.name not in ("source_format", "language"))

@@ -218,7 +218,7 @@ def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(
     paths = sorted(sources.glob("*.txt"))
     iris = Iris(BASE_IRI)
     moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    monkeypatch.setattr(pipeline, "LOAD_PIECE_BYTES", 100_000)  # about 4 sources a piece
+    monkeypatch.setattr(pipeline, "LOAD_PIECE_QUADS", 500)  # about 4 sources a piece
     parallel = build(paths, tmp_path / "parallel", iris, now=moment)
     monkeypatch.undo()
     alone = build(paths, tmp_path / "alone", iris, now=moment, workers=1)
@@ -229,6 +229,19 @@ def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(
     assert any("identically by" in w and "zz_copy.txt" in w for w in parallel.warnings)
     assert dataclasses.replace(parallel, store=alone.store) == alone
     assert canonical(tmp_path / "parallel") == canonical(tmp_path / "alone")
+
+
+def _niceness(_: int, __: None) -> int:
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def test_pool_processes_run_below_the_caller_whose_loader_is_the_critical_path() -> None:
+    """A first build bulk-loads the workers' results as they come: the pool must not take the loader's core."""
+    from kgbuild.executors import PARALLEL_THRESHOLD, WORKER_NICENESS, LocalExecutor
+
+    with LocalExecutor(2) as pool:
+        seen = set(pool.map(_niceness, range(PARALLEL_THRESHOLD), None, count=PARALLEL_THRESHOLD))
+    assert seen == {min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS)}
 
 
 def test_a_worker_killed_during_a_first_build_is_one_clear_error_and_publishes_nothing(tmp_path: Path) -> None:

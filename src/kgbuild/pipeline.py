@@ -49,11 +49,14 @@ __all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources
 
 # Sources validated together in one in-memory store: validating a batch costs more than linearly in its size.
 VALIDATION_BATCH = 256
-# A new store's sources go to the bulk loader in pieces of about this many bytes of N-Quads: one is loaded
-# while the workers map the next sources, and a build holds one piece, not every source's N-Quads
-# (gigabytes at 100,000 sources). Pieces, not a stream the loader reads: an error in the workers then
-# stops the build with its own message, where the loader would turn it into a bare I/O error.
-LOAD_PIECE_BYTES = 128 * 1024 * 1024
+# A new store's sources go to the bulk loader in pieces of at most this many quads: one is loaded while
+# the workers map the next sources, and a build holds one piece, not every source's N-Quads (gigabytes
+# at 100,000 sources). Pieces, not a stream the loader reads: an error in the workers then stops the
+# build with its own message, where the loader would turn it into a bare I/O error. A million quads is
+# the loader's own batch: each piece becomes one set of files, where pieces of 128 MB (570,000 quads)
+# gave 20 sets at 100,000 sources against the 11 one bulk load makes, and RocksDB spent about a core
+# merging them while the build went on.
+LOAD_PIECE_QUADS = 1_000_000
 
 Progress = Callable[[str, int], None]  # (stage, total) → called once per stage; see cli for the bar
 
@@ -516,7 +519,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
 
     The workers map and validate batches of sources; as their N-Quads come in (a source with violations
     left out), the bulk loader (no transaction per source) takes them a piece at a time
-    (:data:`LOAD_PIECE_BYTES`) while the workers go on. Loaded sources' N-Quads are dropped, where the
+    (:data:`LOAD_PIECE_QUADS`) while the workers go on. Loaded sources' N-Quads are dropped, where the
     stage-by-stage build held every source's until the load (gigabytes at 100,000 sources); the few
     stated by several sources are read back from the store to compare them.
     """
@@ -548,7 +551,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
     def fill(store: Store, personal: Store) -> None:
         for graph, static in statics.items():
             _replace_graph(store, graph, static.quads, iris, static.digest, stamp, None)
-        for piece in _pieces(accepted_nquads(), LOAD_PIECE_BYTES):
+        for piece in _pieces(accepted_nquads(), LOAD_PIECE_QUADS):
             store.bulk_load(input=piece, format=RdfFormat.N_QUADS)
         # The personal store is another database: it loads in a thread (Oxigraph releases the GIL) while
         # this one is compacted, which keeps one core busy for 20 s at 100,000 sources.
@@ -587,15 +590,20 @@ def _build_records(items: Iterable[PreparedSource], iris: Iris, stamp: Literal) 
 
 
 def _pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """The chunks joined into pieces of at least ``size`` bytes (the last one may be shorter)."""
+    """N-Quads chunks joined into pieces of at most ``size`` lines (quads), or one chunk if it has more.
+
+    >>> list(_pieces([b"a .\\n", b"b .\\nc .\\n", b"d .\\n", b"e .\\nf .\\ng .\\nh .\\n"], 3))
+    [b'a .\\nb .\\nc .\\n', b'd .\\n', b'e .\\nf .\\ng .\\nh .\\n']
+    """
     group: list[bytes] = []
     held = 0
     for chunk in chunks:
-        group.append(chunk)
-        held += len(chunk)
-        if held >= size:
+        lines = chunk.count(b"\n")
+        if group and held + lines > size:
             yield b"".join(group)
             group, held = [], 0
+        group.append(chunk)
+        held += lines
     if group:
         yield b"".join(group)
 

@@ -507,6 +507,19 @@ def test_class_constraints_on_every_kind_of_value_match_pyshacl(kitchen_sink: Tr
     assert wrong == {"1780", elsewhere.value, untyped.value}
 
 
+def test_blank_focus_nodes_are_not_reported(kitchen_sink: Triples, reference: list[Quad],
+                                             index: ReferenceIndex) -> None:
+    """validate_quads reports IRI focus nodes only; the checks leave blank ones out after the query."""
+    broken = SPARQL_BREAKS["Project: schema:endDate "](SPARQL_BREAKS["national project (SE0): no NUTS-2 region"](
+        set_values(kitchen_sink, PROJECT, DCT + "title")))
+    blank = BlankNode("project")
+    copy = [(blank, p, o) for s, p, o in broken if s == PROJECT]
+    findings = assert_same([source("blank.txt", broken + copy)], reference, index)
+    assert {f[2] for f in findings} >= {PROJECT.value} and blank.value not in {f[2] for f in findings}
+    about_project = {f[4].split(":")[0] for f in findings if f[2] == PROJECT.value}
+    assert {"Project", "national project (SE0)"} <= about_project  # a shape's check and SPARQL checks fired
+
+
 def test_unsupported_shacl_is_a_clear_error(tmp_path: object) -> None:
     path = tmp_path / "shapes.ttl"  # type: ignore[operator]
     path.write_text("""

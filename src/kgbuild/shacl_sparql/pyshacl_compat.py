@@ -459,6 +459,8 @@ def _sparql_findings(check: Check, solutions: Iterable[Any], wanted: set[str], n
         if graph not in wanted:
             continue
         focus = row["this"]
+        if not isinstance(focus, NamedNode):  # a blank node's results are not reported (see runner._materialise)
+            continue
 
         def text(name: str, row: Any = row) -> str | None:
             term = row[name]

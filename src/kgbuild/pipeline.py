@@ -197,8 +197,8 @@ class PreparedSource:
     personal_nquads: bytes
     digest: str
     warnings: tuple[str, ...]
-    # (IRI, digest of what this source states about it) for every project and call: duplicates show here.
-    subjects: tuple[tuple[str, str], ...]
+    # The IRI of every project and call the source states: a project stated by several sources shows here.
+    subjects: tuple[str, ...]
 
     def quads(self) -> list[Quad]:
         return list(parse(self.nquads, format=RdfFormat.N_QUADS))
@@ -248,13 +248,8 @@ def _prepared(result: ParseResult, mapped: MappedSource) -> PreparedSource:
     kinds = {KG + "Project", KG + "PartnerSearch"}
     subjects = sorted({q.subject.value for q in mapped.quads
                        if q.predicate.value == RDF_TYPE and q.object.value in kinds})
-    facts = []
-    for subject in subjects:
-        lines = sorted(f"{q.predicate} {q.object}" for q in mapped.quads
-                       if q.subject.value == subject and q.predicate.value != PROV + "wasDerivedFrom")
-        facts.append((subject, hashlib.sha256("\n".join(lines).encode()).hexdigest()))
     return PreparedSource(mapped.source, mapped.graph.value, mapped.personal_graph.value, public, personal,
-                          _nquads_digest(public, personal), tuple(result.warnings + mapped.warnings), tuple(facts))
+                          _nquads_digest(public, personal), tuple(result.warnings + mapped.warnings), tuple(subjects))
 
 
 def _prepare_batch(batch: list[tuple[SourceInfo, ParseResult]],
@@ -323,7 +318,7 @@ def _duplicates(prepared: Sequence[PreparedSource], quads_of: Callable[[Prepared
     """:func:`duplicate_projects` for prepared sources: compares digests, re-reads only the duplicates."""
     seen: dict[str, list[PreparedSource]] = {}
     for item in prepared:
-        for subject, _ in item.subjects:
+        for subject in item.subjects:
             seen.setdefault(subject, []).append(item)
     involved = {id(item): item for items in seen.values() if len(items) > 1 for item in items}
     if not involved:

@@ -21,7 +21,7 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 
 from kgbuild import pipeline
 from kgbuild.errors import KgbuildError, SourceError
-from kgbuild.mapping import Iris, MappedSource
+from kgbuild.mapping import Iris, MappedSource, OrganisationIdentity, map_source
 from kgbuild.parsers import parse_file
 from kgbuild.pipeline import (
     SourceFailure,
@@ -375,3 +375,19 @@ def test_the_reference_graph_holds_the_nuts_regions(bundled_build: BundledBuild)
     se31 = NamedNode("http://data.europa.eu/nuts/code/SE31")
     assert quads and list(store.quads_for_pattern(se31, NamedNode(SKOS + "notation"), None,
                                                    bundled_build.iris.reference_graph))
+
+
+def test_what_crosses_between_processes_pickles_back_equal() -> None:
+    """Parse results and prepared sources pickle as constructor calls (records.pickled_by_fields)."""
+    import pickle
+
+    sources = pipeline.default_sources()
+    parsed, failures = pipeline.read_sources(sources)
+    assert parsed and not failures
+    identity = OrganisationIdentity.from_records(r for _, result in parsed for r in result.records)
+    info, result = parsed[0]
+    prepared = pipeline._prepared(result, map_source(result, info, identity, Iris(BASE_IRI)))
+    text = pipeline._source_text(sources[0], read=True)
+    for item in (parsed, prepared, text, *result.records):
+        assert pickle.loads(pickle.dumps(item)) == item
+    assert any(r.granted_amount_sek is not None and r.start_date is not None for _, res in parsed for r in res.records)

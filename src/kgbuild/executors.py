@@ -97,9 +97,10 @@ class Executor:
         the caller works on the first results (loads them into a store) while the workers go on."""
         raise NotImplementedError
 
-    def map(self, function: Callable[[J, S], R], jobs: Iterable[J], shared: S, count: int) -> list[R]:
-        """``function(job, shared)`` for every job; results in the order of ``jobs``."""
-        return self.map_batches(functools.partial(_each, function), jobs, shared, count)
+    def map(self, function: Callable[[J, S], R], jobs: Iterable[J], shared: S, count: int,
+            limit: int | None = None) -> list[R]:
+        """``function(job, shared)`` for every job, at most ``limit`` jobs a batch; results in the order of ``jobs``."""
+        return self.map_batches(functools.partial(_each, function), jobs, shared, count, limit)
 
     def close(self) -> None:
         """Release the workers (a pool's processes, a cluster connection)."""

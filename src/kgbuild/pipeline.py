@@ -320,7 +320,7 @@ def _source_warnings(prepared: Sequence[PreparedSource],
 
 def _duplicates(prepared: Sequence[PreparedSource], quads_of: Callable[[PreparedSource], Iterable[Quad]]
                 ) -> list[str]:
-    """:func:`duplicate_projects` for prepared sources: compares digests, re-reads only the duplicates."""
+    """:func:`duplicate_projects` for prepared sources: re-reads only the sources of a project stated twice."""
     seen: dict[str, list[PreparedSource]] = {}
     for item in prepared:
         for subject in item.subjects:

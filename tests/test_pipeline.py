@@ -200,12 +200,11 @@ def test_the_first_build_loads_every_source(bundled_build: BundledBuild) -> None
     assert len(personal) == 3 and all(g.startswith(iris.graph("personal").value) for g in personal)
 
 
-def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(tmp_path: Path) -> None:
     """A new store is mapped, validated and loaded in one streaming pass by the process pool (from 64
-    sources on), here in many pieces. It must refuse a source with violations (never published), compare
-    duplicates read back from the store, and give exactly what the same build gives in this process, in
-    one piece, store and report."""
+    sources on), one bulk load reading the workers' N-Quads as they come. It must refuse a source with
+    violations (never published), compare duplicates read back from the store, and give exactly what the
+    same build gives in this process, store and report."""
     from benchmarks.corpus import generate
 
     sources = tmp_path / "sources"
@@ -218,9 +217,7 @@ def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(
     paths = sorted(sources.glob("*.txt"))
     iris = Iris(BASE_IRI)
     moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    monkeypatch.setattr(pipeline, "LOAD_PIECE_QUADS", 500)  # about 4 sources a piece
     parallel = build(paths, tmp_path / "parallel", iris, now=moment)
-    monkeypatch.undo()
     alone = build(paths, tmp_path / "alone", iris, now=moment, workers=1)
 
     assert parallel.failures == [SourceFailure("zz_broken.txt", "1 SHACL violation(s): not published")]

@@ -334,16 +334,17 @@ def redact(text: str, record: ProjectRecord) -> str:
         text = _EMAIL_IN_TEXT_RE.sub("[e-mail removed]", text)
     if record.contact_name:
         text = re.sub(re.escape(record.contact_name), "[name removed]", text, flags=re.I)
-    national = "0" + record.contact_phone[3:] if record.contact_phone and record.contact_phone.startswith("+46") \
-        else None
-    if record.contact_phone and _may_hold_phone(text, record.contact_phone, national):
+    if not record.contact_phone:
+        return text
+    national = "0" + record.contact_phone[3:] if record.contact_phone.startswith("+46") else None
+    if not _may_hold_phone(text, record.contact_phone, national):
+        return text
 
-        def phone(match: re.Match[str]) -> str:
-            digits = "+" * match.group(0).startswith("+") + re.sub(r"[^0-9]", "", match.group(0))
-            return "[telephone removed]" if digits in (record.contact_phone, national) else match.group(0)
+    def phone(match: re.Match[str]) -> str:
+        digits = "+" * match.group(0).startswith("+") + _NOT_DIGITS_RE.sub("", match.group(0))
+        return "[telephone removed]" if digits in (record.contact_phone, national) else match.group(0)
 
-        text = _PHONE_IN_TEXT_RE.sub(phone, text)
-    return text
+    return _PHONE_IN_TEXT_RE.sub(phone, text)
 
 
 def _add_text(public: _Writer, personal: _Writer, record: ProjectRecord, subject: NamedNode, predicate: str,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
+from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, RdfFormat, parse
 
 from kgbuild import pipeline
 from kgbuild.errors import KgbuildError, SourceError
@@ -35,6 +35,7 @@ from kgbuild.pipeline import (
 from kgbuild.store import StoreDirectory, open_read_only
 from kgbuild.vocab import DCT, KG, SCHEMA, SKOS, XSD
 from tests.conftest import BASE_IRI, SOURCES, BundledBuild, canonical, copy_store
+from tests.test_merge import merge_errors
 
 NAMES = [p.name for p in sorted(SOURCES.glob("*.txt"))]
 PARTNER_SEARCH, KARLSTAD, MERIT, SIA, PRE_STUDY = NAMES
@@ -226,6 +227,7 @@ def test_a_large_first_build_in_parallel_equals_the_same_build_in_one_process(tm
     assert any("identically by" in w and "zz_copy.txt" in w for w in parallel.warnings)
     assert dataclasses.replace(parallel, store=alone.store) == alone
     assert canonical(tmp_path / "parallel") == canonical(tmp_path / "alone")
+    assert merge_errors(open_read_only(tmp_path / "parallel")) == (set(), set())  # batches merged in the workers
 
 
 def _niceness(_: int, __: None) -> int:
@@ -362,8 +364,10 @@ def test_a_build_records_what_it_loaded(bundled_build: BundledBuild) -> None:
     assert hashes == sources | {iris.ontology_graph.value, iris.reference_graph.value}
     for name in NAMES:
         key = name.removesuffix(".txt").replace("_", "-")
-        [document] = store.quads_for_pattern(iris.id("source", key), NamedNode(KG + "fileName"), None)
-        assert document.object == Literal(name)
+        stated = store.quads_for_pattern(iris.id("source", key), NamedNode(KG + "fileName"), None)
+        # In the source's graph, and once in the merge of the graphs (the default graph).
+        assert {(q.graph_name, q.object) for q in stated} == {(iris.graph("source", key), Literal(name)),
+                                                              (DefaultGraph(), Literal(name))}
 
 
 def test_the_reference_graph_holds_the_nuts_regions(bundled_build: BundledBuild) -> None:

@@ -163,13 +163,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if settings.remote:
         import tempfile
 
+        from kgbuild.merge import merging_into
         from kgbuild.remote import copy_graphs, open_remote
         from kgbuild.store import scratch_store
 
         # A copy of the remote's graphs in a scratch store, dumped as the embedded store is.
         personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
         with open_remote(settings) as remote, scratch_store(Path(tempfile.gettempdir())) as store:
-            copy_graphs(remote, iris.base + "graph/", personal, store.bulk_extend)
+            copy_graphs(remote, iris.base + "graph/", personal, merging_into(store))
             return _export(args, settings, store, iris)
     return _export(args, settings, open_read_only(settings.store_dir, settings.include_personal_data), iris)
 

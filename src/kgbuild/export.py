@@ -25,6 +25,7 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QuerySolutions, R
 
 from kgbuild.errors import KgbuildError
 from kgbuild.mapping import Iris
+from kgbuild.merge import has_merge
 from kgbuild.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, VOID, XSD
 
 __all__ = ["EXPORT_FORMATS", "ExportFormat", "public_graphs", "export_quads", "write_export",
@@ -67,16 +68,22 @@ _DISTINCT_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHE
 
 
 def _only_public(store: Store, graphs: list[NamedNode]) -> bool:
-    """Whether the store holds nothing but ``graphs`` (the usual case: personal data lives elsewhere)."""
-    default_graph_empty = next(iter(store.quads_for_pattern(None, None, None, DefaultGraph())), None) is None
-    return default_graph_empty and len(graphs) == sum(1 for _ in store.named_graphs())
+    """Whether the store's named graphs are just ``graphs`` (the usual case: personal data lives elsewhere);
+    its default graph then is their merge (:mod:`kgbuild.merge`), or empty in a store built before."""
+    return len(graphs) == sum(1 for _ in store.named_graphs())
+
+
+def _merge_of(store: Store, graphs: list[NamedNode]) -> dict[str, list[NamedNode]]:
+    """The dataset argument of a query over the merge of ``graphs``: none when the store keeps it."""
+    return {} if _only_public(store, graphs) and has_merge(store) else {"default_graph": graphs}
 
 
 def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], include_personal: bool) -> None:
     """Oxigraph writes the dump itself where it can: no Python object per quad.
 
-    Graph formats get the public graphs as they are; triple formats the union of the public graphs,
-    a triple stated by several sources written once (Oxigraph's DISTINCT removes the duplicates).
+    Graph formats get the dataset as it is served: the public graphs, and the default graph that is
+    their merge (so a quad store loading the dump needs no union-default-graph setting). Triple formats
+    get the merge: a triple stated by several sources written once.
     """
     prefixes = PREFIXES | {"id": iris.base + "id/"} if fmt.rdf_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
     graphs = public_graphs(store, iris, include_personal)
@@ -86,6 +93,9 @@ def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], i
             store.dump(output, format=fmt.rdf_format, prefixes=prefixes)
         else:
             serialize(export_quads(store, iris, include_personal), output, format=fmt.rdf_format, prefixes=prefixes)
+        return
+    if only_public and has_merge(store):
+        store.dump(output, format=fmt.rdf_format, from_graph=DefaultGraph(), prefixes=prefixes)
         return
     if only_public:
         triples = store.query(_DISTINCT_TRIPLES, use_default_graph_as_union=True)
@@ -134,7 +144,7 @@ def write_export(store: Store, iris: Iris, format_name: str, out: Path | None,
 
 
 def _count(store: Store, query: str, graphs: list[NamedNode]) -> int:
-    result = store.query(query, default_graph=graphs)
+    result = store.query(query, **_merge_of(store, graphs))
     assert isinstance(result, QuerySolutions)
     for row in result:
         value = row[0]
@@ -180,7 +190,8 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
         Triple(dataset, node(VOID + "classes"), lit(
             _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) { ?s a ?c }", graphs), XSD + "integer")),
     ]
-    result = store.query("SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c", default_graph=graphs)
+    result = store.query("SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c",
+                         **_merge_of(store, graphs))
     assert isinstance(result, QuerySolutions)
     for index, row in enumerate(result):
         partition = node(f"{iris.base}dataset/class/{index}")

@@ -33,6 +33,7 @@ from kgbuild.mapping import (
     reference_quads,
     source_key,
 )
+from kgbuild.merge import MergeKeeper, merged, merged_nquads
 from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult, pickled_by_fields
 from kgbuild.resources import data_path, ontology_path
@@ -196,6 +197,9 @@ class PreparedSource:
     warnings: tuple[str, ...]
     # The IRI of every project and call the source states: a project stated by several sources shows here.
     subjects: tuple[str, ...]
+    # Once validated and accepted: its triples for the default graph (the merge, :mod:`kgbuild.merge`),
+    # less those a source before it in its batch stated (a fund's scheme once, not 256 times).
+    merged_nquads: bytes = b""
 
     def quads(self) -> list[Quad]:
         return list(parse(self.nquads, format=RdfFormat.N_QUADS))
@@ -264,7 +268,21 @@ def _prepare_batch(batch: list[tuple[SourceInfo, ParseResult]],
     found: dict[str, list[Finding]] = {item.source.name: [] for item in prepared}
     for finding in _validate_in(store, {m.graph.value: m.source.name for m in mapped}, reference_nquads):
         found[finding.source].append(finding)
-    return [(item, found[item.source.name]) for item in prepared]
+    outcomes: list[tuple[PreparedSource, list[Finding] | None]] = []
+    stated: set[bytes] = set()
+    for item in prepared:
+        if not _refused(found[item.source.name]):
+            fresh = [line for line in merged_nquads(item.nquads, item.graph).splitlines(keepends=True)
+                     if line not in stated]
+            stated.update(fresh)
+            item = dataclasses.replace(item, merged_nquads=b"".join(fresh))
+        outcomes.append((item, found[item.source.name]))
+    return outcomes
+
+
+def _refused(findings: Iterable[Finding]) -> bool:
+    """Whether a source with these findings stays out of the store (any violation)."""
+    return any(f.severity is Severity.VIOLATION for f in findings)
 
 
 def _parse_sources(paths: Sequence[Path], runner: Executor
@@ -485,22 +503,24 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         progress("load", len(to_write))
 
     def fill(store: Store, personal: Store) -> None:
+        keeper = MergeKeeper(store)
         for graph, static in static_changes.items():
-            _replace_graph(store, graph, static.quads, iris, static.digest, stamp, None)
+            _replace_graph(keeper, graph, static.quads, iris, static.digest, stamp, None)
         for graph_iri in to_remove:
             graph = NamedNode(graph_iri)
-            store.remove_graph(graph)
+            keeper.remove_graph(graph)
             personal.remove_graph(NamedNode(graph_iri.replace("/graph/source/", "/graph/personal/", 1)))
-            _forget(store, graph, iris)
+            _forget(keeper, graph, iris)
             report.removed.append(graph_iri.removeprefix(source_prefix))
         for item in to_write:
-            store.remove_graph(NamedNode(item.graph))
+            keeper.remove_graph(NamedNode(item.graph))
             personal.remove_graph(NamedNode(item.personal_graph))
-            store.load(input=item.nquads, format=RdfFormat.N_QUADS)
+            keeper.load(item.nquads, item.graph)
             if item.personal_nquads:
                 personal.load(input=item.personal_nquads, format=RdfFormat.N_QUADS)
-            _forget(store, NamedNode(item.graph), iris)
-        store.extend(_build_records(to_write, iris, stamp))
+            _forget(keeper, NamedNode(item.graph), iris)
+        keeper.extend(_build_records(to_write, iris, stamp))
+        keeper.settle()
         report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
@@ -534,20 +554,23 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
         for item, found in outcomes:
             found = found or []  # never None: the workers were given the reference data
             findings.extend(found)
-            if any(f.severity is Severity.VIOLATION for f in found):
+            if _refused(found):
                 prepared.append(item)
                 continue
-            light = dataclasses.replace(item, nquads=b"", personal_nquads=b"")
+            light = dataclasses.replace(item, nquads=b"", personal_nquads=b"", merged_nquads=b"")
             prepared.append(light)
             loaded.append(light)
             personal_nquads.append(item.personal_nquads)
             yield item.nquads
+            yield item.merged_nquads
             # Its build record goes with it: one pass of the loader, none over Python objects at the end.
-            yield serialize(_build_records([light], iris, stamp), format=RdfFormat.N_QUADS) or b""
+            record = list(_build_records([light], iris, stamp))
+            yield serialize(record + list(merged(record)), format=RdfFormat.N_QUADS) or b""
 
     def fill(store: Store, personal: Store) -> None:
+        keeper = MergeKeeper(store)
         for graph, static in statics.items():
-            _replace_graph(store, graph, static.quads, iris, static.digest, stamp, None)
+            _replace_graph(keeper, graph, static.quads, iris, static.digest, stamp, None)
         # One bulk load reading the sources' N-Quads as the workers deliver them. In pieces (one call
         # each), every call's files went into RocksDB's first level, and it spent about 55 s of CPU
         # merging them during a build at 100,000 sources; the bulk loader does none of that in one call.
@@ -686,9 +709,9 @@ def _literal_time(moment: dt.datetime, precise: bool = False) -> Literal:
     return Literal(moment.isoformat(), datatype=NamedNode(XSD + "dateTime"))
 
 
-def _forget(store: Store, graph: NamedNode, iris: Iris) -> None:
-    for quad in list(store.quads_for_pattern(graph, None, None, iris.build_graph)):
-        store.remove(quad)
+def _forget(keeper: MergeKeeper, graph: NamedNode, iris: Iris) -> None:
+    for quad in list(keeper.store.quads_for_pattern(graph, None, None, iris.build_graph)):
+        keeper.remove(quad)
 
 
 def _build_record(graph: NamedNode, iris: Iris, digest: str, stamp: Literal, document: NamedNode | None
@@ -704,14 +727,14 @@ def _build_record(graph: NamedNode, iris: Iris, digest: str, stamp: Literal, doc
     return meta
 
 
-def _replace_graph(store: Store, graph: NamedNode, quads: Sequence[Quad], iris: Iris, digest: str,
+def _replace_graph(keeper: MergeKeeper, graph: NamedNode, quads: Sequence[Quad], iris: Iris, digest: str,
                    stamp: Literal, mapped: MappedSource | None) -> None:
     """Swap one named graph for new content and record what was loaded, when, from what."""
-    store.remove_graph(graph)
-    store.extend(quads)
-    _forget(store, graph, iris)
+    keeper.remove_graph(graph)
+    keeper.extend(quads)
+    _forget(keeper, graph, iris)
     document = iris.id("source", iris.source_key(mapped.source)) if mapped is not None else None
-    store.extend(_build_record(graph, iris, digest, stamp, document))
+    keeper.extend(_build_record(graph, iris, digest, stamp, document))
 
 
 def ensure_built(store_dir: Path, iris: Iris) -> BuildReport | None:

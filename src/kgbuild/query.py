@@ -26,6 +26,7 @@ from pyoxigraph import (
 )
 
 from kgbuild.errors import KgbuildError
+from kgbuild.merge import has_merge
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryInfo, QueryRefused, check_query
 from kgbuild.vocab import PREFIXES
@@ -43,10 +44,12 @@ GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "j
 
 @dataclass(frozen=True)
 class Dataset:
-    """What a query sees: the graphs unioned as its default graph, and its named graphs.
+    """What a query sees: the graphs merged as its default graph, and its named graphs.
 
-    ``union`` means every graph of the store (all public: personal data lives in another database),
-    which Oxigraph evaluates far faster than the same graphs listed one by one.
+    ``union`` means every graph of the store (all public: personal data lives in another database):
+    the store's default graph, which holds their merge (:mod:`kgbuild.merge`). Graphs listed one by
+    one (``FROM``, ``default-graph-uri``) Oxigraph reads as a union that repeats a triple stated by
+    several of them (oxigraph#1919).
     """
 
     default_graph: tuple[str, ...] = ()
@@ -78,7 +81,9 @@ def execute(store: Store, text: str, dataset: Dataset, base_iri: str | None = No
     """
     try:
         if dataset.union:
-            return store.query(text, base_iri=base_iri, use_default_graph_as_union=True)
+            if has_merge(store):  # the store's default graph is the merge of its graphs (kgbuild.merge)
+                return store.query(text, base_iri=base_iri)
+            return store.query(text, base_iri=base_iri, use_default_graph_as_union=True)  # an older store
         return store.query(text, base_iri=base_iri, default_graph=[NamedNode(g) for g in dataset.default_graph],
                            named_graphs=[NamedNode(g) for g in dataset.named_graphs])
     except SyntaxError as exc:

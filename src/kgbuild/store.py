@@ -27,6 +27,7 @@ from typing import TypeVar
 from pyoxigraph import Store
 
 from kgbuild.errors import KgbuildError
+from kgbuild.merge import merged
 
 __all__ = ["StoreDirectory", "open_read_only", "open_in_memory", "scratch_store"]
 
@@ -235,11 +236,13 @@ def _with_personal(generation: Path) -> Path:
     staging = generation.with_name(f"{generation.name}.full-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     Store.read_only(str(generation)).backup(str(staging))
-    merged = Store(str(staging))
+    full_store = Store(str(staging))
     if personal_path(generation).is_dir():
-        merged.extend(Store.read_only(str(personal_path(generation))))
-    merged.flush()
-    del merged
+        personal = list(Store.read_only(str(personal_path(generation))))
+        full_store.extend(personal)
+        full_store.extend(merged(personal))  # the default graph stays the merge of every graph
+    full_store.flush()
+    del full_store
     try:
         os.rename(staging, full)
     except OSError:  # another reader made it first

@@ -80,13 +80,14 @@ class DumpKeeper:
                 if self.last_error:
                     log.error("making dumps of %s failed: %s", generation.name, self.last_error)
                 return
+            from kgbuild.merge import merging_into
             from kgbuild.remote import copy_graphs
 
             # A remote store's graphs are copied over HTTP (mostly waiting), then dumped from a scratch store.
             iris = Iris(settings.base_iri)
             personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
             with scratch_store(self.directory.parent) as scratch:
-                copy_graphs(self.remote.remote, iris.base + "graph/", personal, scratch.bulk_extend)
+                copy_graphs(self.remote.remote, iris.base + "graph/", personal, merging_into(scratch))
                 write_dumps(scratch, iris, self.directory, settings.dataset_title, settings.dataset_publisher,
                             settings.dataset_license, settings.include_personal_data, generation=generation.name,
                             keep_previous=True)

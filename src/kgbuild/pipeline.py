@@ -538,7 +538,8 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
     left out), one bulk load (no transaction per source) reads them as a stream while the workers go
     on. Loaded sources' N-Quads are dropped, where the
     stage-by-stage build held every source's until the load (gigabytes at 100,000 sources); the few
-    stated by several sources are read back from the store to compare them.
+    stated by several sources are read back from the store to compare them. Each source's triples go
+    into the default graph too (the merge: :mod:`kgbuild.merge`), less those its batch already gave.
     """
     if progress:
         progress("map, validate and load", len(parsed))

@@ -81,11 +81,14 @@ def test_a_store_built_before_the_merge_is_queried_as_a_union_and_merged_by_the_
     generation = StoreDirectory(store_dir).current()
     older = Store(str(generation))
     older.remove_graph(DefaultGraph())  # clears it: as kgbuild wrote stores before it kept the merge
+    older.flush()  # into its files, which the operator's copy is made from
     del older
-    store = open_read_only(store_dir)
-    titles = execute(store, f"SELECT DISTINCT ?t WHERE {{ ?p <{DCT}title> ?t }}", Dataset(union=True))
-    assert len(list(titles)) >= 4  # type: ignore[arg-type]
-    del store
+    shutil.rmtree(generation.with_name(generation.name + ".full"), ignore_errors=True)  # made again on use
+    for include_personal in (False, True):  # the operator's copy with the personal graphs, too
+        store = open_read_only(store_dir, include_personal)
+        titles = execute(store, f"SELECT DISTINCT ?t WHERE {{ ?p <{DCT}title> ?t }}", Dataset(union=True))
+        assert len(list(titles)) >= 4  # type: ignore[arg-type]
+        del store
 
     sources = tmp_path / "sources"
     sources.mkdir()
@@ -98,3 +101,16 @@ def test_a_store_built_before_the_merge_is_queried_as_a_union_and_merged_by_the_
 
 def _key(path: Path) -> str:
     return path.name.removesuffix(".txt").replace("_", "-")
+
+
+def test_a_blank_node_is_one_node_in_its_graph_and_in_the_merge() -> None:
+    from kgbuild.merge import MergeKeeper
+
+    store = Store()
+    keeper = MergeKeeper(store)
+    keeper.load(b'_:amount <https://schema.org/value> "5" <urn:g> .\n<urn:p> <urn:q> _:amount <urn:g> .\n', "urn:g")
+    keeper.settle()
+    assert merge_errors(store) == (set(), set()) and len(store) == 4
+    keeper.remove_graph(NamedNode("urn:g"))
+    keeper.settle()
+    assert len(store) == 0

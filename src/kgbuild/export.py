@@ -25,7 +25,7 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QuerySolutions, R
 
 from kgbuild.errors import KgbuildError
 from kgbuild.mapping import Iris
-from kgbuild.merge import has_merge
+from kgbuild.merge import DISTINCT_TRIPLES, has_merge
 from kgbuild.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, VOID, XSD
 
 __all__ = ["EXPORT_FORMATS", "ExportFormat", "public_graphs", "export_quads", "write_export",
@@ -64,9 +64,6 @@ def export_quads(store: Store, iris: Iris, include_personal: bool = False) -> It
         yield from store.quads_for_pattern(None, None, None, graph)
 
 
-_DISTINCT_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
-
-
 def _only_public(store: Store, graphs: list[NamedNode]) -> bool:
     """Whether the store's named graphs are just ``graphs`` (the usual case: personal data lives elsewhere);
     its default graph then is their merge (:mod:`kgbuild.merge`), or empty in a store built before."""
@@ -98,9 +95,9 @@ def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], i
         store.dump(output, format=fmt.rdf_format, from_graph=DefaultGraph(), prefixes=prefixes)
         return
     if only_public:
-        triples = store.query(_DISTINCT_TRIPLES, use_default_graph_as_union=True)
+        triples = store.query(DISTINCT_TRIPLES, use_default_graph_as_union=True)
     else:
-        triples = store.query(_DISTINCT_TRIPLES, default_graph=list(graphs))
+        triples = store.query(DISTINCT_TRIPLES, default_graph=list(graphs))
     serialize(triples, output, format=fmt.rdf_format, prefixes=prefixes)
 
 

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple
 
-__all__ = ["MergeKeeper", "has_merge", "merged", "merged_nquads", "merging_into"]
+__all__ = ["DISTINCT_TRIPLES", "MergeKeeper", "has_merge", "merged", "merged_nquads", "merging_into"]
 
-_DISTINCT_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
+# The merge computed by a query, over the store's union or the graphs a query names.
+DISTINCT_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
 
 
 def merged(quads: Iterable[Quad]) -> Iterator[Quad]:
@@ -69,9 +70,9 @@ class MergeKeeper:
         self.store.extend(merged(quads))
 
     def load(self, nquads: bytes, graph: str) -> None:
-        """Add one graph's N-Quads."""
-        self.store.load(input=nquads, format=RdfFormat.N_QUADS)
-        self.store.load(input=merged_nquads(nquads, graph), format=RdfFormat.N_QUADS)
+        """Add one graph's N-Quads (with its merge in the same document: a blank node label names one node
+        within a load, and a new one in each load)."""
+        self.store.load(input=nquads + merged_nquads(nquads, graph), format=RdfFormat.N_QUADS)
 
     def remove(self, quad: Quad) -> None:
         self._dropped.add(quad.triple)
@@ -83,10 +84,10 @@ class MergeKeeper:
 
     def settle(self) -> None:
         """Drop from the merge what no named graph states any more; add the whole merge to an older store."""
-        if self._older:  # Oxigraph's DISTINCT computes the merge once
+        if self._older:  # Oxigraph's DISTINCT computes the merge once, as objects: blank nodes stay the same
             self._older = False
-            triples = self.store.query(_DISTINCT_TRIPLES, use_default_graph_as_union=True)
-            self.store.load(input=triples.serialize(format=RdfFormat.N_TRIPLES), format=RdfFormat.N_TRIPLES)
+            triples = list(self.store.query(DISTINCT_TRIPLES, use_default_graph_as_union=True))  # type: ignore[arg-type]
+            self.store.extend(Quad(*triple) for triple in triples)
         for triple in self._dropped:
             if not any(isinstance(q.graph_name, NamedNode) for q in self.store.quads_for_pattern(*triple)):
                 self.store.remove(Quad(*triple))

@@ -27,7 +27,7 @@ from typing import TypeVar
 from pyoxigraph import Store
 
 from kgbuild.errors import KgbuildError
-from kgbuild.merge import merged
+from kgbuild.merge import has_merge, merged
 
 __all__ = ["StoreDirectory", "open_read_only", "open_in_memory", "scratch_store"]
 
@@ -239,8 +239,9 @@ def _with_personal(generation: Path) -> Path:
     full_store = Store(str(staging))
     if personal_path(generation).is_dir():
         personal = list(Store.read_only(str(personal_path(generation))))
+        if has_merge(full_store):  # the default graph stays the merge of every graph
+            full_store.extend(merged(personal))
         full_store.extend(personal)
-        full_store.extend(merged(personal))  # the default graph stays the merge of every graph
     full_store.flush()
     del full_store
     try:

@@ -140,8 +140,8 @@ def write_export(store: Store, iris: Iris, format_name: str, out: Path | None,
         raise KgbuildError(f"cannot write {out or 'stdout'}: {exc.strerror or exc}") from None
 
 
-def _count(store: Store, query: str, graphs: list[NamedNode]) -> int:
-    result = store.query(query, **_merge_of(store, graphs))
+def _count(store: Store, query: str, over: dict[str, list[NamedNode]]) -> int:
+    result = store.query(query, **over)
     assert isinstance(result, QuerySolutions)
     for row in result:
         value = row[0]
@@ -157,6 +157,7 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
     :param distributions: format name → (dump file, SHA-256), each described as a ``dcat:Distribution``.
     """
     graphs = public_graphs(store, iris, include_personal)
+    over = _merge_of(store, graphs)  # once: each check walks the store's named graphs
     dataset = NamedNode(iris.base + "dataset")
     node = NamedNode
 
@@ -180,15 +181,14 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
         Triple(dataset, node(VOID + "vocabulary"), node("https://w3id.org/kgbuild/ontology#")),
         Triple(dataset, node(DCAT + "landingPage"), node(iris.base)),
         Triple(dataset, node(FOAF + "homepage"), node(iris.base)),
-        Triple(dataset, node(VOID + "triples"), lit(_count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", graphs),
+        Triple(dataset, node(VOID + "triples"), lit(_count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", over),
                                                     XSD + "integer")),
         Triple(dataset, node(VOID + "distinctSubjects"), lit(
-            _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o }", graphs), XSD + "integer")),
+            _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o }", over), XSD + "integer")),
         Triple(dataset, node(VOID + "classes"), lit(
-            _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) { ?s a ?c }", graphs), XSD + "integer")),
+            _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) { ?s a ?c }", over), XSD + "integer")),
     ]
-    result = store.query("SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c",
-                         **_merge_of(store, graphs))
+    result = store.query("SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c", **over)
     assert isinstance(result, QuerySolutions)
     for index, row in enumerate(result):
         partition = node(f"{iris.base}dataset/class/{index}")

@@ -5,7 +5,7 @@ Every query of the endpoint runs in a worker process that can be killed at the d
 measures the price of that hop (the pipe, pickling, two processes' wake-ups), which bounds the
 endpoint's uncached throughput whatever the HTTP layer does::
 
-    python -m benchmarks.worker_pool --store benchmarks/work/n10000/kgstore --workers 2 --seconds 5
+    python -m benchmarks.worker_pool --store benchmarks/work/n10000/kgstore --workers 2 --slots 8 --seconds 5
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ def in_process(store_dir: Path, projects: list[str], seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
-async def through_pool(store_dir: Path, projects: list[str], workers: int, clients: int, seconds: float
-                       ) -> tuple[float, float]:
+async def through_pool(store_dir: Path, projects: list[str], workers: int, slots: int, clients: int,
+                       seconds: float) -> tuple[float, float]:
     """Lookups per second through a WorkerPool with ``clients`` in flight; and this process's CPU ms per lookup."""
     from kgbuild.server.workers import Job, WorkerPool
 
-    pool = WorkerPool(store_dir, workers, 10.0)
+    pool = WorkerPool(store_dir, workers, 10.0, slots)
     await pool.start()
     done = 0
     end = 0.0
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker_pool", description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True, help="a built store directory")
     parser.add_argument("--workers", type=int, default=2, help="query worker processes (the server's default)")
+    parser.add_argument("--slots", type=int, default=8, help="queries per worker at once (the server's default)")
     parser.add_argument("--clients", type=int, default=16, help="lookups in flight at once")
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
@@ -87,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     projects = project_sample(args.store)
     in_process(args.store, projects, args.seconds)  # a warm-up: the store's pages read in for both sides
     alone = in_process(args.store, projects, args.seconds)
-    pooled, main_cpu_ms = uvloop.run(through_pool(args.store, projects, args.workers, args.clients, args.seconds))
+    pooled, main_cpu_ms = uvloop.run(through_pool(args.store, projects, args.workers, args.slots, args.clients,
+                                                              args.seconds))
     print(f"in this process, one at a time: {alone:,.0f} lookups/s ({1000 / alone:.2f} ms each)")
-    print(f"through {args.workers} workers, {args.clients} in flight: {pooled:,.0f} lookups/s "
+    print(f"through {args.workers} workers of {args.slots} slots, {args.clients} in flight: {pooled:,.0f} lookups/s "
           f"({pooled / alone:.2f}× one process; this process spent {main_cpu_ms:.2f} ms of CPU per lookup)")
     return 0
 

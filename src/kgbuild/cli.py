@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "kgbuild serve --port 8000", _cmd_serve)
     add_settings(serve, "store", "graph_store", "dumps_dir", "base_iri", "host", "port", "include_personal_data",
                  "query_timeout", "max_rows", "max_body_bytes", "max_concurrent_per_client", "query_workers",
-                 "service_allowlist", "dataset_title", "dataset_publisher", "dataset_license")
+                 "queries_per_worker", "service_allowlist", "dataset_title", "dataset_publisher", "dataset_license")
     return parser
 
 

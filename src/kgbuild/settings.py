@@ -122,6 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", "1048576", _positive_int, "largest accepted request body (413 above)"),
     Setting("max_concurrent_per_client", "4", _positive_int, "queries one client may run at once (429 above)"),
     Setting("query_workers", "2", _positive_int, "query worker processes (each can be stopped at the deadline)"),
+    Setting("queries_per_worker", "8", _positive_int,
+            "queries each worker process runs at once, on one shared store; a worker killed at one query's "
+            "deadline restarts its others elsewhere"),
     Setting("service_allowlist", "", _list,
             "endpoints SERVICE may call, space or comma separated; empty: federation off"),
     Setting("dumps_dir", "", str,
@@ -148,6 +151,7 @@ class Settings:
     max_body_bytes: int
     max_concurrent_per_client: int
     query_workers: int
+    queries_per_worker: int
     service_allowlist: tuple[str, ...]
     dumps_dir: str
     dataset_title: str

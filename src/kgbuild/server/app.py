@@ -93,7 +93,8 @@ class _State:
             self.generation = generation
             self.dumps = DumpKeeper(settings, generation)
         else:
-            self.pool = WorkerPool(settings.store_dir, settings.query_workers, settings.query_timeout)
+            self.pool = WorkerPool(settings.store_dir, settings.query_workers, settings.query_timeout,
+                                   settings.queries_per_worker)
             self.generation = CurrentGeneration(settings.store_dir)
             self.dumps = DumpKeeper(settings)
 
@@ -484,6 +485,7 @@ async def health(request: Request) -> Response:
         return _text(503, f"the remote store {state.settings.remote} cannot be read")
     return JSONResponse({"status": "ok" if name else "no store", "generation": name or None,
                          "queries_stopped_at_deadline": state.pool.killed,
+                         "queries_restarted": state.pool.restarted,
                          "answer_cache": {"hits": state.cache.hits, "misses": state.cache.misses},
                          "version": __version__})
 

@@ -109,6 +109,7 @@ class RemotePool:
         self._executor = ThreadPoolExecutor(size, thread_name_prefix="kgbuild-remote-query")
         self._refresher: asyncio.Task[None] | None = None
         self.killed = 0  # queries stopped at the deadline since start
+        self.restarted = 0  # never: a remote query is stopped on its own
 
     async def start(self) -> None:
         await asyncio.to_thread(self.generation.refresh)

@@ -3,16 +3,19 @@
 pyoxigraph cannot cancel a running query, and a result must be consumed in the thread that made it.
 So each query runs in a worker process, which opens the current store generation read-only, runs
 the query over the request's dataset, writes the (capped) result to bytes, and sends the bytes back.
-The parent waits at most until the deadline; a worker still busy then is killed and replaced, and
-its client gets 503. Other clients are served by the other workers meanwhile. Workers follow the
-store's ``CURRENT`` pointer before every job, so a rebuild is picked up without a restart, while a
-query already running finishes on the generation it started on.
+A worker runs several queries at once, on threads that share its open store (and so the cache of its
+blocks); each thread runs one query at a time. The parent waits at most until the deadline; a worker
+still busy then is killed and replaced, and its client gets 503. The worker's other queries are started
+again on another worker, within their own deadlines. Workers follow the store's ``CURRENT`` pointer
+before every job, so a rebuild is picked up without a restart, while a query already running finishes
+on the generation it started on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import multiprocessing
 import os
 import signal
@@ -81,71 +84,102 @@ def _run(store: Store, job: Job) -> Answer:
 
 
 # pyoxigraph parses and evaluates recursively: a long chain in a query (1+1+…, !!!…, A UNION B UNION …)
-# overflows a default 8 MB stack and kills the worker with SIGSEGV. So a worker's loop runs on one thread
+# overflows a default 8 MB stack and kills the worker with SIGSEGV. So a worker's queries run on threads
 # with a large stack (address space: pages are only committed when touched), where each query is run and
-# its result consumed, as it must be: on one thread. One thread for the worker's life, not one per query:
-# every hand-over between threads is a wake-up, and they cost more than a cheap query.
-# Deep bracket nesting is refused before it gets here (kgbuild.sparql).
+# its result consumed, as it must be: on one thread. The threads live as long as the worker, and the
+# thread that receives a job runs it: no hand-over between threads on a query's way (each is a wake-up,
+# and they cost more than a cheap query). Deep bracket nesting is refused before it gets here (kgbuild.sparql).
 QUERY_STACK_BYTES = 256 * 1024 * 1024
 
 
-def worker_main(connection: Connection, store_dir: str) -> None:
-    """A worker process: its loop runs on a thread with a large stack (see ``QUERY_STACK_BYTES``)."""
+def worker_main(connection: Connection, store_dir: str, slots: int = 1) -> None:
+    """A worker process: ``slots`` threads that run jobs on one shared store, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     threading.stack_size(QUERY_STACK_BYTES)
-    loop = threading.Thread(target=_worker_loop, args=(connection, store_dir), name="kgbuild-query", daemon=True)
-    loop.start()
-    loop.join()
+    worker = _WorkerLoop(connection, store_dir)
+    for number in range(slots):
+        threading.Thread(target=worker.serve, name=f"kgbuild-query-{number}", daemon=True).start()
+    worker.stopped.wait()  # a job still running is dropped with the process: the parent asked us to go
 
 
-def _worker_loop(connection: Connection, store_dir: str) -> None:
-    """Receive a job, answer it, until told to stop (``None``) or the pipe closes."""
-    from kgbuild.errors import KgbuildError
-    from kgbuild.store import StoreDirectory, open_generation
+class _WorkerLoop:
+    """What a worker's threads share: the pipe (one reader and one writer at a time) and the open store.
 
-    directory = StoreDirectory(store_dir)
-    store: Store | None = None
-    generation = ""
-    while True:
+    Concurrent queries read one store: one cache of its blocks, where processes each keep their own.
+    """
+
+    def __init__(self, connection: Connection, store_dir: str) -> None:
+        from kgbuild.store import StoreDirectory
+
+        self.connection = connection
+        self.directory = StoreDirectory(store_dir)
+        self.receiving = threading.Lock()
+        self.sending = threading.Lock()
+        self.opening = threading.Lock()
+        self.stopped = threading.Event()
+        self.store: Store | None = None
+        self.generation = ""
+
+    def serve(self) -> None:
+        """Receive a job, answer it, until told to stop (``None``) or the pipe closes."""
+        while not self.stopped.is_set():
+            with self.receiving:
+                try:
+                    message = self.connection.recv()
+                except (EOFError, OSError):
+                    message = None
+            if message is None:
+                self.stopped.set()
+                return
+            number, job = message
+            answer = self.answer(job)
+            with self.sending:
+                try:
+                    self.connection.send((number, answer))
+                except (BrokenPipeError, OSError):
+                    self.stopped.set()
+                    return
+
+    def answer(self, job: Job) -> Answer:
+        from kgbuild.errors import KgbuildError
+
         try:
-            job = connection.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        try:
-            current = directory.current()
-            if current is None:
-                answer = Answer(503, error="no knowledge graph has been built yet")
-            else:
-                if current.name != generation or store is None:
-                    store, generation = open_generation(current, job.include_personal), current.name
-                answer = _run(store, job)
-                answer = Answer(answer.status, answer.body, answer.rows, answer.truncated, answer.error, generation)
+            opened = self.current_store(job.include_personal)
+            if opened is None:
+                return Answer(503, error="no knowledge graph has been built yet")
+            store, generation = opened
+            answer = _run(store, job)
+            return Answer(answer.status, answer.body, answer.rows, answer.truncated, answer.error, generation)
         except KgbuildError as exc:
-            answer = Answer(503, error=str(exc))
+            return Answer(503, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - report, never die silently with a job in hand
-            answer = Answer(500, error=f"{type(exc).__name__}: {exc}")
-        try:
-            connection.send(answer)
-        except (BrokenPipeError, OSError):
-            return
+            return Answer(500, error=f"{type(exc).__name__}: {exc}")
+
+    def current_store(self, include_personal: bool) -> tuple[Store, str] | None:
+        """The generation ``CURRENT`` names, opened once; a query already running keeps the one it started on."""
+        from kgbuild.store import open_generation
+
+        current = self.directory.current()
+        if current is None:
+            return None
+        with self.opening:
+            if current.name != self.generation or self.store is None:
+                self.store, self.generation = open_generation(current, include_personal), current.name
+            return self.store, self.generation
 
 
 class _Worker:
-    def __init__(self, context: multiprocessing.context.SpawnContext, store_dir: Path) -> None:
+    """A worker process, and the jobs it is running by number (each waited on in the parent's event loop)."""
+
+    def __init__(self, context: multiprocessing.context.SpawnContext, store_dir: Path, slots: int) -> None:
         self.connection, child = context.Pipe()
-        self.process: BaseProcess = context.Process(target=worker_main, args=(child, str(store_dir)),
+        self.process: BaseProcess = context.Process(target=worker_main, args=(child, str(store_dir), slots),
                                                     daemon=True, name="kgbuild-query-worker")
         self.process.start()
         child.close()
-
-    def call(self, job: Job, timeout: float) -> Answer:
-        self.connection.send(job)
-        if not self.connection.poll(max(timeout, 0.0)):
-            raise TimeoutError
-        answer: Answer = self.connection.recv()
-        return answer
+        self.descriptor = self.connection.fileno()
+        self.running: dict[int, asyncio.Future[Answer]] = {}
+        self.alive = True
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
@@ -161,81 +195,144 @@ class _Worker:
             self.kill()
 
 
-class WorkerPool:
-    """A fixed number of query workers; ``run`` gives a job to a free one within the deadline."""
+# Given to the other jobs of a worker killed at one job's deadline: they are run again on another worker.
+_LOST = Answer(503, error="the query's worker was stopped for another query's deadline")
 
-    def __init__(self, store_dir: Path, size: int, timeout: float) -> None:
+
+class WorkerPool:
+    """``size`` query workers of ``slots`` jobs each; ``run`` gives a job a free slot within the deadline.
+
+    A query past the deadline is stopped by killing its worker, which ends the other queries of that
+    worker too: they are started again on another worker, within their own deadlines.
+    """
+
+    def __init__(self, store_dir: Path, size: int, timeout: float, slots: int = 1) -> None:
         self.store_dir = store_dir
         self.size = size
+        self.slots = slots
         self.timeout = timeout
         self._context = multiprocessing.get_context("spawn")
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._free: asyncio.Queue[_Worker] | None = None  # one entry per free slot; a dead worker's are skipped
         self._all: set[_Worker] = set()
+        self._numbers = itertools.count()
+        self._replacing: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.killed = 0  # queries stopped at the deadline since start
+        self.restarted = 0  # queries started again because their worker was killed for another's deadline
 
     async def start(self) -> None:
-        self._idle = asyncio.Queue()
+        self._free = asyncio.Queue()
         workers = await asyncio.gather(*(asyncio.to_thread(self._spawn) for _ in range(self.size)))
         for worker in workers:
-            self._idle.put_nowait(worker)
+            self._listen(worker)
+        for _ in range(self.slots):  # interleaved: the first jobs go to different workers
+            for worker in workers:
+                self._free.put_nowait(worker)
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._context, self.store_dir)
+        worker = _Worker(self._context, self.store_dir, self.slots)
         self._all.add(worker)
         return worker
 
-    def _retire(self, worker: _Worker) -> None:
-        worker.kill()
-        self._all.discard(worker)
+    def _listen(self, worker: _Worker) -> None:
+        asyncio.get_running_loop().add_reader(worker.descriptor, self._receive, worker)
 
     async def run(self, job: Job) -> Answer:
-        """Run ``job`` on a free worker; 503 if none frees up or the query passes the deadline."""
-        assert self._idle is not None, "WorkerPool.start() was not awaited"
-        started = time.monotonic()
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout)
-        except TimeoutError:
-            return Answer(503, error=f"every query worker stayed busy for {self.timeout:g} s; try again later")
-        deadline = started + self.timeout
-        # The exchange runs as its own task: if this request is cancelled (the client went away), the
-        # worker still finishes or is killed at the deadline before it goes back to the pool, so it
-        # never gets a second job while busy.
-        exchange = asyncio.ensure_future(self._exchange(worker, job, deadline))
-        return await asyncio.shield(exchange)
+        """Run ``job`` in a free slot; 503 if none frees up or the query passes the deadline."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            worker = await self._slot(deadline)
+            if worker is None:
+                return Answer(503, error=f"every query worker stayed busy for {self.timeout:g} s; try again later")
+            # The exchange runs as its own task: if this request is cancelled (the client went away), the
+            # job still ends (answered, or its worker killed at the deadline) before its slot is given back,
+            # so a worker never gets more jobs than it has threads.
+            answer = await asyncio.shield(asyncio.ensure_future(self._exchange(worker, job, deadline)))
+            if answer is not _LOST:
+                return answer
+            if time.monotonic() >= deadline:
+                return Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline")
+            self.restarted += 1
+
+    async def _slot(self, deadline: float) -> _Worker | None:
+        assert self._free is not None, "WorkerPool.start() was not awaited"
+        while True:
+            try:
+                worker = await asyncio.wait_for(self._free.get(), max(deadline - time.monotonic(), 0.0))
+            except TimeoutError:
+                return None
+            if worker.alive:
+                return worker
 
     async def _exchange(self, worker: _Worker, job: Job, deadline: float) -> Answer:
-        """Hand the job over and wait on the pipe in the event loop (no thread per query)."""
-        assert self._idle is not None
-        loop = asyncio.get_running_loop()
-        readable = loop.create_future()
-        descriptor = worker.connection.fileno()
+        """Hand the job over; its answer comes back through ``_receive`` (no thread per query here)."""
+        assert self._free is not None
+        number = next(self._numbers)
+        answered = worker.running[number] = asyncio.get_running_loop().create_future()
         try:
-            # Whole messages are sent and received blocking (an idle worker is reading; an answer that
-            # made the pipe readable is being written in one go); only the wait is in the event loop.
+            # Whole messages are sent and received blocking (a free slot means a worker thread is reading).
             # Some loops (uvloop) make a watched descriptor non-blocking, so say so explicitly each time.
-            os.set_blocking(descriptor, True)
-            worker.connection.send(job)
-            loop.add_reader(descriptor, lambda: readable.done() or readable.set_result(None))
-            await asyncio.wait_for(readable, max(deadline - time.monotonic(), 0.0))
-            loop.remove_reader(descriptor)
-            os.set_blocking(descriptor, True)
-            answer: Answer = worker.connection.recv()
+            os.set_blocking(worker.descriptor, True)
+            worker.connection.send((number, job))
+        except OSError:
+            self._lose(worker, Answer(503, error="the query worker failed; the query was not completed"))
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(answered), max(deadline - time.monotonic(), 0.0))
         except TimeoutError:
             self.killed += 1
-            answer = Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline")
-            worker = await self._replace(worker, descriptor)
-        except (EOFError, OSError):
-            answer = Answer(503, error="the query worker failed; the query was not completed")
-            worker = await self._replace(worker, descriptor)
-        self._idle.put_nowait(worker)
+            worker.running.pop(number, None)
+            self._lose(worker, _LOST)
+            return Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline")
+        if worker.alive:
+            self._free.put_nowait(worker)
         return answer
 
-    async def _replace(self, worker: _Worker, descriptor: int) -> _Worker:
-        asyncio.get_running_loop().remove_reader(descriptor)
-        self._retire(worker)
-        return await asyncio.to_thread(self._spawn)
+    def _receive(self, worker: _Worker) -> None:
+        """The worker's pipe is readable: an answer is being written in one go (or the worker died)."""
+        try:
+            os.set_blocking(worker.descriptor, True)
+            number, answer = worker.connection.recv()
+        except (EOFError, OSError):
+            self._lose(worker, Answer(503, error="the query worker failed; the query was not completed"))
+            return
+        answered = worker.running.pop(number, None)
+        if answered is not None and not answered.done():
+            answered.set_result(answer)
+
+    def _lose(self, worker: _Worker, failure: Answer) -> None:
+        """Kill ``worker``, give its running jobs ``failure``, and start a replacement."""
+        if not worker.alive:
+            return
+        worker.alive = False
+        asyncio.get_running_loop().remove_reader(worker.descriptor)
+        running, worker.running = worker.running, {}
+        for answered in running.values():
+            if not answered.done():
+                answered.set_result(failure)
+        worker.kill()
+        self._all.discard(worker)
+        if not self._closed:
+            task = asyncio.ensure_future(self._replace())
+            self._replacing.add(task)
+            task.add_done_callback(self._replacing.discard)
+
+    async def _replace(self) -> None:
+        assert self._free is not None
+        worker = await asyncio.to_thread(self._spawn)
+        if self._closed:
+            await asyncio.to_thread(worker.stop)
+            return
+        self._listen(worker)
+        for _ in range(self.slots):
+            self._free.put_nowait(worker)
 
     async def close(self) -> None:
+        self._closed = True
+        await asyncio.gather(*self._replacing, return_exceptions=True)
         workers = list(self._all)
         self._all.clear()
+        loop = asyncio.get_running_loop()
+        for worker in workers:
+            worker.alive = False
+            loop.remove_reader(worker.descriptor)
         await asyncio.gather(*(asyncio.to_thread(w.stop) for w in workers))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 from pyoxigraph import QueryResultsFormat
@@ -55,3 +56,27 @@ def test_queries_sharing_a_worker_with_a_runaway_are_restarted_elsewhere(bundled
     assert runaway.status == 503 and "deadline" in runaway.error, runaway
     assert other.status == 200
     assert (killed, restarted) == (1, 1)
+
+
+def test_a_slot_of_a_worker_killed_before_its_job_was_sent_is_chosen_again(bundled_store: Path) -> None:
+    """The race the soak found: a job chose a slot, another job's deadline killed that worker, then the
+    first job was handed over. It waited on the dead worker until its own deadline; now it chooses again."""
+    timeout = 3.0
+
+    async def scenario() -> tuple[Answer, Answer, float]:
+        pool = WorkerPool(bundled_store, size=1, timeout=timeout, slots=2)
+        await pool.start()
+        try:
+            chosen = await pool._slot(time.monotonic() + timeout)  # the first job's slot, its worker alive
+            assert chosen is not None
+            runaway = await pool.run(Job(CARTESIAN, JSON, 10))  # takes the other slot; killed at the deadline
+            started = time.monotonic()
+            handed_over = await pool._exchange(chosen, Job(SLOW_ISH, JSON, 10), started + timeout)
+            return runaway, handed_over, time.monotonic() - started
+        finally:
+            await pool.close()
+
+    runaway, handed_over, waited = asyncio.run(scenario())
+    assert runaway.status == 503 and "deadline" in runaway.error
+    assert handed_over.status == 503 and "another query's deadline" in handed_over.error  # run() retries it
+    assert waited < 1.0

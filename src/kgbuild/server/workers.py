@@ -212,7 +212,9 @@ class WorkerPool:
         self.slots = slots
         self.timeout = timeout
         self._context = multiprocessing.get_context("spawn")
-        self._free: asyncio.Queue[_Worker] | None = None  # one entry per free slot; a dead worker's are skipped
+        # One entry per free slot, the last freed taken first: under light load the same worker answers,
+        # its store's cache warm; a dead worker's entries are skipped.
+        self._free: asyncio.LifoQueue[_Worker] | None = None
         self._all: set[_Worker] = set()
         self._numbers = itertools.count()
         self._replacing: set[asyncio.Task[None]] = set()
@@ -221,11 +223,11 @@ class WorkerPool:
         self.restarted = 0  # queries started again because their worker was killed for another's deadline
 
     async def start(self) -> None:
-        self._free = asyncio.Queue()
+        self._free = asyncio.LifoQueue()
         workers = await asyncio.gather(*(asyncio.to_thread(self._spawn) for _ in range(self.size)))
         for worker in workers:
             self._listen(worker)
-        for _ in range(self.slots):  # interleaved: the first jobs go to different workers
+        for _ in range(self.slots):  # interleaved: jobs arriving together go to different workers
             for worker in workers:
                 self._free.put_nowait(worker)
 
@@ -267,6 +269,8 @@ class WorkerPool:
     async def _exchange(self, worker: _Worker, job: Job, deadline: float) -> Answer:
         """Hand the job over; its answer comes back through ``_receive`` (no thread per query here)."""
         assert self._free is not None
+        if not worker.alive:  # killed for another query's deadline since it was chosen: choose again
+            return _LOST
         number = next(self._numbers)
         answered = worker.running[number] = asyncio.get_running_loop().create_future()
         try:

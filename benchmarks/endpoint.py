@@ -72,6 +72,7 @@ def _measure(server: Server, queries: dict[str, str | list[str]], connections: i
     for name, fixed in ORDER:
         if not fixed:
             run_wrk(server.endpoint, queries[name], min(connections, 2), 1)  # a warm-up run: measured warm
+            server.wait_idle()  # a slow query of the warm-up goes on after wrk stops: not beside the run
         result.runs[name + (f", c={fixed}" if fixed else "")] = run_wrk(
             server.endpoint, queries[name], fixed or connections, seconds, unique=name in UNCACHED)
         server.wait_idle()  # queries left running by the run must not slow the next one

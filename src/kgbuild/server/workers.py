@@ -92,7 +92,7 @@ def _run(store: Store, job: Job) -> Answer:
 QUERY_STACK_BYTES = 256 * 1024 * 1024
 
 
-def worker_main(connection: Connection, store_dir: str, slots: int = 1) -> None:
+def worker_main(connection: Connection, store_dir: str, slots: int) -> None:
     """A worker process: ``slots`` threads that run jobs on one shared store, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     threading.stack_size(QUERY_STACK_BYTES)
@@ -197,6 +197,8 @@ class _Worker:
 
 # Given to the other jobs of a worker killed at one job's deadline: they are run again on another worker.
 _LOST = Answer(503, error="the query's worker was stopped for another query's deadline")
+# Given to every job of a worker that died on its own (a crash): which job caused it is unknown.
+_FAILED = Answer(503, error="the query worker failed; the query was not completed")
 
 
 class WorkerPool:
@@ -206,7 +208,7 @@ class WorkerPool:
     worker too: they are started again on another worker, within their own deadlines.
     """
 
-    def __init__(self, store_dir: Path, size: int, timeout: float, slots: int = 1) -> None:
+    def __init__(self, store_dir: Path, size: int, timeout: float, slots: int) -> None:
         self.store_dir = store_dir
         self.size = size
         self.slots = slots
@@ -253,8 +255,11 @@ class WorkerPool:
             if answer is not _LOST:
                 return answer
             if time.monotonic() >= deadline:
-                return Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline")
+                return self._past_deadline()
             self.restarted += 1
+
+    def _past_deadline(self) -> Answer:
+        return Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline")
 
     async def _slot(self, deadline: float) -> _Worker | None:
         assert self._free is not None, "WorkerPool.start() was not awaited"
@@ -279,14 +284,14 @@ class WorkerPool:
             os.set_blocking(worker.descriptor, True)
             worker.connection.send((number, job))
         except OSError:
-            self._lose(worker, Answer(503, error="the query worker failed; the query was not completed"))
+            self._lose(worker, _FAILED)
         try:
-            answer = await asyncio.wait_for(asyncio.shield(answered), max(deadline - time.monotonic(), 0.0))
+            answer: Answer = await asyncio.wait_for(asyncio.shield(answered), max(deadline - time.monotonic(), 0.0))
         except TimeoutError:
             self.killed += 1
             worker.running.pop(number, None)
             self._lose(worker, _LOST)
-            return Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline")
+            return self._past_deadline()
         if worker.alive:
             self._free.put_nowait(worker)
         return answer
@@ -297,7 +302,7 @@ class WorkerPool:
             os.set_blocking(worker.descriptor, True)
             number, answer = worker.connection.recv()
         except (EOFError, OSError):
-            self._lose(worker, Answer(503, error="the query worker failed; the query was not completed"))
+            self._lose(worker, _FAILED)
             return
         answered = worker.running.pop(number, None)
         if answered is not None and not answered.done():

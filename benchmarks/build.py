@@ -145,16 +145,11 @@ def benchmark_validation(sources: list[Path], run_pyshacl: bool) -> ValidationRe
 def _pyshacl_whole_graph(mapped: list, reference: list, ours: object) -> tuple[float, bool]:  # type: ignore[type-arg]
     """pyshacl on the union of every source graph and the reference data, parsed from N-Triples."""
     import pyshacl
-    from pyoxigraph import RdfFormat as Format
-    from pyoxigraph import Triple, serialize
     from rdflib import Graph
-    from rdflib.namespace import SH
 
-    triples = [Triple(q.subject, q.predicate, q.object) for m in mapped for q in m.quads]
-    triples += [Triple(q.subject, q.predicate, q.object) for q in reference]
-    data = serialize(triples, format=Format.N_TRIPLES) or b""
     from kgbuild.validation import load_shapes
 
+    data = whole_graph_ntriples(mapped, reference)
     shapes = load_shapes()
     started = time.perf_counter()
     graph = Graph()
@@ -162,12 +157,29 @@ def _pyshacl_whole_graph(mapped: list, reference: list, ours: object) -> tuple[f
     _, results, _ = pyshacl.validate(graph, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True)
     seconds = time.perf_counter() - started
     own = {q.subject.value for m in mapped for q in m.quads}
-    theirs = {(str(results.value(r, SH.focusNode)), str(results.value(r, SH.resultPath) or ""),
-               str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1])
-              for r in results.subjects(predicate=SH.resultSeverity)
-              if str(results.value(r, SH.focusNode)) in own}
     mine = {(f.focus_node, f.path, f.severity.value) for f in ours.findings}  # type: ignore[attr-defined]
-    return seconds, mine == theirs
+    return seconds, mine == pyshacl_findings(results, own)
+
+
+def whole_graph_ntriples(mapped: list, reference: list) -> bytes:  # type: ignore[type-arg]
+    """Every source graph and the reference data as one N-Triples document: the graph pyshacl validates."""
+    from pyoxigraph import RdfFormat as Format
+    from pyoxigraph import Triple, serialize
+
+    triples = [Triple(q.subject, q.predicate, q.object) for m in mapped for q in m.quads]
+    triples += [Triple(q.subject, q.predicate, q.object) for q in reference]
+    return serialize(triples, format=Format.N_TRIPLES) or b""
+
+
+def pyshacl_findings(results: object, own: set[str]) -> set[tuple[str, str, str]]:
+    """(focus node, path, severity) of each pyshacl result about the sources' own nodes, as kgbuild reports them."""
+    from rdflib.namespace import SH
+
+    value = results.value  # type: ignore[attr-defined]
+    return {(str(value(r, SH.focusNode)), str(value(r, SH.resultPath) or ""),
+             str(value(r, SH.resultSeverity)).rsplit("#", 1)[-1])
+            for r in results.subjects(predicate=SH.resultSeverity)  # type: ignore[attr-defined]
+            if str(value(r, SH.focusNode)) in own}
 
 
 def benchmark_dumps(store_dir: Path, work: Path) -> list[DumpResult]:

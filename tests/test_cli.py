@@ -129,6 +129,13 @@ def test_a_refused_query_is_one_line(cli_store: Path, query: str) -> None:
     assert len(open_read_only(cli_store)) == before
 
 
+def test_a_long_chain_runs_where_the_main_thread_stack_would_overflow(cli_store: Path) -> None:
+    # 30,000 negations overflowed the main thread's 8 MB stack (SIGSEGV, no message): it runs on a larger one.
+    run = kgbuild("query", "ASK { FILTER(" + "!" * 30_000 + "true) }", "--format", "json", "--store", cli_store)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["boolean"] is True
+
+
 def test_the_federated_query_runs_only_with_the_allow_list(cli_store: Path) -> None:
     run = kgbuild("query", "--file", "queries/federated-wikidata-municipality.rq", "--store", cli_store)
     assert_one_line_error(run, "https://query.wikidata.org/sparql", "allow-list")

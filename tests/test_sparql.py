@@ -12,7 +12,7 @@ from pyoxigraph import QuerySolutions
 
 from kgbuild.export import public_graphs
 from kgbuild.query import Dataset, dataset_for, execute
-from kgbuild.sparql import QUERY_FORMS, QueryRefused, check_query, inspect_query
+from kgbuild.sparql import MAX_OPERATORS, QUERY_FORMS, QueryRefused, check_query, inspect_query
 from kgbuild.store import open_in_memory, open_read_only
 from tests.conftest import BundledBuild
 
@@ -104,6 +104,11 @@ TABLE = [
     ("an invalid codepoint escape", r"SELECT * WHERE { ?s ?p '\uD800' }", 400),
     ("empty", "", 400),
     ("not SPARQL", "hello world", 400),
+    # chains long enough to overflow the engine's stack; the same characters in a string or IRI are text
+    ("50,001 negations", "ASK { FILTER(" + "!" * 50_001 + "true) }", 400),
+    ("50,001 UNIONs", "SELECT * { " + "{} UNION " * 50_001 + "{} }", 400),
+    ("operators inside a string", 'ASK { FILTER("' + "!+|" * 30_000 + '" != "") }', ALLOWED),
+    ("slashes inside IRIs", "SELECT * { VALUES ?x { " + "<http://a.example/b/c/d/e/f> " * 20_000 + "} }", ALLOWED),
 ]
 
 
@@ -126,6 +131,11 @@ def test_what_the_check_lets_through_without_a_service_runs_without_one(query: s
     # The engine agrees: a SERVICE in a string, comment or IRI is not a SERVICE (on an empty in-memory
     # store these run locally; a real SERVICE call would fail, there being no such host).
     execute(open_in_memory(), query, Dataset((), ()))
+
+
+def test_a_chain_of_exactly_the_limit_is_let_through() -> None:
+    # Not run here: 50,000 negations would overflow this thread's 8 MB stack (the workers' is 256 MB).
+    check_query("ASK { FILTER(" + "!" * MAX_OPERATORS + "true) }", ALLOW)
 
 
 def test_every_update_keyword_is_in_the_table() -> None:

@@ -9,9 +9,10 @@ widened — so personal data stays out unless the operator opted in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TypeVar
 
 from pyoxigraph import (
     NamedNode,
@@ -32,7 +33,14 @@ from kgbuild.sparql import QueryInfo, QueryRefused, check_query
 from kgbuild.vocab import PREFIXES
 
 __all__ = ["Dataset", "dataset_for", "execute", "RESULT_FORMATS", "GRAPH_FORMATS", "run_query_to",
-           "QueryResult", "serialise_result"]
+           "QueryResult", "serialise_result", "QUERY_STACK_BYTES", "on_query_stack"]
+
+# pyoxigraph parses and evaluates recursively: a long chain in a query (1+1+…, !!!…, A UNION B UNION …)
+# overflows a default 8 MB stack and kills the process with SIGSEGV. So queries run on threads with a
+# large stack (address space: pages are only committed when touched), where each query is run and its
+# result consumed, as it must be: on one thread. Longer chains than this stack holds are refused before
+# they run (kgbuild.sparql.MAX_OPERATORS).
+QUERY_STACK_BYTES = 256 * 1024 * 1024
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
 
@@ -127,6 +135,31 @@ def run_query_to(settings: Settings, text: str, format_name: str | None, output:
         output.flush()
         return
     store = open_read_only(settings.store_dir, settings.include_personal_data)
-    result = execute(store, text, dataset_for(None, info))
-    serialise_result(result, output, format_name)
+    on_query_stack(lambda: serialise_result(execute(store, text, dataset_for(None, info)), output, format_name))
     output.flush()
+
+
+_T = TypeVar("_T")
+
+
+def on_query_stack(function: Callable[[], _T]) -> _T:
+    """``function()`` on a thread with a ``QUERY_STACK_BYTES`` stack; its exception, if any, is raised here."""
+    outcome: list[tuple[bool, object]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, function()))
+        except BaseException as exc:  # handed to the caller's thread as it is
+            outcome.append((False, exc))
+
+    previous = threading.stack_size(QUERY_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=run, name="kgbuild-query", daemon=True)  # daemon: Ctrl-C ends the CLI
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value  # type: ignore[misc]
+    return value  # type: ignore[return-value]

@@ -19,11 +19,18 @@ from urllib.parse import urljoin
 
 from kgbuild.errors import KgbuildError
 
-__all__ = ["QueryRefused", "QueryInfo", "inspect_query", "check_query", "UPDATE_KEYWORDS"]
+__all__ = ["QueryRefused", "QueryInfo", "inspect_query", "check_query", "UPDATE_KEYWORDS", "MAX_NESTING",
+           "MAX_OPERATORS"]
 
 # Brackets nested deeper than this are refused: pyoxigraph's recursive parser would overflow its stack
 # (a 20 kB query of nested braces crashes the process); real queries nest a few levels.
 MAX_NESTING = 256
+# Operators (and UNIONs) past this many are refused too: a long chain of them (!!!…, 1+1+…, p/p/…,
+# A UNION B UNION …) is parsed and evaluated recursively, one stack frame or more per operator. On the
+# query workers' 256 MB stacks a chain of 200,000 ran and one of 300,000 crashed the worker (SIGSEGV),
+# taking the queries it was running with it; a 1 MB request holds a chain of a million.
+MAX_OPERATORS = 50_000
+_OPERATOR_CHARACTERS = frozenset("!|&+-*/=<>")
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
 QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 
@@ -132,6 +139,12 @@ def _read(text: str) -> QueryInfo:
                 raise QueryRefused(400, f"the query nests brackets more than {MAX_NESTING} levels deep")
         elif token.kind == "other" and token.text in "})]":
             depth -= 1
+    operators = sum(1 for t in tokens if t.kind == "other" and t.text in _OPERATOR_CHARACTERS
+                    or t.kind == "name" and t.text.upper() == "UNION")
+    if operators > MAX_OPERATORS:
+        raise QueryRefused(400, f"the query has {operators:,} operators and UNIONs, more than the "
+                                f"{MAX_OPERATORS:,} this endpoint accepts: a chain that long could "
+                                "exhaust the engine's stack; split the query")
 
     index = 0
     while index < len(tokens):

@@ -83,18 +83,14 @@ def _run(store: Store, job: Job) -> Answer:
     return Answer(200, written.body, written.rows, written.truncated)
 
 
-# pyoxigraph parses and evaluates recursively: a long chain in a query (1+1+…, !!!…, A UNION B UNION …)
-# overflows a default 8 MB stack and kills the worker with SIGSEGV. So a worker's queries run on threads
-# with a large stack (address space: pages are only committed when touched), where each query is run and
-# its result consumed, as it must be: on one thread. The threads live as long as the worker, and the
-# thread that receives a job runs it: no hand-over between threads on a query's way (each is a wake-up,
-# and they cost more than a cheap query). Deep bracket nesting is refused before it gets here (kgbuild.sparql).
-QUERY_STACK_BYTES = 256 * 1024 * 1024
-
-
 def worker_main(connection: Connection, store_dir: str, slots: int) -> None:
     """A worker process: ``slots`` threads that run jobs on one shared store, until told to stop."""
+    from kgbuild.query import QUERY_STACK_BYTES
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
+    # Each thread has the large stack long chains need (see QUERY_STACK_BYTES). The threads live as long
+    # as the worker, and the thread that receives a job runs it: no hand-over between threads on a
+    # query's way (each is a wake-up, and they cost more than a cheap query).
     threading.stack_size(QUERY_STACK_BYTES)
     worker = _WorkerLoop(connection, store_dir)
     for number in range(slots):

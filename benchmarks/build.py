@@ -104,7 +104,7 @@ def benchmark_build(sources: list[Path], work: Path) -> tuple[BuildResult, Build
     write_export(store, iris, "ntriples", ntriples)
     quads = len(store)
     project = next(iter(store.query("SELECT ?p { GRAPH ?g { ?p a <https://w3id.org/kgbuild/ontology#Project> } } "
-                                    "LIMIT 1")))[0].value  # type: ignore[index]
+                                    "LIMIT 1")))[0].value
     del store
     peer_dir = work / "bulk-load-store"
     samples = []
@@ -204,7 +204,7 @@ def benchmark_dumps(store_dir: Path, work: Path) -> list[DumpResult]:
         graph = {} if fmt.keeps_graphs else {"from_graph": DefaultGraph()}
         peer_name = f"Store.dump({fmt.rdf_format.name}{'' if fmt.keeps_graphs else ', default graph'})"
         started = time.perf_counter()
-        store.dump(str(peer_path), format=fmt.rdf_format, **graph)  # type: ignore[arg-type]
+        store.dump(str(peer_path), format=fmt.rdf_format, **graph)
         peer = time.perf_counter() - started
         results.append(DumpResult(name, ours, peer, peer_name))
         ours_path.unlink(missing_ok=True)

@@ -28,6 +28,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rdflib import Graph
 
 HERE = Path(__file__).parent
 PART_SIZE = 5000  # focus nodes per job: a job at 100k takes minutes, so a stop loses little
@@ -87,6 +91,8 @@ def validate(work: Path, processes: int) -> None:
     from kgbuild.validation import load_shapes
 
     done = _finished_jobs(work)
+    if (work / "jobs.json").exists() and _job_names(work) <= done.keys():
+        return  # every job has run: nothing to parse the graph for
     shapes = load_shapes()
     started = time.perf_counter()
     graph = Graph()
@@ -109,20 +115,21 @@ def validate(work: Path, processes: int) -> None:
             _run_jobs(graph, shapes, jobs[1::2], own, work / "checkpoint-1.jsonl")
         finally:
             os._exit(0)
-    watchdog = threading.Thread(target=_stop_on_low_memory, args=(helper,), daemon=True)
-    watchdog.start()
+    helper_ended = threading.Event()
+    threading.Thread(target=_stop_on_low_memory, args=(helper, helper_ended), daemon=True).start()
     _run_jobs(graph, shapes, jobs[0::2], own, work / "checkpoint-0.jsonl")
     os.waitpid(helper, 0)
+    helper_ended.set()
 
 
-def _jobs(graph: object, shapes: object) -> list[tuple[str, str, list[str] | None]]:
+def _jobs(graph: Graph, shapes: Graph) -> list[tuple[str, str, list[str] | None]]:
     """(job name, shape, focus nodes or None for the shape's own targets), in a fixed order."""
     from pyshacl.shapes_graph import ShapesGraph
     from rdflib import URIRef
     from rdflib.namespace import SH
 
     declared = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
-    names = sorted({str(s) for p in declared for s in shapes.subjects(p, None)})  # type: ignore[attr-defined]
+    names = sorted({str(s) for p in declared for s in shapes.subjects(p, None)})
     by_name = {str(shape.node): shape for shape in ShapesGraph(shapes).shapes}
     jobs: list[tuple[str, str, list[str] | None]] = []
     for name in names:
@@ -139,7 +146,7 @@ def _jobs(graph: object, shapes: object) -> list[tuple[str, str, list[str] | Non
     return jobs
 
 
-def _run_jobs(graph: object, shapes: object, jobs: list[tuple[str, str, list[str] | None]], own: set[str],
+def _run_jobs(graph: Graph, shapes: Graph, jobs: list[tuple[str, str, list[str] | None]], own: set[str],
               checkpoint: Path) -> None:
     import pyshacl
 
@@ -156,17 +163,11 @@ def _run_jobs(graph: object, shapes: object, jobs: list[tuple[str, str, list[str
         print(f"{_now()} {seconds:8.1f} s {len(findings):6d} findings  {name}", file=sys.stderr, flush=True)
 
 
-def _stop_on_low_memory(helper: int) -> None:
+def _stop_on_low_memory(helper: int, helper_ended: threading.Event) -> None:
     """The helper's copied pages could exhaust memory: stop it (its finished jobs are kept) before that."""
-    while True:
-        time.sleep(5)
-        try:
-            os.waitpid(helper, os.WNOHANG)
-            os.kill(helper, 0)
-        except (ChildProcessError, ProcessLookupError):
-            return
+    while not helper_ended.wait(5):
         if _available_kb() < MEMORY_FLOOR_KB:
-            os.kill(helper, signal.SIGKILL)
+            os.kill(helper, signal.SIGKILL)  # not reaped here: the main thread waits for it
             print(f"{_now()} memory low: the helper process is stopped; its unfinished jobs wait for a rerun",
                   file=sys.stderr, flush=True)
             return
@@ -178,7 +179,7 @@ def report(work: Path, size: int, out: Path) -> int:
     parse = json.loads((work / "parse.json").read_text(encoding="utf-8"))
     done = _finished_jobs(work)
     pyshacl_seconds = parse["seconds"] + sum(job["seconds"] for job in done.values())
-    missing = set(json.loads((work / "jobs.json").read_text(encoding="utf-8"))) - done.keys()
+    missing = _job_names(work) - done.keys()
     if missing:
         print(f"{len(done)} jobs done, {len(missing)} to go, {pyshacl_seconds:.0f} s of pyshacl so far; "
               "run again to go on",
@@ -211,6 +212,10 @@ def _finished_jobs(work: Path) -> dict[str, dict]:  # type: ignore[type-arg]
                 job = json.loads(line)
                 done[job["job"]] = job
     return done
+
+
+def _job_names(work: Path) -> set[str]:
+    return set(json.loads((work / "jobs.json").read_text(encoding="utf-8")))
 
 
 def _write_json(path: Path, value: object) -> None:

@@ -143,7 +143,7 @@ def _read(text: str) -> QueryInfo:
                     or t.kind == "name" and t.text.upper() == "UNION")
     if operators > MAX_OPERATORS:
         raise QueryRefused(400, f"the query has {operators:,} operators and UNIONs, more than the "
-                                f"{MAX_OPERATORS:,} this endpoint accepts: a chain that long could "
+                                f"{MAX_OPERATORS:,} accepted: a chain that long could "
                                 "exhaust the engine's stack; split the query")
 
     index = 0

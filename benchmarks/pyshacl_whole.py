@@ -60,25 +60,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def prepare(corpus: Path, work: Path) -> None:
     """kgbuild's validation of every source (timed, as the build runs it), and the whole graph for pyshacl."""
-    from benchmarks.build import whole_graph_ntriples
-    from kgbuild.mapping import Iris
-    from kgbuild.pipeline import map_sources, prepare_sources, read_sources, static_graphs, validate_prepared
+    from benchmarks.build import own_subjects, validate_as_built, whole_graph_ntriples
 
     sources = sorted(corpus.glob("*.txt"))
     if not sources:
         raise SystemExit(f"{corpus}: no corpus; run python -m benchmarks --sizes N first")
     work.mkdir(parents=True, exist_ok=True)
-    iris = Iris("http://127.0.0.1:8000/")
-    prepared, _, _ = prepare_sources(sources, iris)
-    reference = static_graphs(iris)[iris.reference_graph].quads
-    started = time.perf_counter()
-    ours = validate_prepared(prepared, reference)
-    seconds = time.perf_counter() - started
-    del prepared
-    mapped = map_sources(read_sources(sources)[0], iris)
+    ours, seconds, mapped, reference = validate_as_built(sources)
     (work / "data.nt").write_bytes(whole_graph_ntriples(mapped, reference))
-    own = sorted({q.subject.value for m in mapped for q in m.quads})
-    (work / "own.txt").write_text("\n".join(own), encoding="utf-8")
+    (work / "own.txt").write_text("\n".join(sorted(own_subjects(mapped))), encoding="utf-8")
     findings = sorted([f.focus_node, f.path, f.severity.value] for f in ours.findings)
     _write_json(work / "ours.json", {"documents": len(sources), "seconds": seconds, "findings": findings})
 

@@ -131,7 +131,7 @@ def _read(text: str) -> QueryInfo:
             return prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
         return None
 
-    depth = 0
+    depth = operators = 0
     for token in tokens:
         if token.kind == "other" and token.text in "{([":
             depth += 1
@@ -139,8 +139,9 @@ def _read(text: str) -> QueryInfo:
                 raise QueryRefused(400, f"the query nests brackets more than {MAX_NESTING} levels deep")
         elif token.kind == "other" and token.text in "})]":
             depth -= 1
-    operators = sum(1 for t in tokens if t.kind == "other" and t.text in _OPERATOR_CHARACTERS
-                    or t.kind == "name" and t.text.upper() == "UNION")
+        elif token.kind == "other" and token.text in _OPERATOR_CHARACTERS \
+                or token.kind == "name" and token.text.upper() == "UNION":
+            operators += 1
     if operators > MAX_OPERATORS:
         raise QueryRefused(400, f"the query has {operators:,} operators and UNIONs, more than the "
                                 f"{MAX_OPERATORS:,} accepted: a chain that long could "

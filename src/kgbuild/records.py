@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-__all__ = ["SourceFormat", "ProjectRecord", "ParseResult", "SOURCE_FORMATS", "pickled_by_fields"]
+__all__ = ["SourceFormat", "DocumentKind", "Evidence", "ProjectRecord", "ParseResult", "SOURCE_FORMATS",
+           "pickled_by_fields"]
 
 T = TypeVar("T")
 
@@ -33,11 +34,35 @@ def pickled_by_fields(cls: type[T]) -> type[T]:
     cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
     return cls
 
-SourceFormat = Literal["esf_plus_2021", "esf_2007", "partner_search"]
-SOURCE_FORMATS: tuple[SourceFormat, ...] = ("esf_plus_2021", "esf_2007", "partner_search")
+# The layout a text was seen to have: it names what was seen, it never decides what is read.
+SourceFormat = Literal["esf_plus_2021", "esf_2007", "partner_search", "other"]
+SOURCE_FORMATS: tuple[SourceFormat, ...] = ("esf_plus_2021", "esf_2007", "partner_search", "other")
+# What a record is about: a project, a call for proposals, or a search for project partners.
+DocumentKind = Literal["project", "call", "partner_search"]
 
 # Scalars a raw field may carry: text as written, or a list of items as written.
 RawValue = str | tuple[str, ...]
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a value was read: its key, the character span of the decoded text, the label it was read
+    under (as written; ``prose`` for a sentence, ``heading`` for a title line, ``list`` for a list item),
+    and how sure the reading is (0..1)."""
+
+    key: str
+    start: int
+    end: int
+    label: str
+    confidence: float
+
+    def to_json(self, text: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "start": self.start, "end": self.end, "label": self.label,
+                               "confidence": self.confidence}
+        if text is not None:
+            out["quote"] = text[self.start:self.end]
+        return out
 
 
 @pickled_by_fields
@@ -78,8 +103,15 @@ class ProjectRecord:
     deadline: dt.date | None = None
     child_poverty_theme: bool | None = None
     strategic_importance: bool | None = None
+    document_kind: DocumentKind | None = None
+    total_budget_eur: Decimal | None = None
+    eu_contribution_eur: Decimal | None = None
+    managing_authority: str | None = None
+    source_url: str | None = None
     # Fields the text states that have no key above, by label (unknown labels as written).
     extra: tuple[tuple[str, RawValue], ...] = field(default=())
+    # Where each value was read (several for a list); empty for records not read from a text.
+    evidence: tuple[Evidence, ...] = field(default=())
 
     def extra_dict(self) -> dict[str, RawValue]:
         return dict(self.extra)
@@ -93,7 +125,7 @@ class ProjectRecord:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is None or value == ():
+            if value is None or value == () or f.name == "evidence":
                 continue
             if f.name == "extra":
                 out["extra"] = {k: _json_value(v) for k, v in value}

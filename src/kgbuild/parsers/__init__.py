@@ -14,25 +14,16 @@ from pathlib import Path
 
 from kgbuild.decoding import decode_source
 from kgbuild.errors import SourceError
+from kgbuild.extract import extract
 from kgbuild.parsers.detect import detect_format
-from kgbuild.parsers.esf_plus import parse_esf_plus
-from kgbuild.parsers.esf_project_bank import parse_esf_project_bank
-from kgbuild.parsers.partner_search import parse_partner_search
-from kgbuild.records import ParseResult, ProjectRecord, SourceFormat
+from kgbuild.records import ParseResult, ProjectRecord
 
 __all__ = ["parse_text", "parse_bytes", "parse_file", "detect_format", "PARSER_VERSION", "MAX_SOURCE_BYTES"]
 
 # Bumped whenever a parser reads some text differently; recorded in each source's provenance.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 # A project page is a few kB; anything this large is not one.
 MAX_SOURCE_BYTES = 5 * 1024 * 1024
-
-_PARSERS: dict[SourceFormat, Callable[[str], tuple[list[ProjectRecord], list[str]]]] = {
-    "esf_plus_2021": parse_esf_plus,
-    "esf_2007": parse_esf_project_bank,
-    "partner_search": parse_partner_search,
-}
-
 
 def parse_text(text: str, source: str) -> ParseResult:
     """Detect the format of ``text`` and read its records.
@@ -46,15 +37,15 @@ def parse_text(text: str, source: str) -> ParseResult:
     >>> result.source_format, result.records[0].title
     ('esf_plus_2021', 'Exempel')
     """
-    source_format = detect_format(text)
-    if source_format is None:
-        raise SourceError(source, "not a recognised format: expected an ESF+ 2021–2027 record, an ESF "
-                                  "project-bank page or an EU partner-search call")
-    records, warnings = _PARSERS[source_format](text)
-    records = [r for r in records if _has_content(r)]
+    extraction = extract(text)
+    records = [r for r in extraction.records if _has_content(r)]
     if not records:
-        raise SourceError(source, f"looks like {source_format} but no project could be read from it")
-    return ParseResult(source, source_format, tuple(records), tuple(warnings))
+        raise SourceError(source, "no project, call or partner search could be read from it: no label of a "
+                                  "project's facts, and no sentence stating its owner, period, amounts or places")
+    warnings = list(extraction.warnings)
+    if extraction.source_format == "other":
+        warnings.insert(0, "a layout kgbuild has not seen before: read by its labels and sentences")
+    return ParseResult(source, extraction.source_format, tuple(records), tuple(warnings))
 
 
 def parse_bytes(data: bytes, source: str) -> ParseResult:
@@ -88,4 +79,4 @@ def _has_content(record: ProjectRecord) -> bool:
 
 
 _CONTENT_FIELDS = tuple(f.name for f in dataclasses.fields(ProjectRecord)
-                        if f.name not in ("source_format", "language"))
+                        if f.name not in ("source_format", "language", "document_kind", "evidence", "extra"))

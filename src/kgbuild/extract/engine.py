@@ -1,0 +1,528 @@
+"""The extraction engine: a text → the records it states, every value with its evidence.
+
+Stages: the language (stop words), the layout readers (labels, lists, headings; see
+:mod:`kgbuild.extract.reading`), what kind of document it is (project, call, partner search), the
+records in it (a new record where a label states a second, different value), the title, the facts
+stated in prose, and the record with each value's evidence. Every value is read from a span of the
+text by a finder of its kind; :func:`supports` checks that span again before a value is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from kgbuild.extract import values as v
+from kgbuild.extract.lexicon import Lexicon, lexicon
+from kgbuild.extract.reading import Candidate, Line, Reading, clean, is_heading, read_layout, sentences
+from kgbuild.records import DocumentKind, Evidence, ProjectRecord, SourceFormat
+
+__all__ = ["Extraction", "extract", "detect_language", "supports"]
+
+# Keys whose second, different value starts a new record (a page listing several projects).
+_RECORD_KEYS = {"title", "project_number", "owner_name", "start_date", "granted_amount", "total_budget",
+                "participants", "programme_area", "region_name", "nuts_code", "owner_org_number"}
+# Labels only ESF+ 2021–2027 records have; labels of the older project banks.
+_ESF_PLUS_FIELDS = {"fund", "child_poverty_theme", "strategic_importance", "nuts_code", "owner_org_number",
+                    "country", "postal_code", "city"}
+_PROJECT_BANK_FIELDS = {"project_phase", "contact_name", "contact_phone", "granted_fund", "total_budget", "period"}
+_LIST_KEYS = {"co_financiers", "partners", "municipalities", "keywords"}
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """The records read from one text, what kind of text it was, and what was noticed."""
+
+    records: tuple[ProjectRecord, ...]
+    source_format: SourceFormat
+    document_kind: DocumentKind | None
+    warnings: tuple[str, ...]
+
+
+def detect_language(lex: Lexicon, text: str) -> str:
+    """The language most of the text's words belong to (by stop words); Swedish when none is clear.
+
+    >>> detect_language(lexicon(), "The project will be led by Region Gävleborg and the municipalities.")
+    'en'
+    """
+    words = Counter(w.casefold() for w in re.findall(r"[^\W\d_]+", text))
+    scores = {lang: sum(words[w] for w in stop) for lang, stop in lex.stopwords.items()}
+    best = max(scores, key=lambda lang: scores[lang])
+    return best if scores[best] else "sv"
+
+
+def extract(text: str) -> Extraction:
+    """Read every record ``text`` states.
+
+    >>> result = extract("Projektnummer:\\n22-010-S04\\nNamn:\\nExempel\\n")
+    >>> result.records[0].title, result.records[0].project_number
+    ('Exempel', '22-010-S04')
+    """
+    lex = lexicon()
+    language = detect_language(lex, text)
+    reading = read_layout(lex, text, language)
+    kind = _document_kind(lex, text, reading)
+    groups = _split_records(reading)
+    records: list[ProjectRecord] = []
+    warnings = list(reading.warnings)
+    for number, (first_line, last_line, candidates) in enumerate(groups):
+        region = (reading.lines[first_line].start, reading.lines[last_line].end)
+        builder = _Builder(text, language, kind, warnings)
+        builder.add_all(candidates)
+        if len(groups) == 1:
+            title = _heading_title(lex, reading, kind)
+            if title is not None:
+                builder.add(title)
+        _prose_facts(lex, reading, builder, region, kind, several=len(groups) > 1)
+        record = builder.build(_source_format(reading, kind, language))
+        if record is not None:
+            records.append(record)
+        elif len(groups) > 1:
+            warnings.append(f"record {number + 1}: nothing stated")
+    return Extraction(tuple(records), _source_format(reading, kind, language), kind, tuple(warnings))
+
+
+# --- the kind of document ---------------------------------------------------------------------------
+
+
+def _document_kind(lex: Lexicon, text: str, reading: Reading) -> DocumentKind:
+    keys = {c.key for c in reading.candidates}
+    owner_labelled = any(c.key == "owner_name" and c.label not in ("prose", "heading") and
+                         not c.label.casefold().startswith(("di", "ente", "proponente")) for c in reading.candidates)
+    project_facts = bool(keys & {"project_number", "granted_amount"}) or owner_labelled and "total_budget" in keys
+    if lex.partner_search_re.search(text) and not project_facts:
+        return "partner_search"
+    if lex.call_re.search(text) and not (keys & {"owner_name", "project_number"}):
+        return "call"
+    return "project"
+
+
+def _source_format(reading: Reading, kind: DocumentKind, language: str) -> SourceFormat:
+    """The layout seen, for the record's provenance: it names, it never decides what is read."""
+    seen = set(reading.fields_seen)
+    if kind == "partner_search":
+        return "partner_search"
+    if language == "sv" and len(seen & _ESF_PLUS_FIELDS) >= 3 and "project_phase" not in seen:
+        return "esf_plus_2021"
+    if language == "sv" and len(seen & _PROJECT_BANK_FIELDS) >= 2:
+        return "esf_2007"
+    return "other"
+
+
+# --- records ------------------------------------------------------------------------------------------
+
+
+def _split_records(reading: Reading) -> list[tuple[int, int, list[Candidate]]]:
+    """Cut the candidates into records: a record ends where a label states a key it has a second time,
+    with another value. The title line just above the label that starts a record belongs to it."""
+    candidates = sorted(reading.candidates, key=lambda c: c.start)
+    groups: list[tuple[int, int, list[Candidate]]] = []
+    current: list[Candidate] = []
+    seen: dict[str, Any] = {}
+    first_line = 0
+    for candidate in candidates:
+        key = candidate.key
+        if key in _RECORD_KEYS and key in seen and seen[key] != candidate.value and candidate.label != "list":
+            boundary = _record_start(reading, candidate.line, current)
+            groups.append((first_line, boundary - 1, [c for c in current if c.line < boundary]))
+            current = [c for c in current if c.line >= boundary]
+            seen = {c.key: c.value for c in current}
+            first_line = boundary
+        current.append(candidate)
+        seen.setdefault(key, candidate.value)
+    groups.append((first_line, len(reading.lines) - 1, current))
+    return [g for g in groups if g[2]] or [(0, len(reading.lines) - 1, [])]
+
+
+def _record_start(reading: Reading, line: int, current: list[Candidate]) -> int:
+    """The first line of the record whose label is on ``line``: its title line, if one stands above it."""
+    used = {c.line for c in current}
+    start = line
+    previous = line - 1
+    while previous >= 0 and not reading.lines[previous].text.strip():
+        previous -= 1
+    if previous >= 0 and previous not in used and previous not in reading.label_lines and \
+            any(h.index == previous for h in reading.headings):
+        start = previous
+    return start
+
+
+# --- the title --------------------------------------------------------------------------------------
+
+_TITLE_LINE_RE = re.compile(r"^(?P<number>[0-9][0-9A-Za-z/\-]{3,}[0-9A-Za-z])\s+[-–—]\s+(?P<title>\S.*)$")
+
+
+def _heading_title(lex: Lexicon, reading: Reading, kind: DocumentKind) -> Candidate | None:
+    """The page's title: its first heading that is not chrome, a fund's name, a date or an amount.
+
+    A partner search's title is only ever read from its label ("Working title:"): its headings name
+    the site, the programme or the organisation.
+    """
+    if kind == "partner_search":
+        return None
+    first_prose = next((line.index for line in reading.lines if len(line.text.strip()) > 150), len(reading.lines))
+    for line in reading.headings:
+        if line.index > first_prose:
+            break
+        if line.index in reading.label_lines:
+            continue
+        text = line.text
+        found = v.find_text(text)
+        if found is None:
+            continue
+        value, start, end = found
+        if _is_fund_name(lex, value) or v.find_date(value) or (v.find_amount(value) and
+                                                                re.search(r"\d{2}", value)):
+            continue
+        title_line = _TITLE_LINE_RE.match(value)
+        if title_line:
+            return Candidate("title", title_line.group("title"), line.start + start + title_line.start("title"),
+                             line.start + end, "heading", line.index, 0.8)
+        prefix = lex.title_prefix_re.match(value)
+        if prefix:
+            value, start = value[prefix.end():], start + prefix.end()
+        return Candidate("title", value, line.start + start, line.start + end, "heading", line.index, 0.7)
+    return None
+
+
+def _is_fund_name(lex: Lexicon, text: str) -> bool:
+    stripped = re.sub(r"\s+(?:programme|program|programmet)$", "", text.strip(), flags=re.I)
+    return any(pattern.fullmatch(stripped) for _, _, pattern in lex.funds)
+
+
+def _title_number(candidate: Candidate) -> Candidate | None:
+    return None
+
+
+# --- prose ------------------------------------------------------------------------------------------
+
+
+def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tuple[int, int],
+                 kind: DocumentKind, *, several: bool) -> None:
+    """Facts a sentence states, for the keys no label gave."""
+    text = reading.text
+    prose = [line for line in reading.lines
+             if region[0] <= line.start <= region[1] and line.text.strip() and line.index not in reading.label_lines]
+    for line in prose:
+        for start, sentence in sentences(line.text, line.start):
+            if kind == "project":
+                _municipalities(lex, builder, sentence, start)
+                _owner_in_prose(lex, builder, sentence, start)
+            if kind == "partner_search":
+                _coordinator(lex, builder, sentence, start)
+                _strand(lex, builder, sentence, start)
+            if kind in ("partner_search", "call"):
+                _deadline_in_prose(lex, builder, sentence, start)
+            _rate_in_prose(lex, builder, sentence, start)
+            _fund_in_prose(lex, builder, sentence, start)
+    if kind == "partner_search" and not builder.has("owner_name"):
+        segment = text[region[0]:region[1]]
+        match = lex.org_re.search(segment)
+        if match:
+            name = re.sub(r"^The\s+", "", match.group(0))
+            offset = region[0] + match.end() - len(name)
+            builder.add(Candidate("owner_name", name, offset, region[0] + match.end(), "prose",
+                                  _line_of(reading, offset), 0.6))
+    if kind == "partner_search" and builder.has("owner_name") and not builder.has("city"):
+        owner = builder.first("owner_name")
+        city = lex.org_city_re.search(text[owner.start:owner.end]) if owner else None
+        if owner and city:
+            builder.add(Candidate("city", city.group("city"), owner.start + city.start("city"),
+                                  owner.start + city.end("city"), owner.label, owner.line, 0.7))
+    if kind in ("project", "call") and not builder.has("region_name") and builder.language == "sv":
+        regions = {m.group(0).casefold(): m for m in lex.esf_region_re.finditer(text, region[0], region[1] + 1)}
+        if len(regions) == 1:
+            match = next(iter(regions.values()))
+            builder.add(Candidate("region_name", match.group(0), match.start(), match.end(), "prose",
+                                  _line_of(reading, match.start()), 0.6))
+    builder.settle_fund_from_prose()
+
+
+def _line_of(reading: Reading, offset: int) -> int:
+    for line in reading.lines:
+        if line.start <= offset <= line.end:
+            return line.index
+    return len(reading.lines) - 1
+
+
+_LIST_SEP = r"(?:\s*,\s*|\s+(?:och|and|und|et|e|y|samt)\s+|\s*&\s*)"
+
+
+def _municipalities(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """"i nio kommuner i Värmland: Eda, Filipstad, ... och Årjäng"; "Forshaga och Munkfors kommuner"."""
+    name = lex.municipality_re.pattern
+    run = re.compile(rf"(?:{name})(?:{_LIST_SEP}(?:{name}))+")
+    for cue in lex.municipality_cue_re.finditer(sentence):
+        after = sentence[cue.end():cue.end() + 400]
+        names = None
+        for lead in re.finditer(r"(?:[:–—-]\s*|\s)(?=[A-ZÅÄÖ])", after[:80]):
+            if re.search(r"[.;()]", after[:lead.start()]):
+                break
+            names = run.match(after, lead.end())
+            if names:
+                break
+        if names is None:
+            before = sentence[max(0, cue.start() - 300):cue.start()]
+            tail = re.search(rf"(?:{name})(?:{_LIST_SEP}(?:{name}))+\s*$", before)
+            if tail is None:
+                continue
+            names_start = start + max(0, cue.start() - 300) + tail.start()
+            found = tail.group(0)
+        else:
+            names_start = start + cue.end() + names.start()
+            found = names.group(0)
+        cofinancing = bool(lex.cofinancing_cue_re.search(sentence[:cue.start()]))
+        for item in lex.municipality_re.finditer(found):
+            for key in ("municipalities", "co_financiers") if cofinancing else ("municipalities",):
+                builder.add(Candidate(key, item.group(0), names_start + item.start(), names_start + item.end(),
+                                      "prose", -1, 0.7))
+
+
+def _owner_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """"will be led by Region Gävleborg"; "Projektägare är Region Värmland"."""
+    if builder.has("owner_name"):
+        return
+    for cue in lex.owner_cue_re.finditer(sentence):
+        match = lex.org_re.match(sentence, cue.end())
+        if match:
+            builder.add(Candidate("owner_name", match.group(0), start + match.start(), start + match.end(),
+                                  "prose", -1, 0.6))
+            return
+
+
+def _coordinator(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """"The EU office Skåne Nordost will be the project coordinator"."""
+    if builder.has("owner_name"):
+        return
+    cue = lex.coordinator_cue_re.search(sentence)
+    if not cue:
+        return
+    subject = re.search(r"(?:^|\s)(?:The\s+)?(?P<name>[A-ZÅÄÖ][\w-]*(?:\s+[\w-]+){0,5})$", sentence[:cue.start()])
+    if subject and sum(w[:1].isupper() for w in subject.group("name").split()) >= 2:
+        builder.add(Candidate("owner_name", subject.group("name"), start + subject.start("name"),
+                              start + subject.end("name"), "prose", -1, 0.5))
+
+
+def _strand(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """'under the strand "Network of Towns"'; 'Call Strand 2: “Democratic engagement ...”'."""
+    if builder.has("programme_area"):
+        return
+    match = lex.strand_re.search(sentence)
+    if match:
+        builder.add(Candidate("programme_area", match.group("value").strip(), start + match.start("value"),
+                              start + match.end("value"), "prose", -1, 0.6))
+
+
+def _deadline_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """"The deadline for the partner search is 31st December 2014"; "(deadline September 1st of 2017)"."""
+    for cue in lex.deadline_cue_re.finditer(sentence):
+        window = sentence[cue.end():cue.end() + 80]
+        date = v.find_date(window)
+        if date is None:
+            continue
+        between = window[:date.start]
+        partner = bool(lex.partner_deadline_re.search(between)) or bool(
+            lex.partner_deadline_re.search(sentence[max(0, cue.start() - 30):cue.start()]))
+        builder.add(Candidate("deadline_partner" if partner else "deadline_application", date.value,
+                              start + cue.end() + date.start, start + cue.end() + date.end, "prose", -1, 0.6))
+
+
+def _rate_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    if builder.has("eu_cofinancing_rate"):
+        return
+    for cue in lex.rate_cue_re.finditer(sentence):
+        percent = v.find_percent(sentence[cue.end():cue.end() + 12])
+        if percent and percent.start <= 2:
+            builder.add(Candidate("eu_cofinancing_rate", percent.value, start + cue.end() + percent.start,
+                                  start + cue.end() + percent.end, "prose", -1, 0.6))
+            return
+
+
+def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """The fund named right after "stöd ur", "support from", "funded by": a candidate; only one fund may be.
+
+    A sentence that names several funds ("co-financed by the ERDF, the ESF+ and the JTF") says nothing
+    about which one supports this project.
+    """
+    if sum(1 for _, _, pattern in lex.funds if pattern.search(sentence)) > 1:
+        return
+    for _, short, pattern in lex.funds:
+        for match in pattern.finditer(sentence):
+            if lex.fund_cue_re.search(sentence[max(0, match.start() - 40):match.start()]):
+                name = short.get(builder.language, short["en"])
+                bracket = re.match(r"\s*\(([^()\s]{2,10})\)", sentence[match.end():])
+                end = match.end()
+                if bracket and pattern.fullmatch(bracket.group(1)):
+                    name, end = bracket.group(1), match.end() + bracket.end()
+                builder.prose_funds.append(Candidate("fund", name, start + match.start(), start + end, "prose", -1,
+                                                     0.6))
+
+
+# --- the record ---------------------------------------------------------------------------------------
+
+
+class _Builder:
+    """Collects one record's candidates; the first value of a key is kept, a different later one reported."""
+
+    def __init__(self, text: str, language: str, kind: DocumentKind, warnings: list[str]) -> None:
+        self.text = text
+        self.language = language
+        self.kind = kind
+        self.warnings = warnings
+        self.values: dict[str, Candidate] = {}
+        self.lists: dict[str, list[Candidate]] = {}
+        self.extra: dict[str, Candidate] = {}
+        self.prose_funds: list[Candidate] = []
+
+    def has(self, key: str) -> bool:
+        return key in self.values or key in self.lists
+
+    def first(self, key: str) -> Candidate | None:
+        return self.values.get(key)
+
+    def add_all(self, candidates: list[Candidate]) -> None:
+        for candidate in candidates:
+            self.add(candidate)
+
+    def add(self, candidate: Candidate) -> None:
+        if not supports(self.text[candidate.start:candidate.end], candidate.value, candidate.key):
+            self.warnings.append(f"{candidate.key}: {candidate.value!r} is not what "
+                                 f"{self.text[candidate.start:candidate.end]!r} says; not kept")
+            return
+        key = candidate.key
+        if key.startswith("extra:"):
+            self.extra.setdefault(key[6:], candidate)
+        elif key in _LIST_KEYS:
+            items = self.lists.setdefault(key, [])
+            if all(clean(str(c.value)).casefold() != clean(str(candidate.value)).casefold() for c in items):
+                items.append(candidate)
+        elif key in self.values:
+            if self.values[key].value != candidate.value and candidate.label != "prose":
+                self.warnings.append(f"{_where(self.text, candidate.start)}: {key} stated twice with different "
+                                     f"values ({self.values[key].value!r}, {candidate.value!r}); the first is kept")
+        else:
+            self.values[key] = candidate
+
+    def settle_fund_from_prose(self) -> None:
+        if "fund" in self.values or not self.prose_funds:
+            return
+        if len({c.value for c in self.prose_funds}) == 1:
+            self.values["fund"] = self.prose_funds[0]
+
+    def build(self, source_format: SourceFormat) -> ProjectRecord | None:
+        values = dict(self.values)
+        self._resolve_amounts(values)
+        self._resolve_deadline(values)
+        if self.kind == "call":
+            for key, extra in (("start_date", "call_opens"), ("granted_amount_sek", "call_amount")):
+                if key in values:
+                    self.extra.setdefault(extra, values.pop(key))
+            if "end_date" in values:
+                values.setdefault("deadline", values.pop("end_date"))
+        if self.kind != "project":
+            self.lists.pop("municipalities", None) if self.kind == "partner_search" else None
+        fields: dict[str, Any] = {}
+        evidence: list[Evidence] = []
+        for key, candidate in values.items():
+            if key not in _RECORD_FIELDS:
+                continue
+            fields[key] = candidate.value
+            evidence.append(_evidence(key, candidate))
+        for key, items in self.lists.items():
+            fields[key] = tuple(c.value for c in items)
+            evidence += [_evidence(key, c) for c in items]
+        if not fields:
+            return None
+        extra = tuple((k, str(c.value)) for k, c in self.extra.items())
+        return ProjectRecord(source_format=source_format, language=self.language, document_kind=self.kind,
+                             extra=extra, evidence=tuple(sorted(evidence, key=lambda e: (e.start, e.key))),
+                             **fields)
+
+    def _resolve_amounts(self, values: dict[str, Candidate]) -> None:
+        """An amount's key follows its currency: SEK, or none named on a Swedish page, or EUR."""
+        for base, sek, eur in (("granted_amount", "granted_amount_sek", "eu_contribution_eur"),
+                               ("total_budget", "total_budget_sek", "total_budget_eur")):
+            candidate = values.pop(base, None)
+            if candidate is None:
+                continue
+            amount: v.Amount = candidate.value
+            if amount.currency == "EUR":
+                key = eur
+            elif amount.currency == "SEK" or (amount.currency is None and self.language == "sv"):
+                key = sek
+            else:
+                self.warnings.append(f"{_where(self.text, candidate.start)}: {candidate.label}: an amount with no "
+                                     "currency on a page that is not Swedish; not read")
+                continue
+            values[key] = _with(candidate, key, amount.value)
+
+    def _resolve_deadline(self, values: dict[str, Candidate]) -> None:
+        """The application deadline when the text states one, else the deadline for partners' replies."""
+        application = values.pop("deadline_application", None)
+        partner = values.pop("deadline_partner", None)
+        chosen = application or partner
+        if chosen is not None:
+            values["deadline"] = _with(chosen, "deadline", chosen.value)
+
+
+def _with(candidate: Candidate, key: str, value: Any) -> Candidate:
+    return Candidate(key, value, candidate.start, candidate.end, candidate.label, candidate.line,
+                     candidate.confidence)
+
+
+def _evidence(key: str, candidate: Candidate) -> Evidence:
+    label = "prose" if candidate.label == "prose" else candidate.label
+    return Evidence(key, candidate.start, candidate.end, clean(label), candidate.confidence)
+
+
+def _where(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+_RECORD_FIELDS = {f for f in ProjectRecord.__dataclass_fields__ if f not in ("source_format", "extra", "evidence")}
+
+
+def supports(span: str, value: Any, key: str = "") -> bool:
+    """Whether the text of ``span`` states ``value``: the check every value passes before it is kept.
+
+    A fund is stated by any of its names; a telephone number in its national form.
+
+    >>> supports("1 feb 2024", dt.date(2024, 2, 1)), supports("Sandvikens kommun", "Sandvikens kommun")
+    (True, True)
+    >>> supports("4 892 717 kronor", Decimal("4892718"))
+    False
+    """
+    if key == "fund":
+        return any(value in short.values() and pattern.search(span) for _, short, pattern in lexicon().funds) \
+            or _loose(value) in _loose(span)
+    if key == "contact_phone" and isinstance(value, str) and value.startswith("+46"):
+        value = "0" + value[3:]
+    if isinstance(value, v.Amount):
+        found = v.find_amount(span)
+        return found is not None and found.value == value
+    if isinstance(value, bool):
+        return v.find_bool(span) is not None and v.find_bool(span).value == value  # type: ignore[union-attr]
+    if isinstance(value, dt.date):
+        return any(f.value == value for f in v.find_dates(span))
+    if isinstance(value, Decimal):
+        digits = re.sub(r"[^0-9]", "", span)
+        amount = v.find_amount(span)
+        percent = v.find_percent(span)
+        return (amount is not None and amount.value.value == value) or \
+            (percent is not None and percent.value == value) or (bool(digits) and str(value.normalize()) in digits)
+    if isinstance(value, int):
+        return str(value) in re.sub(r"\s", "", span)
+    if isinstance(value, str):
+        wanted = _loose(value)
+        return wanted in _loose(span) or wanted in re.sub(r"[^0-9a-z+]", "", _loose(span))
+    return False
+
+
+def _loose(text: str) -> str:
+    return re.sub(r"[\s\-–—./]+", "", text.casefold())

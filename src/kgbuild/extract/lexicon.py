@@ -1,0 +1,154 @@
+"""The lexicon: labels, headings and phrases from ``data/lexicon/``, compiled once into matchers.
+
+Everything language- or layout-specific the engine reads by lives in those TOML files; this module
+only turns them into regular expressions and lookup tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from kgbuild.resources import data_path
+
+__all__ = ["FieldSpec", "Lexicon", "lexicon", "label_key"]
+
+
+def label_key(label: str) -> str:
+    """The comparison key of a label: case, spacing, dash style and a trailing colon ignored.
+
+    >>> label_key("  NUTS–2 kod: ")
+    'nuts-2 kod'
+    """
+    key = re.sub(r"\s+", " ", label).strip().rstrip(":").strip().casefold()
+    return re.sub(r"\s*[–—]\s*", "-", key) if re.search(r"\w[–—]\w", key) else re.sub(r"[–—]", "-", key)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """What a label announces: the record key, the kind of value, and how the label may be written."""
+
+    name: str
+    key: str
+    kind: str
+    also: tuple[str, ...] = ()
+    colon: bool = False  # a label only before a colon
+    section: str | None = None  # a label only inside this section
+    names_fund: bool = False  # the label itself names the fund ("Beviljat ESF-stöd")
+
+
+def _label_regex(label: str) -> str:
+    """A label as a regex: any run of spaces for a space, any dash for a dash."""
+    out = []
+    for char in label:
+        if char.isspace():
+            out.append(r"\s+")
+        elif char in "-–—":
+            out.append(r"\s*[-–—]\s*")
+        else:
+            out.append(re.escape(char))
+    return "".join(out)
+
+
+class Lexicon:
+    """The compiled lexicon."""
+
+    def __init__(self, labels: dict[str, Any], phrases: dict[str, Any], municipalities: list[str],
+                 esf_regions: list[str]) -> None:
+        self.fields: dict[str, FieldSpec] = {}
+        self.by_label: dict[str, list[FieldSpec]] = {}
+        self.label_language: dict[str, str] = {}
+        written: list[str] = []
+        patterns: list[tuple[str, FieldSpec]] = []
+        for name, spec in labels["fields"].items():
+            field = FieldSpec(name, spec.get("key", name), spec["kind"], tuple(spec.get("also", ())),
+                              spec.get("colon", False), spec.get("section"), spec.get("names_fund", False))
+            self.fields[name] = field
+            for language, values in spec.items():
+                if len(language) != 2 or not isinstance(values, list):
+                    continue
+                for label in values:
+                    self.by_label.setdefault(label_key(label), []).append(field)
+                    self.label_language.setdefault(label_key(label), language)
+                    written.append(label)
+            patterns += [(pattern, field) for pattern in spec.get("patterns", ())]
+        # Longest first, so "Projektägare organisationsnummer" wins over "Projektägare".
+        alternatives = "|".join(_label_regex(label) for label in sorted(set(written), key=len, reverse=True))
+        self.label_alternatives = alternatives
+        self.pattern_fields = [(re.compile(p, re.I), f) for p, f in patterns]
+        # A label at the start of a line: "Label:", "Label" alone, "LabelValue", "LABEL value".
+        self.line_label_re = re.compile(rf"^[ \t\u00a0]*(?P<label>{alternatives})(?P<rest>.*)$", re.I)
+        # A label inside a line, before a colon: "Projekt: X. Projektägare: Y." or "...regionDnr: 23-059".
+        self.inline_label_re = re.compile(
+            rf"(?:(?<=^)|(?<=[.;!?|]\s)|(?<=[.;!?|]\s\s)|(?<=\t)|(?<=\s\s)|(?<=[a-zåäö])(?=[A-ZÅÄÖ])|(?<=\s))"
+            rf"(?P<label>{alternatives}|{'|'.join(p for p, _ in patterns) or 'a^'})[ \t\u00a0]*:(?!//)", re.I)
+        contact_labels = [label for name in ("contact_email", "contact_phone") for lang, labels_ in
+                          labels["fields"][name].items() if len(lang) == 2 for label in labels_]
+        self.spaced_contact_re = re.compile(
+            rf"(?<=\s)(?P<label>{'|'.join(_label_regex(x) for x in sorted(set(contact_labels), key=len, reverse=True))})"
+            rf"[ \t\u00a0]+(?=\S)", re.I)
+        self.lists = {label_key(h): key for key, headings in labels["lists"].items() for h in headings}
+        self.sections = {label_key(h): name for name, headings in labels["sections"].items() for h in headings}
+
+        self.chrome_re = re.compile(rf"^(?:{'|'.join(phrases['chrome'])})$", re.I)
+        # Names stay on one line: a page's next line is another thing.
+        space = r"[^\S\n]+"
+        name = rf"{phrases['name_word']}(?:{space}(?:(?:{'|'.join(phrases['name_joiners'])}){space})?{phrases['name_word']})*"
+        self.org_re = re.compile("|".join(f"(?:{form.replace(chr(92) + 's+', space).replace('NAME', name)})"
+                                          for form in phrases["org_forms"]))
+        self.org_city_re = re.compile(
+            rf"(?:Municipality|City|Town|Comune|Città|Ayuntamiento|Câmara\s+Municipal|Município|Commune|Concello)"
+            rf"{space}(?:(?:of|di|de|da|do|del){space})?(?P<city>{name})")
+        self.funds = [
+            (fund["id"], fund["short"], re.compile(rf"(?<![\w+])(?:{'|'.join(fund['names'])})(?![\w+])",
+                                                     re.I if fund["id"] not in ("esf", "cerv") else 0))
+            for fund in phrases["funds"]
+        ]
+        self.fund_cue_re = re.compile(rf"(?:{'|'.join(phrases['fund_cues'])})\s+(?:the\s+|den\s+)?$", re.I)
+        self.owner_cue_re = re.compile(rf"(?:{'|'.join(phrases['owner_cues'])})\s+", re.I)
+        self.coordinator_cue_re = re.compile(rf"\s+(?:{'|'.join(phrases['coordinator_cues'])})\b", re.I)
+        self.municipality_cue_re = re.compile(rf"\b(?:{'|'.join(phrases['municipality_cues'])})\b", re.I)
+        self.cofinancing_cue_re = re.compile(rf"(?:{'|'.join(phrases['cofinancing_cues'])})\s*$", re.I)
+        self.rate_cue_re = re.compile(rf"(?:{'|'.join(phrases['rate_cues'])})\s+(?:of\s+|på\s+|är\s+)?", re.I)
+        self.deadline_cue_re = re.compile(rf"\b(?:{'|'.join(phrases['deadline_cues'])})\b", re.I)
+        self.partner_deadline_re = re.compile(rf"(?:{'|'.join(phrases['partner_deadline'])})", re.I)
+        self.role_re = re.compile(rf"^(?:{'|'.join(phrases['roles'])})\b\s*", re.I)
+        self.trailing_role_re = re.compile(rf",\s*(?:{'|'.join(phrases['roles'])})\b.*$", re.I)
+        self.partner_search_re = re.compile(rf"(?:{'|'.join(phrases['partner_search'])})", re.I | re.M)
+        self.call_re = re.compile(rf"(?:{'|'.join(phrases['call'])})", re.I | re.M)
+        self.title_prefix_re = re.compile(rf"^(?:{'|'.join(phrases['title_prefixes'])})\s+(?=\S)", re.I)
+        self.strand_re = re.compile(
+            rf"\b(?:{'|'.join(phrases['strand_cues'])})\s*:?\s*[\"“”«](?P<value>[^\"“”»\n]{{3,120}})[\"“”»]", re.I)
+        self.stopwords = {lang: frozenset(words) for lang, words in phrases["stopwords"].items()}
+
+        self.municipalities = frozenset(municipalities)
+        names = "|".join(re.escape(m) for m in sorted(municipalities, key=len, reverse=True))
+        self.municipality_re = re.compile(rf"(?<![\w-])(?:{names})(?![\w-])")
+        self.esf_region_re = re.compile(
+            "(?<![\\w-])(?:" + "|".join(re.escape(r) for r in esf_regions if " " in r) + ")(?![\\w-])", re.I)
+
+    def fields_for(self, label: str) -> list[FieldSpec]:
+        return self.by_label.get(label_key(label), [])
+
+
+def _reference_names(file: str, column: str, alt: str) -> list[str]:
+    with data_path("reference", file).open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    names = [row[column] for row in rows]
+    names += [a for row in rows for a in (row.get(alt) or "").split("|") if a]
+    return names
+
+
+@functools.cache
+def lexicon() -> Lexicon:
+    """The lexicon of this installation, read once."""
+    with data_path("lexicon", "labels.toml").open("rb") as handle:
+        labels = tomllib.load(handle)
+    with data_path("lexicon", "phrases.toml").open("rb") as handle:
+        phrases = tomllib.load(handle)
+    return Lexicon(labels, phrases, _reference_names("municipalities.csv", "name", "alt_names"),
+                   _reference_names("esf_regions.csv", "name", "alt_names"))

@@ -1,0 +1,488 @@
+"""The layout readers: label/value pairs, lists and headings found in a text, each with its span.
+
+One pass over the lines finds every value a label announces, in any of the layouts the lexicon's
+header describes, and keeps the rest (headings, prose) for the title and prose readers. Each value
+is read by the finder of its field's kind from the text right after its label; a value a finder
+cannot read is reported, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from kgbuild.extract import values as v
+from kgbuild.extract.lexicon import FieldSpec, Lexicon, label_key
+
+__all__ = ["Candidate", "Line", "Reading", "read_layout", "read_value", "split_lines", "is_heading"]
+
+# Label lines, headings and list items are short; longer lines are prose.
+MAX_FIELD_LINE = 300
+_BULLET_RE = re.compile(r"^[ \t\u00a0]*(?:[•·▪◦●∙*]|[-–—](?=\s)|\d{1,2}[.)](?=\s))[ \t\u00a0]*")
+_TYPED = {"date", "period", "amount", "percent", "int", "email", "phone", "org_number", "postal_code",
+          "project_number", "bool", "nuts", "deadline", "area"}
+_UNKNOWN_LABEL_RE = re.compile(r"^[ \t]*[A-ZÅÄÖ][\wÅÄÖåäö/()&+\- ]{1,58}:[ \t]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A value read from the text: its key, the value, where it was read, and how."""
+
+    key: str
+    value: Any
+    start: int
+    end: int
+    label: str  # the label as written, or "heading", "list", "prose"
+    line: int
+    confidence: float = 0.9
+
+
+@dataclass
+class Reading:
+    """What the layout readers found in one text."""
+
+    text: str
+    lines: list[Line]
+    candidates: list[Candidate] = field(default_factory=list)
+    label_lines: set[int] = field(default_factory=set)  # lines holding a label or a value read
+    headings: list[Line] = field(default_factory=list)
+    sections: dict[int, str] = field(default_factory=dict)  # line → section it is in
+    fields_seen: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def split_lines(text: str) -> list[Line]:
+    lines, start = [], 0
+    for index, line in enumerate(text.split("\n")):
+        lines.append(Line(index, start, start + len(line), line))
+        start += len(line) + 1
+    return lines
+
+
+def clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def is_chrome(lex: Lexicon, line: str) -> bool:
+    text = clean(line)
+    return len(text) <= MAX_FIELD_LINE and bool(lex.chrome_re.match(text))
+
+
+def is_heading(lex: Lexicon, line: Line) -> bool:
+    """A short line standing for a title or a heading: no sentence, no label, no chrome, no list item."""
+    text = clean(line.text)
+    if not text or len(text) > 150 or len(text.split()) > 20 or text.endswith((".", ":", ",", ";")):
+        return False
+    if _BULLET_RE.match(line.text) or is_chrome(lex, text) or not re.search(r"[^\W\d_]", text):
+        return False
+    return not (label_key(text) in lex.sections or label_key(text) in lex.lists)
+
+
+def _fund(lex: Lexicon, text: str, language: str = "en") -> v.Found | None:
+    """The fund a text names first, as the short name the text gives it in brackets or the lexicon's."""
+    best: tuple[int, int, str] | None = None
+    for _, short, pattern in lex.funds:
+        match = pattern.search(text)
+        if match and (best is None or match.start() < best[0]):
+            name = short.get(language, short["en"])
+            bracket = re.match(r"\s*\(([^()\s]{2,10})\)", text[match.end():])
+            end = match.end()
+            if bracket and pattern.fullmatch(bracket.group(1)):
+                name, end = bracket.group(1), match.end() + bracket.end()
+            best = (match.start(), end, name)
+    return v.Found(best[2], best[0], best[1]) if best else None
+
+
+def _org(lex: Lexicon, text: str) -> v.Found | None:
+    """An organisation's name: the value as written when it is one, else the first name of a known form.
+
+    "X, X" is one owner X; "212000-1850, X" is an organisation number and the name X.
+    """
+    found = v.find_text(text)
+    if found is None:
+        return None
+    value, start, end = found
+    number = v.find_org_number(value)
+    if number and number.start == 0:
+        rest = re.match(r"[\s,;:–-]*", value[number.end:])
+        offset = number.end + (rest.end() if rest else 0)
+        value, start = value[offset:], start + offset
+    halves = [h.strip() for h in value.split(",")]
+    if len(halves) == 2 and halves[0].casefold() == halves[1].casefold():
+        value, end = halves[0], start + len(halves[0])
+    if len(value) > 120 or re.search(r"[.!?]\s+[A-ZÅÄÖ]", value) or " is " in value or " är " in value:
+        match = lex.org_re.search(text)
+        if not match:
+            return None
+        return v.Found(re.sub(r"^The\s+", "", match.group(0)), match.start() + (4 if match.group(0).startswith("The ") else 0),
+                       match.end())
+    if value.startswith("The "):
+        value, start = value[4:], start + 4
+    return v.Found(value, start, end) if value else None
+
+
+_PERSON_RE = re.compile(r"^[A-ZÅÄÖÉÜØÆ][\w’'.-]+(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÅÄÖÉÜØÆ][\w’'.-]+){1,4}$")
+
+
+def _person(lex: Lexicon, text: str) -> v.Found | None:
+    """A person's name, without a role before or after it ("Projektledare Anna X", "Anna X, Projektledare")."""
+    found = v.find_text(text)
+    if found is None:
+        return None
+    value, start, end = found
+    role = lex.role_re.match(value)
+    if role:
+        value, start = value[role.end():], start + role.end()
+    trailing = lex.trailing_role_re.search(value) or re.search(r",.*$", value)
+    if trailing:
+        value, end = value[:trailing.start()], start + trailing.start()
+    value = value.strip()
+    if not _PERSON_RE.match(value) or len(value) > 60:
+        return None
+    return v.Found(value, start, start + len(value))
+
+
+def read_value(lex: Lexicon, spec: FieldSpec, text: str, offset: int, label: str, line: int,
+               language: str = "sv", label_at: int | None = None) -> list[Candidate]:
+    """The candidates one labelled value gives (``text`` starts at ``offset`` in the document, its label
+    at ``label_at``)."""
+
+    def one(key: str, found: v.Found | None, confidence: float = 0.9) -> list[Candidate]:
+        if found is None:
+            return []
+        return [Candidate(key, found.value, offset + found.start, offset + found.end, label, line, confidence)]
+
+    kind, key = spec.kind, spec.key
+    out: list[Candidate] = []
+    if kind == "text":
+        out = one(key, v.find_text(text))
+    elif kind == "org":
+        out = one(key, _org(lex, text))
+    elif kind == "person":
+        out = one(key, _person(lex, text))
+    elif kind == "fund":
+        out = one(key, _fund(lex, text, language))
+    elif kind == "area":
+        code = v.find_code(text)
+        out = one(key, v.Found(code.value.split(".")[0], code.start, code.end) if code else v.find_text(text))
+        if code and "." in code.value:
+            out += one("specific_objective", code)
+    elif kind == "period":
+        period = v.find_period(text)
+        if period:
+            out = one("start_date", v.Found(period.value[0], period.start, period.end))
+            out += one("end_date", v.Found(period.value[1], period.start, period.end))
+            out += one("period_text", v.Found(clean(text[period.start:period.end]), period.start, period.end))
+        else:
+            years = v.find_years(text)
+            out = one("period_text", v.Found(clean(text[years.start:years.end]), years.start, years.end)
+                      if years else v.find_text(text))
+    elif kind == "deadline":
+        date = v.find_date(text)
+        partner = bool(lex.partner_deadline_re.search(label))
+        out = one("deadline_partner" if partner else "deadline_application", date)
+    elif kind == "list":
+        for item in re.finditer(r"[^,;\n]+", text):
+            out += one(key, _shift(v.find_text(item.group(0)), item.start()))
+    elif kind == "postal_code":
+        found = v.find_postal_city(text)
+        out = one("postal_code", v.Found(found.value[0], found.start, found.end) if found else None)
+    elif kind == "postal_city":
+        found = v.find_postal_city(text)
+        if found:
+            out = one("postal_code", v.Found(found.value[0], found.start, found.end))
+            if found.value[1]:
+                out += one("city", v.Found(found.value[1], found.start, found.end))
+    else:
+        out = one(key, v.FINDERS[kind](text))
+    for also in spec.also:
+        other = lex.fields[also]
+        if also == "eu_cofinancing_rate" or other.kind == "percent":
+            out += one(other.key, v.find_percent(text))
+        elif other.kind == "org_number":
+            out += one(other.key, v.find_org_number(text))
+        elif other.kind == "code" and kind != "area":
+            out += one(other.key, v.find_code(text))
+        elif other.kind == "fund":
+            out += one(other.key, _fund(lex, text, language))
+    if spec.names_fund and label_at is not None:
+        fund = _fund(lex, label, language)
+        if fund:
+            out.append(Candidate("fund", fund.value, label_at + fund.start, label_at + fund.end, label, line))
+    return out
+
+
+def _shift(found: v.Found | None, by: int) -> v.Found | None:
+    return v.Found(found.value, found.start + by, found.end + by) if found else None
+
+
+def _accepts(spec: FieldSpec, written: str, rest: str, section: str | None, finder_ok: bool) -> str | None:
+    """How a label at a line's start is followed, if that layout is one it may be read in."""
+    if spec.section and spec.section != section:
+        return None
+    stripped = rest.lstrip(" \t\u00a0")
+    if stripped.startswith(":") and not stripped.startswith("://"):
+        return "colon"
+    if spec.colon:
+        return None
+    if not stripped:
+        return "alone"
+    if rest[0] in " \t\u00a0":
+        if written.isupper() and len(written) > 2:
+            return "spaced"
+        if spec.kind in _TYPED and finder_ok:
+            return "spaced"
+        if written.endswith(".") and spec.kind in _TYPED:
+            return "spaced"
+        return None
+    if rest[0].isupper() or rest[0].isdigit() or rest[0] in "#\"“€" or (spec.kind in _TYPED and finder_ok):
+        return "glued"
+    return None
+
+
+def _finder_matches_at_start(spec: FieldSpec, value: str) -> bool:
+    if spec.kind not in v.FINDERS and spec.kind not in ("deadline", "period", "postal_code", "area"):
+        return False
+    finder = {"deadline": v.find_date, "period": v.find_period, "postal_code": v.find_postal_city,
+              "area": v.find_code}.get(spec.kind) or v.FINDERS[spec.kind]
+    found = finder(value)
+    return found is not None and found.start <= 2
+
+
+class _Reader:
+    def __init__(self, lex: Lexicon, text: str, language: str) -> None:
+        self.lex = lex
+        self.language = language
+        self.reading = Reading(text, split_lines(text))
+        self.section: str | None = None
+
+    def run(self) -> Reading:
+        lines = self.reading.lines
+        index = 0
+        while index < len(lines):
+            line = lines[index]
+            self.reading.sections[index] = self.section or ""
+            if not line.text.strip() or is_chrome(self.lex, line.text):
+                index += 1
+                continue
+            index = self._line(index)
+        return self.reading
+
+    # --- one line ---------------------------------------------------------------------------------
+
+    def _line(self, index: int) -> int:
+        line = self.reading.lines[index]
+        text = line.text
+        key = label_key(text)
+        if len(text) <= MAX_FIELD_LINE:
+            if key in self.lex.sections:
+                # A section's heading may also be a label ("Contact person:" over "Name: ...").
+                self.section = self.lex.sections[key]
+                self.reading.sections[index] = self.section
+            match = self._label_at_start(line)
+            if match is not None:
+                return match
+            list_key = self._list_heading(text)
+            if list_key is not None:
+                return self._list(index, list_key)
+            if key in self.lex.sections:
+                return index + 1
+        self._inline(line, 0)
+        if index not in self.reading.label_lines and is_heading(self.lex, line):
+            self.reading.headings.append(line)
+        return index + 1
+
+    def _label_at_start(self, line: Line) -> int | None:
+        match = self.lex.line_label_re.match(line.text)
+        specs: list[FieldSpec] = []
+        written = ""
+        if match:
+            written = match.group("label")
+            specs = self.lex.fields_for(written)
+            rest = match.group("rest")
+            label_end = match.end("label")
+        for spec in specs:
+            value_probe = rest.lstrip(" \t\u00a0:")
+            layout = _accepts(spec, written, rest, self.section, _finder_matches_at_start(spec, value_probe))
+            if layout is None:
+                continue
+            return self._take(line, spec, written, label_end, layout)
+        for pattern, spec in self.lex.pattern_fields:
+            found = pattern.match(line.text.lstrip(" \t"))
+            if found:
+                offset = len(line.text) - len(line.text.lstrip(" \t"))
+                end = offset + found.end()
+                if line.text[end:].lstrip(" \t").startswith(":"):
+                    return self._take(line, spec, line.text[offset:end], end, "colon")
+        if _UNKNOWN_LABEL_RE.match(line.text) and len(line.text.split()) <= 7 and \
+                label_key(line.text) not in self.lex.sections and self._list_heading(line.text) is None:
+            value_line = self._value_line(line.index)
+            self.reading.label_lines.add(line.index)
+            if value_line is not None:
+                self.reading.label_lines.add(value_line.index)
+                self.reading.warnings.append(f"line {line.index + 1}: unknown label {clean(line.text)!r}: "
+                                             "kept under extra")
+                written = clean(line.text).rstrip(":").strip()
+                self._add(read_value(self.lex, _extra(written), value_line.text, value_line.start, written,
+                                     value_line.index, self.language))
+                return value_line.index + 1
+            return line.index + 1
+        return None
+
+    def _take(self, line: Line, spec: FieldSpec, written: str, label_end: int, layout: str) -> int:
+        """Read the value a label at the start of ``line`` announces; return the next line to read."""
+        self.reading.label_lines.add(line.index)
+        self.reading.fields_seen.append(spec.name)
+        rest_start = label_end
+        if layout == "colon":
+            rest_start = line.text.index(":", label_end) + 1
+        value = line.text[rest_start:]
+        if value.strip():
+            self._inline(line, rest_start, first=(spec, written))
+            return line.index + 1
+        value_line = self._value_line(line.index)
+        if value_line is None:
+            self.reading.warnings.append(f"line {line.index + 1}: {clean(written)}: no value")
+            return line.index + 1
+        self.reading.label_lines.add(value_line.index)
+        self._add(read_value(self.lex, spec, value_line.text, value_line.start, written, value_line.index,
+                             self.language, line.start + label_end - len(written)))
+        return value_line.index + 1
+
+    def _value_line(self, index: int) -> Line | None:
+        """The line after a label alone on its own: the next non-blank line, unless that is a label too."""
+        lines = self.reading.lines
+        following = index + 1
+        while following < len(lines) and not lines[following].text.strip():
+            following += 1
+            if following - index > 3:
+                return None
+        if following >= len(lines):
+            return None
+        candidate = lines[following]
+        if self._is_label_line(candidate.text) or is_chrome(self.lex, candidate.text):
+            return None
+        return candidate
+
+    def _is_label_line(self, text: str) -> bool:
+        if len(text) > MAX_FIELD_LINE:
+            return False
+        match = self.lex.line_label_re.match(text)
+        if match:
+            for spec in self.lex.fields_for(match.group("label")):
+                probe = match.group("rest").lstrip(" \t\u00a0:")
+                if _accepts(spec, match.group("label"), match.group("rest"), self.section,
+                            _finder_matches_at_start(spec, probe)):
+                    return True
+        if any(p.match(text.lstrip()) and text.lstrip()[p.match(text.lstrip()).end():].lstrip().startswith(":")
+               for p, _ in self.lex.pattern_fields):
+            return True
+        return bool(_UNKNOWN_LABEL_RE.match(text)) and len(text.split()) <= 7 or \
+            label_key(text) in self.lex.sections
+
+    def _inline(self, line: Line, start: int, first: tuple[FieldSpec, str] | None = None) -> None:
+        """Values after labels inside a line: ``Projekt: X. Projektägare: Y.``; ``first`` starts at ``start``."""
+        text = line.text
+        pieces: list[tuple[FieldSpec | None, str, int, int]] = []  # spec, label, value start, label start
+        if first is not None:
+            pieces.append((first[0], first[1], start, text.find(first[1])))
+        for match in self.lex.inline_label_re.finditer(text, start):
+            written = match.group("label")
+            specs = [s for s in self.lex.fields_for(written) if not s.section or s.section == self.section]
+            if not specs:
+                specs = [s for p, s in self.lex.pattern_fields if p.fullmatch(written)]
+            if not specs:
+                continue
+            if first is not None and match.start() == start:
+                continue
+            pieces.append((specs[0], written, match.end(), match.start()))
+        for match in self.lex.spaced_contact_re.finditer(text, start):
+            specs = [s for s in self.lex.fields_for(match.group("label")) if s.kind in ("email", "phone")]
+            if specs and _finder_matches_at_start(specs[0], text[match.end():]) and \
+                    all(p[3] != match.start() for p in pieces) and match.start() > start:
+                pieces.append((specs[0], match.group("label"), match.end(), match.start()))
+        pieces.sort(key=lambda p: p[3])
+        if first is None and not pieces:
+            return
+        for number, (spec, written, value_start, label_start) in enumerate(pieces):
+            value_end = pieces[number + 1][3] if number + 1 < len(pieces) else len(text)
+            value = text[value_start:value_end]
+            assert spec is not None
+            self.reading.label_lines.add(line.index)
+            if first is None or number:
+                self.reading.fields_seen.append(spec.name)
+            if not value.strip():
+                value_line = self._value_line(line.index) if number + 1 == len(pieces) else None
+                if value_line is not None:
+                    self.reading.label_lines.add(value_line.index)
+                    self._add(read_value(self.lex, spec, value_line.text, value_line.start, written,
+                                         value_line.index, self.language, line.start + label_start))
+                continue
+            self._add(read_value(self.lex, spec, value, line.start + value_start, written, line.index,
+                                 self.language, line.start + label_start))
+
+    # --- lists --------------------------------------------------------------------------------------
+
+    def _list_heading(self, text: str) -> str | None:
+        key = label_key(text)
+        if key in self.lex.lists:
+            return self.lex.lists[key]
+        words = key.split()
+        if text.rstrip().endswith(":") and 1 < len(words) <= 8 and words[-1] in self.lex.lists:
+            return self.lex.lists[words[-1]]
+        return None
+
+    def _list(self, index: int, key: str) -> int:
+        """Items under a list heading: bullet lines, or short lines, until the list ends."""
+        lines = self.reading.lines
+        self.reading.label_lines.add(index)
+        following, bullets = index + 1, False
+        while following < len(lines):
+            line = lines[following]
+            if not line.text.strip():
+                following += 1
+                continue
+            bullet = _BULLET_RE.match(line.text)
+            if bullet:
+                bullets = True
+            elif bullets or len(line.text) > 80 or self._is_label_line(line.text) or self._list_heading(line.text) \
+                    or label_key(line.text) in self.lex.sections or clean(line.text).endswith("."):
+                break
+            start = bullet.end() if bullet else 0
+            found = v.find_text(line.text[start:])
+            if found:
+                self.reading.label_lines.add(following)
+                self.reading.candidates.append(Candidate(key, found.value.rstrip("."), line.start + start + found.start,
+                                                         line.start + start + found.start + len(found.value.rstrip(".")),
+                                                         "list", following))
+            following += 1
+        return following
+
+    def _add(self, candidates: list[Candidate]) -> None:
+        self.reading.candidates.extend(candidates)
+
+
+def _extra(label: str) -> FieldSpec:
+    return FieldSpec(f"extra:{label}", f"extra:{label}", "text")
+
+
+def read_layout(lex: Lexicon, text: str, language: str) -> Reading:
+    """Every labelled value, list and heading in ``text``."""
+    return _Reader(lex, text, language).run()
+
+
+def sentences(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """The sentences of a text with their offsets (a sentence ends at . ! ? followed by a space or a line end)."""
+    for match in re.finditer(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|(?=\n)|$)", text):
+        if match.group(0).strip():
+            yield start + match.start(), match.group(0)

@@ -398,6 +398,8 @@ class _Reader:
             pieces.append((first[0], first[1], start, text.find(first[1])))
         for match in self.lex.inline_label_re.finditer(text, start):
             written = match.group("label")
+            if not _may_start_inline(text, match.start(), written, blank_after=not text[match.end():].strip()):
+                continue
             specs = [s for s in self.lex.fields_for(written) if not s.section or s.section == self.section]
             if not specs:
                 specs = [s for p, s in self.lex.pattern_fields if p.fullmatch(written)]
@@ -470,6 +472,23 @@ class _Reader:
 
     def _add(self, candidates: list[Candidate]) -> None:
         self.reading.candidates.extend(candidates)
+
+
+def _may_start_inline(text: str, at: int, written: str, *, blank_after: bool) -> bool:
+    """Whether a label found at ``at`` inside a line starts a field there.
+
+    At a sentence's start ("... verkstadsindustrin. Projektägare: ..."), after a tab or a wide gap, or
+    glued to the end of the word before it ("MellansverigeDnr:"). In the middle of a sentence, only a
+    label that ends its line ("... to the following contact person:", the value on the next line).
+    """
+    if at == 0:
+        return True
+    before = text[:at]
+    if before[-1].isalpha():
+        return before[-1].islower() and written[:1].isupper()
+    if re.search(r"(?:[.;!?|]\s+|\t|\s{2,}|^\s+)$", before):
+        return True
+    return blank_after
 
 
 def _extra(label: str) -> FieldSpec:

@@ -234,7 +234,8 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
             builder.add(Candidate("city", city.group("city"), owner.start + city.start("city"),
                                   owner.start + city.end("city"), owner.label, owner.line, 0.7))
     if kind in ("project", "call") and not builder.has("region_name") and builder.language == "sv":
-        regions = {m.group(0).casefold(): m for m in lex.esf_region_re.finditer(text, region[0], region[1] + 1)}
+        regions = {clean(m.group(0)).casefold(): m for m in lex.esf_region_re.finditer(text, region[0], region[1] + 1)
+                   if not re.match(r"[a-zåäö0-9-]", text[m.end():m.end() + 1])}
         if len(regions) == 1:
             match = next(iter(regions.values()))
             builder.add(Candidate("region_name", match.group(0), match.start(), match.end(), "prose",

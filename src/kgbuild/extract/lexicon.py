@@ -128,8 +128,10 @@ class Lexicon:
         self.municipalities = frozenset(municipalities)
         names = "|".join(re.escape(m) for m in sorted(municipalities, key=len, reverse=True))
         self.municipality_re = re.compile(rf"(?<![\w-])(?:{names})(?![\w-])")
+        # A region glued to the next word is still read ("MellansverigeDnr: 23-059"): the engine checks
+        # that no small letter follows.
         self.esf_region_re = re.compile(
-            "(?<![\\w-])(?:" + "|".join(re.escape(r) for r in esf_regions if " " in r) + ")(?![\\w-])", re.I)
+            "(?<![\\w-])(?:" + "|".join(_label_regex(r) for r in esf_regions if " " in r) + ")", re.I)
 
     def fields_for(self, label: str) -> list[FieldSpec]:
         return self.by_label.get(label_key(label), [])

@@ -110,10 +110,10 @@ def test_esf_plus_national_project_keeps_se0() -> None:
 
 
 def test_esf_plus_unknown_label_is_kept_and_reported() -> None:
-    fields = [*ESF_PLUS_FIELDS, ("Målgrupp:", "Unga 16-24 år")]
+    fields = [*ESF_PLUS_FIELDS, ("Målgruppens behov:", "Unga 16-24 år")]
     result = parse_text(_esf_plus(fields), "x.txt")
-    assert result.records[0].extra_dict()["Målgrupp"] == "Unga 16-24 år"
-    assert any("Målgrupp" in w for w in result.warnings)
+    assert result.records[0].extra_dict()["Målgruppens behov"] == "Unga 16-24 år"
+    assert any("Målgruppens behov" in w for w in result.warnings)
 
 
 def test_esf_plus_bad_value_is_reported_and_kept_raw() -> None:
@@ -150,10 +150,10 @@ def test_esf_project_bank_2014_2020_layout() -> None:
 
 
 def test_esf_project_bank_unknown_glued_label_is_kept() -> None:
-    text = ("Titel\n\nProjektfasGenomförande\nProjektledareAnna Svensson\nProjektägareX kommun\n"
+    text = ("Titel\n\nProjektfasGenomförande\nSamverkansformNätverk\nProjektägareX kommun\n"
             "Projektperiod2010-01-01 till 2011-01-01\n")
     result = parse_text(text, "x.txt")
-    assert result.records[0].extra_dict()["Projektledare"] == "Anna Svensson"
+    assert result.records[0].extra_dict()["Samverkansform"] == "Nätverk"
     assert result.records[0].owner_name == "X kommun"
 
 

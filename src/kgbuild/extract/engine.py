@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from kgbuild.extract import values as v
-from kgbuild.extract.lexicon import Lexicon, lexicon
-from kgbuild.extract.reading import Candidate, Line, Reading, clean, is_heading, read_layout, sentences
+from kgbuild.extract.lexicon import Lexicon, label_key, lexicon
+from kgbuild.extract.reading import Candidate, Reading, clean, is_chrome, read_layout, sentences
 from kgbuild.records import DocumentKind, Evidence, ProjectRecord, SourceFormat
 
 __all__ = ["Extraction", "extract", "detect_language", "supports"]
@@ -44,13 +44,19 @@ class Extraction:
 
 
 def detect_language(lex: Lexicon, text: str) -> str:
-    """The language most of the text's words belong to (by stop words); Swedish when none is clear.
+    """The language most of the text's words belong to: its stop words, and the labels it uses (a label
+    counts as three words); Swedish when nothing tells.
 
     >>> detect_language(lexicon(), "The project will be led by Region Gävleborg and the municipalities.")
     'en'
     """
     words = Counter(w.casefold() for w in re.findall(r"[^\W\d_]+", text))
     scores = {lang: sum(words[w] for w in stop) for lang, stop in lex.stopwords.items()}
+    for line in text.split("\n"):
+        match = lex.line_label_re.match(line) if len(line) < 300 else None
+        language = lex.label_language.get(label_key(match.group("label"))) if match else None
+        if language in scores:
+            scores[language] += 3
     best = max(scores, key=lambda lang: scores[lang])
     return best if scores[best] else "sv"
 
@@ -74,10 +80,10 @@ def extract(text: str) -> Extraction:
         builder = _Builder(text, language, kind, warnings)
         builder.add_all(candidates)
         if len(groups) == 1:
-            title = _heading_title(lex, reading, kind)
-            if title is not None:
-                builder.add(title)
+            for candidate in _heading_title(lex, reading, kind):
+                builder.add(candidate)
         _prose_facts(lex, reading, builder, region, kind, several=len(groups) > 1)
+        _text_sections(lex, reading, builder, (first_line, last_line))
         record = builder.build(_source_format(reading, kind, language))
         if record is not None:
             records.append(record)
@@ -117,38 +123,59 @@ def _source_format(reading: Reading, kind: DocumentKind, language: str) -> Sourc
 
 
 def _split_records(reading: Reading) -> list[tuple[int, int, list[Candidate]]]:
-    """Cut the candidates into records: a record ends where a label states a key it has a second time,
-    with another value. The title line just above the label that starts a record belongs to it."""
+    """Cut the candidates into records: a record ends where a label it has already had comes again, or a
+    key it has comes with another value. The title line just above the label that starts a record
+    belongs to it; a stretch that states no fact of a project of its own stays with the record before."""
     candidates = sorted(reading.candidates, key=lambda c: c.start)
     groups: list[tuple[int, int, list[Candidate]]] = []
     current: list[Candidate] = []
     seen: dict[str, Any] = {}
+    labels: set[str] = set()
     first_line = 0
     for candidate in candidates:
-        key = candidate.key
-        if key in _RECORD_KEYS and key in seen and seen[key] != candidate.value and candidate.label != "list":
+        key, label = candidate.key, label_key(candidate.label)
+        labelled = candidate.label not in ("list", "prose", "heading") and not key.startswith("extra:")
+        again = labelled and label in labels and not any(c.label == candidate.label and c.line == candidate.line
+                                                          for c in current)
+        if again or (key in _RECORD_KEYS and key in seen and seen[key] != candidate.value and labelled):
             boundary = _record_start(reading, candidate.line, current)
             groups.append((first_line, boundary - 1, [c for c in current if c.line < boundary]))
             current = [c for c in current if c.line >= boundary]
             seen = {c.key: c.value for c in current}
+            labels = {label_key(c.label) for c in current
+                      if c.label not in ("list", "prose", "heading") and not c.key.startswith("extra:")}
             first_line = boundary
         current.append(candidate)
         seen.setdefault(key, candidate.value)
+        if labelled:
+            labels.add(label)
     groups.append((first_line, len(reading.lines) - 1, current))
-    return [g for g in groups if g[2]] or [(0, len(reading.lines) - 1, [])]
+    merged: list[tuple[int, int, list[Candidate]]] = []
+    for group in groups:
+        if merged and not any(c.key in _RECORD_KEYS for c in group[2]):
+            first, _, previous = merged[-1]
+            merged[-1] = (first, group[1], previous + group[2])
+        elif group[2]:
+            merged.append(group)
+    return merged or [(0, len(reading.lines) - 1, [])]
 
 
 def _record_start(reading: Reading, line: int, current: list[Candidate]) -> int:
-    """The first line of the record whose label is on ``line``: its title line, if one stands above it."""
-    used = {c.line for c in current}
-    start = line
+    """The first line of the record whose first label is on ``line``: its title line, if one stands above."""
+    first = min((c.line for c in current if c.line >= 0), default=line)
+    boundary = line
+    # The labels of a record's block come together: the new record starts at the first label line after
+    # the last line the current record's previous labels took, counting back from the repeated one.
+    taken = sorted({c.line for c in current if 0 <= c.line < line})
     previous = line - 1
+    while previous >= first and previous in reading.label_lines and previous not in taken:
+        boundary = previous
+        previous -= 1
     while previous >= 0 and not reading.lines[previous].text.strip():
         previous -= 1
-    if previous >= 0 and previous not in used and previous not in reading.label_lines and \
-            any(h.index == previous for h in reading.headings):
-        start = previous
-    return start
+    if previous >= 0 and previous not in reading.label_lines and any(h.index == previous for h in reading.headings):
+        boundary = previous
+    return boundary
 
 
 # --- the title --------------------------------------------------------------------------------------
@@ -156,14 +183,14 @@ def _record_start(reading: Reading, line: int, current: list[Candidate]) -> int:
 _TITLE_LINE_RE = re.compile(r"^(?P<number>[0-9][0-9A-Za-z/\-]{3,}[0-9A-Za-z])\s+[-–—]\s+(?P<title>\S.*)$")
 
 
-def _heading_title(lex: Lexicon, reading: Reading, kind: DocumentKind) -> Candidate | None:
+def _heading_title(lex: Lexicon, reading: Reading, kind: DocumentKind) -> list[Candidate]:
     """The page's title: its first heading that is not chrome, a fund's name, a date or an amount.
 
     A partner search's title is only ever read from its label ("Working title:"): its headings name
     the site, the programme or the organisation.
     """
     if kind == "partner_search":
-        return None
+        return []
     first_prose = next((line.index for line in reading.lines if len(line.text.strip()) > 150), len(reading.lines))
     for line in reading.headings:
         if line.index > first_prose:
@@ -175,27 +202,29 @@ def _heading_title(lex: Lexicon, reading: Reading, kind: DocumentKind) -> Candid
         if found is None:
             continue
         value, start, end = found
-        if _is_fund_name(lex, value) or v.find_date(value) or (v.find_amount(value) and
-                                                                re.search(r"\d{2}", value)):
+        amount = v.find_amount(value)
+        if _is_fund_name(lex, value) or v.find_date(value) or (amount and amount.value.currency):
             continue
         title_line = _TITLE_LINE_RE.match(value)
         if title_line:
-            return Candidate("title", title_line.group("title"), line.start + start + title_line.start("title"),
-                             line.start + end, "heading", line.index, 0.8)
+            at = line.start + start
+            out = [Candidate("title", title_line.group("title"), at + title_line.start("title"), line.start + end,
+                             "heading", line.index, 0.8)]
+            number = v.find_project_number(title_line.group("number"))
+            if number:
+                out.append(Candidate("project_number", number.value, at + number.start, at + number.end, "heading",
+                                     line.index, 0.8))
+            return out
         prefix = lex.title_prefix_re.match(value)
         if prefix:
             value, start = value[prefix.end():], start + prefix.end()
-        return Candidate("title", value, line.start + start, line.start + end, "heading", line.index, 0.7)
-    return None
+        return [Candidate("title", value, line.start + start, line.start + end, "heading", line.index, 0.7)]
+    return []
 
 
 def _is_fund_name(lex: Lexicon, text: str) -> bool:
     stripped = re.sub(r"\s+(?:programme|program|programmet)$", "", text.strip(), flags=re.I)
     return any(pattern.fullmatch(stripped) for _, _, pattern in lex.funds)
-
-
-def _title_number(candidate: Candidate) -> Candidate | None:
-    return None
 
 
 # --- prose ------------------------------------------------------------------------------------------
@@ -241,6 +270,36 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
             builder.add(Candidate("region_name", match.group(0), match.start(), match.end(), "prose",
                                   _line_of(reading, match.start()), 0.6))
     builder.settle_fund_from_prose()
+
+
+# Sections whose text is kept under a name of its own; a text section keeps its heading as its name.
+_SECTION_EXTRA = {"idea": "summary", "organisation": "organisation_description", "partners_searched":
+                  "partners_searched", "other": "other_information", "contact": "contact_other"}
+_SUMMARY_HEADINGS = {"sammanfattning", "summary", "projektbeskrivning", "beskrivning", "project description"}
+
+
+def _text_sections(lex: Lexicon, reading: Reading, builder: _Builder, lines: tuple[int, int]) -> None:
+    """The record's running text, kept under ``extra`` by the heading it stands under ("summary" first)."""
+    title = builder.first("title")
+    name, blocks = "summary", {}  # type: ignore[var-annotated]
+    for line in reading.lines[lines[0]:lines[1] + 1]:
+        key = label_key(line.text) if len(line.text) <= 150 else ""
+        if key in lex.sections:
+            group = lex.sections[key]
+            written = clean(line.text).rstrip(":").strip()
+            name = "summary" if key in _SUMMARY_HEADINGS else _SECTION_EXTRA.get(group, written)
+            continue
+        if line.index in reading.label_lines and blocks.get(name):
+            name = "summary"  # a section's text ends at the next label
+        if line.index in reading.label_lines or is_chrome(lex, line.text) or \
+                (title is not None and title.line == line.index):
+            continue
+        blocks.setdefault(name, []).append(line.text.rstrip())
+    for name, text_lines in blocks.items():
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(text_lines)).strip()
+        if text and name not in builder.extra:
+            start = reading.text.find(text_lines[0]) if text_lines else 0
+            builder.extra[name] = Candidate(f"extra:{name}", text, start, start + len(text), "text", -1, 1.0)
 
 
 def _line_of(reading: Reading, offset: int) -> int:
@@ -502,8 +561,9 @@ def supports(span: str, value: Any, key: str = "") -> bool:
     if key == "fund":
         return any(value in short.values() and pattern.search(span) for _, short, pattern in lexicon().funds) \
             or _loose(value) in _loose(span)
-    if key == "contact_phone" and isinstance(value, str) and value.startswith("+46"):
-        value = "0" + value[3:]
+    if key == "contact_phone" and isinstance(value, str):
+        digits = re.sub(r"[^0-9]", "", span)
+        return value[1:] in digits or (value.startswith("+46") and "0" + value[3:] in digits)
     if isinstance(value, v.Amount):
         found = v.find_amount(span)
         return found is not None and found.value == value

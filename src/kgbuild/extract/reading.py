@@ -8,11 +8,14 @@ cannot read is reported, never guessed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kgbuild import normalise as n
+from kgbuild.errors import NormaliseError
 from kgbuild.extract import values as v
 from kgbuild.extract.lexicon import FieldSpec, Lexicon, label_key
 
@@ -23,6 +26,7 @@ MAX_FIELD_LINE = 300
 _BULLET_RE = re.compile(r"^[ \t\u00a0]*(?:[•·▪◦●∙*]|[-–—](?=\s)|\d{1,2}[.)](?=\s))[ \t\u00a0]*")
 _TYPED = {"date", "period", "amount", "percent", "int", "email", "phone", "org_number", "postal_code",
           "project_number", "bool", "nuts", "deadline", "area"}
+_GLUED_UNKNOWN_RE = re.compile(r"^(?P<label>[A-ZÅÄÖ][a-zåäöé\- ]{3,40}[a-zåäö])(?P<value>[A-ZÅÄÖ0-9].*)$")
 _UNKNOWN_LABEL_RE = re.compile(r"^[ \t]*[A-ZÅÄÖ][\wÅÄÖåäö/()&+\- ]{1,58}:[ \t]*$")
 
 
@@ -123,7 +127,8 @@ def _org(lex: Lexicon, text: str) -> v.Found | None:
     if len(value) > 120 or re.search(r"[.!?]\s+[A-ZÅÄÖ]", value) or " is " in value or " är " in value:
         match = lex.org_re.search(text)
         if not match:
-            return None
+            subject = _SUBJECT_RE.match(text)
+            return v.Found(subject.group("name"), subject.start("name"), subject.end("name")) if subject else None
         return v.Found(re.sub(r"^The\s+", "", match.group(0)), match.start() + (4 if match.group(0).startswith("The ") else 0),
                        match.end())
     if value.startswith("The "):
@@ -131,6 +136,9 @@ def _org(lex: Lexicon, text: str) -> v.Found | None:
     return v.Found(value, start, end) if value else None
 
 
+# The organisation a description starts with: "Stadt Musterstadt is a municipality in Germany."
+_SUBJECT_RE = re.compile(r"^\s*(?:The\s+)?(?P<name>[A-ZÅÄÖ][\w'’&.-]*(?:\s+[A-ZÅÄÖ0-9][\w'’&.-]*){0,6})\s+"
+                         r"(?:is|are|was|has|have|works|represents|consists|operates|comprises|är|arbetar)\b")
 _PERSON_RE = re.compile(r"^[A-ZÅÄÖÉÜØÆ][\w’'.-]+(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÅÄÖÉÜØÆ][\w’'.-]+){1,4}$")
 
 
@@ -206,15 +214,10 @@ def read_value(lex: Lexicon, spec: FieldSpec, text: str, offset: int, label: str
     else:
         out = one(key, v.FINDERS[kind](text))
     for also in spec.also:
-        other = lex.fields[also]
-        if also == "eu_cofinancing_rate" or other.kind == "percent":
-            out += one(other.key, v.find_percent(text))
-        elif other.kind == "org_number":
-            out += one(other.key, v.find_org_number(text))
-        elif other.kind == "code" and kind != "area":
-            out += one(other.key, v.find_code(text))
-        elif other.kind == "fund":
-            out += one(other.key, _fund(lex, text, language))
+        if kind == "area" and also == "specific_objective":
+            continue  # read with the area's code above ("1.1 Kompetensförsörjning")
+        other = dataclasses.replace(lex.fields[also], also=())
+        out += read_value(lex, other, text, offset, label, line, language)
     if spec.names_fund and label_at is not None:
         fund = _fund(lex, label, language)
         if fund:
@@ -324,6 +327,15 @@ class _Reader:
                 end = offset + found.end()
                 if line.text[end:].lstrip(" \t").startswith(":"):
                     return self._take(line, spec, line.text[offset:end], end, "colon")
+        glued = _GLUED_UNKNOWN_RE.match(line.text) if len(line.text) <= 200 else None
+        if glued and self._after_label_line(line.index):
+            # An unknown label glued to its value among known ones ("SamverkansformNätverk").
+            written = glued.group("label")
+            self.reading.label_lines.add(line.index)
+            self.reading.warnings.append(f"line {line.index + 1}: unknown label {written!r}: kept under extra")
+            self._add(read_value(self.lex, _extra(written), glued.group("value"), line.start + glued.start("value"),
+                                 written, line.index, self.language))
+            return line.index + 1
         if _UNKNOWN_LABEL_RE.match(line.text) and len(line.text.split()) <= 7 and \
                 label_key(line.text) not in self.lex.sections and self._list_heading(line.text) is None:
             value_line = self._value_line(line.index)
@@ -339,6 +351,12 @@ class _Reader:
             return line.index + 1
         return None
 
+    def _after_label_line(self, index: int) -> bool:
+        previous = index - 1
+        while previous >= 0 and not self.reading.lines[previous].text.strip():
+            previous -= 1
+        return previous >= 0 and previous in self.reading.label_lines
+
     def _take(self, line: Line, spec: FieldSpec, written: str, label_end: int, layout: str) -> int:
         """Read the value a label at the start of ``line`` announces; return the next line to read."""
         self.reading.label_lines.add(line.index)
@@ -352,11 +370,13 @@ class _Reader:
             return line.index + 1
         value_line = self._value_line(line.index)
         if value_line is None:
-            self.reading.warnings.append(f"line {line.index + 1}: {clean(written)}: no value")
+            if label_key(written) not in self.lex.sections:
+                self.reading.warnings.append(f"line {line.index + 1}: {clean(written)}: no value")
             return line.index + 1
-        self.reading.label_lines.add(value_line.index)
-        self._add(read_value(self.lex, spec, value_line.text, value_line.start, written, value_line.index,
-                             self.language, line.start + label_end - len(written)))
+        if len(value_line.text.strip()) <= 150:  # a longer value is prose, kept as the section's text too
+            self.reading.label_lines.add(value_line.index)
+        self._read(spec, value_line.text, value_line.start, written, value_line.index,
+                   line.start + label_end - len(written))
         return value_line.index + 1
 
     def _value_line(self, index: int) -> Line | None:
@@ -427,11 +447,10 @@ class _Reader:
                 value_line = self._value_line(line.index) if number + 1 == len(pieces) else None
                 if value_line is not None:
                     self.reading.label_lines.add(value_line.index)
-                    self._add(read_value(self.lex, spec, value_line.text, value_line.start, written,
-                                         value_line.index, self.language, line.start + label_start))
+                    self._read(spec, value_line.text, value_line.start, written, value_line.index,
+                               line.start + label_start)
                 continue
-            self._add(read_value(self.lex, spec, value, line.start + value_start, written, line.index,
-                                 self.language, line.start + label_start))
+            self._read(spec, value, line.start + value_start, written, line.index, line.start + label_start)
 
     # --- lists --------------------------------------------------------------------------------------
 
@@ -472,6 +491,34 @@ class _Reader:
 
     def _add(self, candidates: list[Candidate]) -> None:
         self.reading.candidates.extend(candidates)
+
+    def _read(self, spec: FieldSpec, text: str, offset: int, written: str, line: int, label_at: int) -> None:
+        """Read one labelled value; a value its kind's finder cannot read is reported and kept as written."""
+        candidates = read_value(self.lex, spec, text, offset, written, line, self.language, label_at)
+        self._add(candidates)
+        if candidates or not text.strip() or spec.key.startswith("extra:"):
+            return
+        why = _why_unread(spec.kind, clean(text))
+        name = clean(written).rstrip(":").strip()
+        self.reading.warnings.append(f"line {line + 1}: {name}: {why}; kept as written under extra")
+        found = v.find_text(text)
+        if found:
+            self._add([Candidate(f"extra:{name}", found.value, offset + found.start, offset + found.end, written,
+                                 line, 0.5)])
+
+
+_NORMALISERS = {"date": n.parse_date, "amount": n.parse_amount, "percent": n.parse_percent, "int": n.parse_int,
+                "email": n.parse_email, "phone": n.parse_phone, "org_number": n.parse_org_number,
+                "postal_code": n.parse_postal_code, "bool": n.parse_bool, "period": n.parse_period}
+
+
+def _why_unread(kind: str, value: str) -> str:
+    """Why a value was not read as its kind, in the normaliser's words where it has some."""
+    try:
+        _NORMALISERS.get(kind, lambda _: None)(value)
+    except NormaliseError as exc:
+        return str(exc)
+    return f"not a valid {kind.replace('_', ' ')}: {value!r}"
 
 
 def _may_start_inline(text: str, at: int, written: str, *, blank_after: bool) -> bool:

@@ -186,6 +186,9 @@ _SCALES = {"miljoner": 10**6, "miljon": 10**6, "million": 10**6, "millions": 10*
            "m": 10**6, "mkr": 10**6, "msek": 10**6, "mnkr": 10**6, "tkr": 1000, "tusen": 1000}
 
 
+_SPACES = {0xA0: " ", 0x202F: " ", 0x2009: " "}
+
+
 class Amount(NamedTuple):
     value: Decimal
     currency: str | None  # "SEK", "EUR", or None when the text names none
@@ -219,6 +222,7 @@ def find_amount(text: str) -> Found | None:
     >>> find_amount("150st, varav 40st kvinnor").value
     Amount(value=Decimal('150'), currency=None)
     """
+    text = text.translate(_SPACES)  # one space for every kind, offsets unchanged
     for match in _AMOUNT_RE.finditer(text):
         if match.end() < len(text) and text[match.end() - 1].isdigit() and text[match.end()] == "%":
             continue

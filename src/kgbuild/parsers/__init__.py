@@ -74,9 +74,12 @@ def parse_file(path: str | Path) -> ParseResult:
 
 
 def _has_content(record: ProjectRecord) -> bool:
-    """Whether the record states anything besides its format and language."""
+    """Whether the record states a fact of a project, a call or a partner search: a title, a region or a
+    contact alone is not one (a cookie notice has a heading; an address block has a town)."""
     return any(getattr(record, name) not in (None, ()) for name in _CONTENT_FIELDS)
 
 
 _CONTENT_FIELDS = tuple(f.name for f in dataclasses.fields(ProjectRecord)
-                        if f.name not in ("source_format", "language", "document_kind", "evidence", "extra"))
+                        if f.name not in ("source_format", "language", "document_kind", "evidence", "extra", "title",
+                                          "region_name", "city", "postal_code", "contact_name", "contact_email",
+                                          "contact_phone", "source_url", "keywords"))

@@ -117,7 +117,7 @@ def test_golden_graphs_say_what_the_sources_say() -> None:
     [applicant] = objects(call, search, KG + "hasParticipation")
     assert objects(call, applicant, KG + "participant") == {karlstad}  # the same IRI as in 001
     assert objects(call, applicant, KG + "role") == {node(KG + "applicant")}
-    assert objects(call, karlstad, RDFS + "label") == {Literal("The Municipality of Karlstad")}
+    assert objects(call, karlstad, RDFS + "label") == {Literal("Municipality of Karlstad")}
     assert objects(call, karlstad, KG + "governs") == {ident("municipality", "1780")}
 
     esf_plus = golden_quads("001_49fdefbf50581b3b")
@@ -139,7 +139,7 @@ def test_golden_graphs_say_what_the_sources_say() -> None:
 
     merit = golden_quads("002_c5b1d8a317488e7e")
     project = ident("project", "source", "002-c5b1d8a317488e7e")
-    assert objects(merit, project, DCT + "title") == {Literal("merit.nu", language="sv")}
+    assert objects(merit, project, DCT + "title") == set()  # "merit.nu" above the fields is the site's name
     [granted] = objects(merit, project, KG + "grantedAmount")
     [total] = objects(merit, project, KG + "totalBudget")
     assert objects(merit, granted, SCHEMA + "value") == {typed("13857478", "decimal")}

@@ -138,7 +138,7 @@ def check_organisation_across_sources(store: Store, extended: Store) -> None:
         (KARLSTAD, KARLSTAD_PROJECT, "project owner"),
     ]
     for row in rows:
-        assert set((row["namesUsed"] or "").split(" | ")) == {"The Municipality of Karlstad", "KARLSTADS KOMMUN"}
+        assert set((row["namesUsed"] or "").split(" | ")) == {"Municipality of Karlstad", "KARLSTADS KOMMUN"}
 
 
 VÄRMLAND = {"Arvika", "Eda", "Filipstad", "Forshaga", "Grums", "Hagfors", "Hammarö", "Karlstad", "Kil",

@@ -274,25 +274,30 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
 
 # Sections whose text is kept under a name of its own; a text section keeps its heading as its name.
 _SECTION_EXTRA = {"idea": "summary", "organisation": "organisation_description", "partners_searched":
-                  "partners_searched", "other": "other_information", "contact": "contact_other"}
+                  "partners_searched", "other": "other_information", "more": "more_information",
+                  "contact": "contact_other"}
+_ENDED_BY_LABELS = {"other_information", "more_information", "contact_other", "partners_searched"}
 _SUMMARY_HEADINGS = {"sammanfattning", "summary", "projektbeskrivning", "beskrivning", "project description"}
 
 
 def _text_sections(lex: Lexicon, reading: Reading, builder: _Builder, lines: tuple[int, int]) -> None:
     """The record's running text, kept under ``extra`` by the heading it stands under ("summary" first)."""
-    title = builder.first("title")
     name, blocks = "summary", {}  # type: ignore[var-annotated]
+    first_label = min(reading.label_lines, default=len(reading.lines))
+    headings = {h.index for h in reading.headings if h.index < first_label}  # a title line, a site's name
     for line in reading.lines[lines[0]:lines[1] + 1]:
         key = label_key(line.text) if len(line.text) <= 150 else ""
         if key in lex.sections:
             group = lex.sections[key]
             written = clean(line.text).rstrip(":").strip()
-            name = "summary" if key in _SUMMARY_HEADINGS else _SECTION_EXTRA.get(group, written)
-            continue
-        if line.index in reading.label_lines and blocks.get(name):
-            name = "summary"  # a section's text ends at the next label
-        if line.index in reading.label_lines or is_chrome(lex, line.text) or \
-                (title is not None and title.line == line.index):
+            heading = "summary" if key in _SUMMARY_HEADINGS else _SECTION_EXTRA.get(group, written)
+            if heading not in blocks or heading == name:  # a heading met again is a sub-heading of the text
+                name = heading
+                continue
+        if line.index in reading.label_lines and blocks.get(name) and name in _ENDED_BY_LABELS:
+            name = "summary"  # a contact's or a note's text ends at the next label
+        if line.index in reading.label_lines or line.index in headings or is_chrome(lex, line.text) or \
+                (not line.text.strip() and name not in blocks):
             continue
         blocks.setdefault(name, []).append(line.text.rstrip())
     for name, text_lines in blocks.items():

@@ -297,7 +297,8 @@ def test_the_bundled_corpus_gives_pyshacls_findings(corpus: list[MappedSource], 
                                                      index: ReferenceIndex) -> None:
     findings = assert_same(corpus, reference, index)
     severities = Counter(f[1] for f in findings)
-    assert severities == {"Warning": 4}
+    # Seed 004 names four municipalities outside its region; seed 002 states no title.
+    assert severities == {"Warning": 5}
 
 
 def test_the_kitchen_sink_conforms(kitchen_sink: Triples, reference: list[Quad], index: ReferenceIndex) -> None:

@@ -189,11 +189,19 @@ def test_valid_project_with_reference_data_inside_its_region_conforms(shapes: Gr
 # --- violations --------------------------------------------------------------------------------
 
 
-def test_missing_title(shapes: Graph, ontology: Graph) -> None:
+def test_missing_title_is_a_warning_never_an_invented_title(shapes: Graph, ontology: Graph) -> None:
     data = graph(VALID_PROJECT)
     data.remove((PROJECT, DCTERMS.title, None))
     _, results = validate(data, shapes, ontology)
-    assert_violation(results, PROJECT, DCTERMS.title, SH.MinCountConstraintComponent)
+    [warning] = only_warnings(results)
+    assert (warning.focus, warning.path, warning.component) == (PROJECT, DCTERMS.title, SH.MinCountConstraintComponent)
+
+
+def test_two_titles(shapes: Graph, ontology: Graph) -> None:
+    data = graph(VALID_PROJECT)
+    data.add((PROJECT, DCTERMS.title, Literal("Ett annat namn", lang="sv")))
+    _, results = validate(data, shapes, ontology)
+    assert_violation(results, PROJECT, DCTERMS.title, SH.MaxCountConstraintComponent)
 
 
 def test_end_date_before_start_date(shapes: Graph, ontology: Graph) -> None:

@@ -25,6 +25,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    from kgbuild.decoding import decode_source
     from kgbuild.parsers import parse_file
 
     records: list[tuple[Path, dict[str, object]]] = []
@@ -38,7 +39,12 @@ def _cmd_parse(args: argparse.Namespace) -> int:
             continue
         for warning in result.warnings:
             _say(f"warning: {path}: {warning}")
-        records.extend((path, r.to_json()) for r in result.records)
+        text = decode_source(path.read_bytes(), str(path)).text if args.evidence else None
+        for r in result.records:
+            record = r.to_json()
+            if text is not None:
+                record["evidence"] = [e.to_json(text) for e in r.evidence]
+            records.append((path, record))
     if args.json:
         json.dump([record for _, record in records], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -262,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "kgbuild parse --json data/sources/*.txt", _cmd_parse)
     parse.add_argument("files", nargs="+", type=Path, metavar="FILE", help="source text files")
     parse.add_argument("--json", action="store_true", help="print a JSON array of records")
+    parse.add_argument("--evidence", action="store_true",
+                       help="with each record, where each value was read: its character span in the decoded text, "
+                            "the text there, the label it was read under (or prose) and a confidence")
 
     build = verb("build", "Parse, map, validate and load sources into the store (atomically; only what changed).",
                  "kgbuild build data/sources/ --store kgstore", _cmd_build)

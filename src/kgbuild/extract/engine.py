@@ -18,7 +18,7 @@ from typing import Any
 
 from kgbuild.extract import values as v
 from kgbuild.extract.lexicon import Lexicon, label_key, lexicon
-from kgbuild.extract.reading import Candidate, Reading, clean, is_chrome, read_layout, sentences
+from kgbuild.extract.reading import Candidate, Line, Reading, clean, is_chrome, read_layout, sentences
 from kgbuild.records import DocumentKind, Evidence, ProjectRecord, SourceFormat
 
 __all__ = ["Extraction", "extract", "detect_language", "supports"]
@@ -234,10 +234,8 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
                  kind: DocumentKind, *, several: bool) -> None:
     """Facts a sentence states, for the keys no label gave."""
     text = reading.text
-    prose = [line for line in reading.lines
-             if region[0] <= line.start <= region[1] and line.text.strip() and line.index not in reading.label_lines]
-    for line in prose:
-        for start, sentence in sentences(line.text, line.start):
+    for paragraph_start, paragraph in _paragraphs(reading, region):
+        for start, sentence in sentences(paragraph, paragraph_start):
             if kind == "project":
                 _municipalities(lex, builder, sentence, start)
                 _owner_in_prose(lex, builder, sentence, start)
@@ -305,6 +303,23 @@ def _text_sections(lex: Lexicon, reading: Reading, builder: _Builder, lines: tup
         if text and name not in builder.extra:
             start = reading.text.find(text_lines[0]) if text_lines else 0
             builder.extra[name] = Candidate(f"extra:{name}", text, start, start + len(text), "text", -1, 1.0)
+
+
+def _paragraphs(reading: Reading, region: tuple[int, int]) -> list[tuple[int, str]]:
+    """The prose of a region as paragraphs: runs of lines that are not labels, values or blank, with
+    their offsets (a sentence re-wrapped over several lines is one sentence)."""
+    out: list[tuple[int, str]] = []
+    run: list[Line] = []
+    for line in [*reading.lines, None]:
+        inside = line is not None and region[0] <= line.start <= region[1] and bool(line.text.strip()) and \
+            line.index not in reading.label_lines
+        if inside:
+            run.append(line)  # type: ignore[arg-type]
+            continue
+        if run:
+            out.append((run[0].start, reading.text[run[0].start:run[-1].end]))
+            run = []
+    return out
 
 
 def _line_of(reading: Reading, offset: int) -> int:
@@ -465,6 +480,8 @@ class _Builder:
             items = self.lists.setdefault(key, [])
             if all(clean(str(c.value)).casefold() != clean(str(candidate.value)).casefold() for c in items):
                 items.append(candidate)
+        elif key in self.values and candidate.confidence > 0.5 >= self.values[key].confidence:
+            self.values[key] = candidate  # a value a label states beats one a label implies
         elif key in self.values:
             if self.values[key].value != candidate.value and candidate.label != "prose":
                 self.warnings.append(f"{_where(self.text, candidate.start)}: {key} stated twice with different "

@@ -221,7 +221,8 @@ def read_value(lex: Lexicon, spec: FieldSpec, text: str, offset: int, label: str
     if spec.names_fund and label_at is not None:
         fund = _fund(lex, label, language)
         if fund:
-            out.append(Candidate("fund", fund.value, label_at + fund.start, label_at + fund.end, label, line))
+            # Implied by the grant's label: a fund stated by its own label wins over it.
+            out.append(Candidate("fund", fund.value, label_at + fund.start, label_at + fund.end, label, line, 0.5))
     return out
 
 
@@ -549,6 +550,6 @@ def read_layout(lex: Lexicon, text: str, language: str) -> Reading:
 
 def sentences(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
     """The sentences of a text with their offsets (a sentence ends at . ! ? followed by a space or a line end)."""
-    for match in re.finditer(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|(?=\n)|$)", text):
+    for match in re.finditer(r"(?:[^.!?\n]|\n(?!\s*\n))+(?:[.!?]+(?=\s|$)|$)", text):
         if match.group(0).strip():
             yield start + match.start(), match.group(0)

@@ -25,7 +25,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from kgbuild.decoding import decode_source
     from kgbuild.parsers import parse_file
 
     records: list[tuple[Path, dict[str, object]]] = []
@@ -39,11 +38,10 @@ def _cmd_parse(args: argparse.Namespace) -> int:
             continue
         for warning in result.warnings:
             _say(f"warning: {path}: {warning}")
-        text = decode_source(path.read_bytes(), str(path)).text if args.evidence else None
         for r in result.records:
             record = r.to_json()
-            if text is not None:
-                record["evidence"] = [e.to_json(text) for e in r.evidence]
+            if args.evidence:
+                record["evidence"] = [e.to_json() for e in r.evidence]
             records.append((path, record))
     if args.json:
         json.dump([record for _, record in records], sys.stdout, ensure_ascii=False, indent=2)

@@ -23,8 +23,8 @@ from pyoxigraph import Literal, NamedNode, Quad
 from kgbuild import reference as ref
 from kgbuild.errors import NormaliseError
 from kgbuild.normalise import parse_year_range
-from kgbuild.records import ParseResult, ProjectRecord, pickled_by_fields
-from kgbuild.vocab import ADMS, DCT, KG, NUTS, PROV, RDF, RDFS, REGORG, SCHEMA, SKOS, VCARD, XSD
+from kgbuild.records import DocumentKind, Evidence, ParseResult, ProjectRecord, pickled_by_fields
+from kgbuild.vocab import ADMS, DCT, KG, NUTS, OA, PROV, RDF, RDFS, REGORG, SCHEMA, SKOS, VCARD, XSD
 
 __all__ = [
     "SourceInfo",
@@ -247,14 +247,26 @@ def map_source(result: ParseResult, source: SourceInfo, identity: OrganisationId
         subject = _subject(iris, source, record, index, len(result.records))
         _map_record(public, personal, iris, identity, record, subject, warnings)
         public.add(subject, PROV + "wasDerivedFrom", document)
+        _map_evidence(public, personal, record, subject, document)
     return MappedSource(source, public.graph, personal.graph, tuple(dict.fromkeys(public.quads)),
                         tuple(dict.fromkeys(personal.quads)), tuple(warnings))
 
 
+def kind_of(record: ProjectRecord) -> DocumentKind:
+    """What a record is about; records made before the kind was read say it by their format."""
+    if record.document_kind is not None:
+        return record.document_kind
+    return "partner_search" if record.source_format == "partner_search" else "project"
+
+
+_CLASS_OF_KIND = {"project": KG + "Project", "call": KG + "Call", "partner_search": KG + "PartnerSearch"}
+
+
 def _subject(iris: Iris, source: SourceInfo, record: ProjectRecord, index: int, count: int) -> NamedNode:
-    if record.source_format == "partner_search":
+    kind = kind_of(record)
+    if kind != "project":
         key = iris.source_key(source) + (f"-{index + 1}" if count > 1 else "")
-        return iris.id("partner-search", key)
+        return iris.id("partner-search" if kind == "partner_search" else "call", key)
     number = record.project_number or str(record.extra_dict().get("case_number", "")) or None
     if number:
         return iris.id("project", _code_segment(number))
@@ -264,8 +276,7 @@ def _subject(iris: Iris, source: SourceInfo, record: ProjectRecord, index: int, 
 def _map_record(public: _Writer, personal: _Writer, iris: Iris, identity: OrganisationIdentity,
                 record: ProjectRecord, subject: NamedNode, warnings: list[str]) -> None:
     lang = record.language
-    is_call = record.source_format == "partner_search"
-    public.typed(subject, KG + "PartnerSearch" if is_call else KG + "Project")
+    public.typed(subject, _CLASS_OF_KIND[kind_of(record)])
     if record.title:
         public.add(subject, DCT + "title", _lit(record.title, lang))
     if record.project_number:
@@ -300,6 +311,42 @@ def _map_record(public: _Writer, personal: _Writer, iris: Iris, identity: Organi
         public.add(raw, KG + "rawLabel", _lit(label))
         for item in (value if isinstance(value, tuple) else (value,)):
             _add_text(public, personal, record, raw, KG + "rawValue", item, None)
+
+
+# The record keys whose values are personal data: their evidence (which quotes them) is personal too.
+_PERSONAL_KEYS = {"contact_name", "contact_email", "contact_phone"}
+
+
+def _map_evidence(public: _Writer, personal: _Writer, record: ProjectRecord, subject: NamedNode,
+                  document: NamedNode) -> None:
+    """Where each value was read, as W3C Web Annotations on the source document: the span of its
+    decoded text (oa:TextPositionSelector), the text there (oa:TextQuoteSelector), the label it was read
+    under, and how sure the reading is."""
+    seen: dict[str, int] = {}
+    for evidence in record.evidence:
+        seen[evidence.key] = seen.get(evidence.key, 0) + 1
+        writer = personal if evidence.key in _PERSONAL_KEYS else public
+        _annotation(writer, evidence, subject, document, f"{subject.value}/evidence/{slug(evidence.key)}"
+                    f"{'-' + str(seen[evidence.key]) if seen[evidence.key] > 1 else ''}")
+
+
+def _annotation(writer: _Writer, evidence: Evidence, subject: NamedNode, document: NamedNode, iri: str) -> None:
+    annotation, target, selector = NamedNode(iri), NamedNode(iri + "/target"), NamedNode(iri + "/selector")
+    writer.typed(annotation, OA + "Annotation", KG + "Evidence")
+    writer.add(annotation, OA + "hasBody", subject)
+    writer.add(annotation, KG + "recordKey", _lit(evidence.key))
+    writer.add(annotation, KG + "readUnder", _lit(evidence.label))
+    writer.add(annotation, KG + "confidence", _decimal(Decimal(str(evidence.confidence))))
+    writer.add(annotation, OA + "hasTarget", target)
+    writer.typed(target, OA + "SpecificResource")
+    writer.add(target, OA + "hasSource", document)
+    writer.add(target, OA + "hasSelector", selector)
+    writer.typed(selector, OA + "TextPositionSelector", OA + "TextQuoteSelector")
+    writer.add(selector, OA + "start", _typed(evidence.start, XSD + "nonNegativeInteger"))
+    writer.add(selector, OA + "end", _typed(evidence.end, XSD + "nonNegativeInteger"))
+    writer.add(selector, OA + "exact", _lit(evidence.quote))
+    writer.add(selector, KG + "line", _typed(evidence.line, XSD + "positiveInteger"))
+    writer.add(selector, KG + "column", _typed(evidence.column, XSD + "positiveInteger"))
 
 
 _NOT_DIGITS_RE = re.compile(r"[^0-9]+")
@@ -372,8 +419,7 @@ def _map_funding(public: _Writer, iris: Iris, record: ProjectRecord, subject: Na
     lang = record.language
     fund = None
     if record.fund:
-        fund = _concept(public, iris.id("fund", slug(record.fund)), KG + "Fund", iris.id("fund"),
-                        record.fund, record.fund, None)
+        fund = _fund(public, iris, record.fund)
         public.add(subject, KG + "fund", fund)
     if record.programme:
         is_cci = bool(re.fullmatch(r"[0-9]{4}[A-Z]{2}[0-9]{2}[A-Z0-9]{4,8}", record.programme))
@@ -401,6 +447,23 @@ def _map_funding(public: _Writer, iris: Iris, record: ProjectRecord, subject: Na
             public.add(subject, KG + prop, iri)
 
 
+def _fund(public: _Writer, iris: Iris, name: str) -> NamedNode:
+    """The fund's one concept, whatever name the page gave it: "ESF+" and "European Social Fund Plus (ESF+)",
+    "ERUF" and "ERDF" are one fund each, with its names in Swedish and English (from data/lexicon)."""
+    from kgbuild.extract.lexicon import lexicon
+
+    for _, short, labels, pattern in lexicon().fund_concepts:
+        if pattern.fullmatch(name) or name in short.values():
+            fund = _concept(public, iris.id("fund", slug(short["en"])), KG + "Fund", iris.id("fund"), short["en"],
+                            None, None)
+            for language, label in labels.items():
+                public.add(fund, SKOS + "prefLabel", _lit(label, language))
+            for alternative in sorted(set(short.values())):
+                public.add(fund, SKOS + "altLabel", _lit(alternative))
+            return fund
+    return _concept(public, iris.id("fund", slug(name)), KG + "Fund", iris.id("fund"), name, name, None)
+
+
 def _map_time(public: _Writer, record: ProjectRecord, subject: NamedNode, warnings: list[str]) -> None:
     if record.start_date:
         public.add(subject, SCHEMA + "startDate", _typed(record.start_date.isoformat(), XSD + "date"))
@@ -422,15 +485,23 @@ def _map_money(public: _Writer, record: ProjectRecord, subject: NamedNode) -> No
         public.add(subject, KG + "euCofinancingRate", _decimal(record.eu_cofinancing_rate))
     if record.participants is not None:
         public.add(subject, KG + "plannedParticipants", _typed(record.participants, XSD + "integer"))
-    for amount, prop, key in ((record.granted_amount_sek, "grantedAmount", "granted"),
-                              (record.total_budget_sek, "totalBudget", "total")):
+    for amount, prop, key, currency in _amounts(record):
         if amount is None:
             continue
         node = NamedNode(f"{subject.value}/amount/{key}")
         public.typed(node, KG + "MonetaryAmount", SCHEMA + "MonetaryAmount")
         public.add(node, SCHEMA + "value", _decimal(amount))
-        public.add(node, SCHEMA + "currency", _lit("SEK"))
+        public.add(node, SCHEMA + "currency", _lit(currency))
         public.add(subject, KG + prop, node)
+
+
+def _amounts(record: ProjectRecord) -> tuple[tuple[Decimal | None, str, str, str], ...]:
+    """Each amount with its property, its node's name and its currency (ISO 4217): an amount in EUR is
+    never summed with one in SEK, since every query of amounts reads the currency."""
+    return ((record.granted_amount_sek, "grantedAmount", "granted", "SEK"),
+            (record.total_budget_sek, "totalBudget", "total", "SEK"),
+            (record.eu_contribution_eur, "grantedAmount", "granted-eur", "EUR"),
+            (record.total_budget_eur, "totalBudget", "total-eur", "EUR"))
 
 
 def _map_place(public: _Writer, iris: Iris, record: ProjectRecord, subject: NamedNode, warnings: list[str]) -> None:
@@ -481,7 +552,7 @@ def _raw(public: _Writer, subject: NamedNode, label: str, value: str) -> None:
 
 def _map_organisations(public: _Writer, iris: Iris, identity: OrganisationIdentity, record: ProjectRecord,
                        subject: NamedNode) -> None:
-    owner_role = "applicant" if record.source_format == "partner_search" else "owner"
+    owner_role = "applicant" if kind_of(record) == "partner_search" else "owner"
     mentions: list[tuple[str, str, str | None]] = []
     if record.owner_name or record.owner_org_number:
         mentions.append((owner_role, record.owner_name or record.owner_org_number or "", record.owner_org_number))

@@ -47,22 +47,22 @@ RawValue = str | tuple[str, ...]
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Where a value was read: its key, the character span of the decoded text, the label it was read
-    under (as written; ``prose`` for a sentence, ``heading`` for a title line, ``list`` for a list item),
-    and how sure the reading is (0..1)."""
+    """Where a value was read: its key, the character span of the decoded text and the text there, its
+    line and column (1-based), the label it was read under (as written; ``prose`` for a sentence,
+    ``heading`` for a title line, ``list`` for a list item), and how sure the reading is (0..1)."""
 
     key: str
     start: int
     end: int
+    quote: str
+    line: int
+    column: int
     label: str
     confidence: float
 
-    def to_json(self, text: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"key": self.key, "start": self.start, "end": self.end, "label": self.label,
-                               "confidence": self.confidence}
-        if text is not None:
-            out["quote"] = text[self.start:self.end]
-        return out
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "start": self.start, "end": self.end, "quote": self.quote, "line": self.line,
+                "column": self.column, "label": self.label, "confidence": self.confidence}
 
 
 @pickled_by_fields

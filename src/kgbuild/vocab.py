@@ -11,6 +11,7 @@ EURIO = "http://data.europa.eu/s66#"
 FOAF = "http://xmlns.com/foaf/0.1/"
 FRAPO = "http://purl.org/cerif/frapo/"
 NUTS = "http://data.europa.eu/nuts/code/"
+OA = "http://www.w3.org/ns/oa#"
 ORG = "http://www.w3.org/ns/org#"
 OWL = "http://www.w3.org/2002/07/owl#"
 PROV = "http://www.w3.org/ns/prov#"
@@ -29,5 +30,5 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 PREFIXES = {
     "kg": KG, "rdf": RDF, "rdfs": RDFS, "xsd": XSD, "owl": OWL, "skos": SKOS, "dct": DCT, "schema": SCHEMA,
     "org": ORG, "regorg": REGORG, "adms": ADMS, "vcard": VCARD, "prov": PROV, "dcat": DCAT, "void": VOID,
-    "eurio": EURIO, "frapo": FRAPO, "nuts": NUTS, "sd": SD, "foaf": FOAF,
+    "eurio": EURIO, "frapo": FRAPO, "nuts": NUTS, "sd": SD, "foaf": FOAF, "oa": OA,
 }

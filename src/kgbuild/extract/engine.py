@@ -483,7 +483,7 @@ class _Builder:
         elif key in self.values and candidate.confidence > 0.5 >= self.values[key].confidence:
             self.values[key] = candidate  # a value a label states beats one a label implies
         elif key in self.values:
-            if self.values[key].value != candidate.value and candidate.label != "prose":
+            if self.values[key].value != candidate.value and min(candidate.confidence, self.values[key].confidence) >= 0.9:
                 self.warnings.append(f"{_where(self.text, candidate.start)}: {key} stated twice with different "
                                      f"values ({self.values[key].value!r}, {candidate.value!r}); the first is kept")
         else:
@@ -513,16 +513,22 @@ class _Builder:
             if key not in _RECORD_FIELDS:
                 continue
             fields[key] = candidate.value
-            evidence.append(_evidence(key, candidate))
+            evidence.append(self._evidence(key, candidate))
         for key, items in self.lists.items():
             fields[key] = tuple(c.value for c in items)
-            evidence += [_evidence(key, c) for c in items]
+            evidence += [self._evidence(key, c) for c in items]
         if not fields:
             return None
         extra = tuple((k, str(c.value)) for k, c in self.extra.items())
         return ProjectRecord(source_format=source_format, language=self.language, document_kind=self.kind,
                              extra=extra, evidence=tuple(sorted(evidence, key=lambda e: (e.start, e.key))),
                              **fields)
+
+    def _evidence(self, key: str, candidate: Candidate) -> Evidence:
+        line = self.text.count("\n", 0, candidate.start) + 1
+        column = candidate.start - (self.text.rfind("\n", 0, candidate.start) + 1) + 1
+        return Evidence(key, candidate.start, candidate.end, self.text[candidate.start:candidate.end], line, column,
+                        clean(candidate.label).rstrip(":").strip(), candidate.confidence)
 
     def _resolve_amounts(self, values: dict[str, Candidate]) -> None:
         """An amount's key follows its currency: SEK, or none named on a Swedish page, or EUR."""
@@ -556,9 +562,6 @@ def _with(candidate: Candidate, key: str, value: Any) -> Candidate:
                      candidate.confidence)
 
 
-def _evidence(key: str, candidate: Candidate) -> Evidence:
-    label = "prose" if candidate.label == "prose" else candidate.label
-    return Evidence(key, candidate.start, candidate.end, clean(label), candidate.confidence)
 
 
 def _where(text: str, offset: int) -> str:

@@ -108,6 +108,11 @@ class Lexicon:
                                                      re.I if fund["id"] not in ("esf", "cerv") else 0))
             for fund in phrases["funds"]
         ]
+        self.fund_concepts = [
+            (fund["id"], fund["short"], fund["labels"],
+             re.compile(rf"(?:{'|'.join(fund['names'])})(?:\s*\((?:{'|'.join(fund['names'])})\))?", re.I))
+            for fund in phrases["funds"]
+        ]
         self.fund_cue_re = re.compile(rf"(?:{'|'.join(phrases['fund_cues'])})\s+(?:the\s+|den\s+)?$", re.I)
         self.owner_cue_re = re.compile(rf"(?:{'|'.join(phrases['owner_cues'])})\s+", re.I)
         self.coordinator_cue_re = re.compile(rf"\s+(?:{'|'.join(phrases['coordinator_cues'])})\b", re.I)

@@ -27,6 +27,8 @@ _BULLET_RE = re.compile(r"^[ \t\u00a0]*(?:[•·▪◦●∙*]|[-–—](?=\s)|\
 _TYPED = {"date", "period", "amount", "percent", "int", "email", "phone", "org_number", "postal_code",
           "project_number", "bool", "nuts", "deadline", "area"}
 _GLUED_UNKNOWN_RE = re.compile(r"^(?P<label>[A-ZÅÄÖ][a-zåäöé\- ]{3,40}[a-zåäö])(?P<value>[A-ZÅÄÖ0-9].*)$")
+# A label is a few words; a longer line ending in a colon introduces a list in prose.
+_UNKNOWN_LABEL_WORDS = 4
 _UNKNOWN_LABEL_RE = re.compile(r"^[ \t]*[A-ZÅÄÖ][\wÅÄÖåäö/()&+\- ]{1,58}:[ \t]*$")
 
 
@@ -337,7 +339,7 @@ class _Reader:
             self._add(read_value(self.lex, _extra(written), glued.group("value"), line.start + glued.start("value"),
                                  written, line.index, self.language))
             return line.index + 1
-        if _UNKNOWN_LABEL_RE.match(line.text) and len(line.text.split()) <= 7 and \
+        if _UNKNOWN_LABEL_RE.match(line.text) and len(line.text.split()) <= _UNKNOWN_LABEL_WORDS and \
                 label_key(line.text) not in self.lex.sections and self._list_heading(line.text) is None:
             value_line = self._value_line(line.index)
             self.reading.label_lines.add(line.index)
@@ -408,7 +410,7 @@ class _Reader:
         if any(p.match(text.lstrip()) and text.lstrip()[p.match(text.lstrip()).end():].lstrip().startswith(":")
                for p, _ in self.lex.pattern_fields):
             return True
-        return bool(_UNKNOWN_LABEL_RE.match(text)) and len(text.split()) <= 7 or \
+        return bool(_UNKNOWN_LABEL_RE.match(text)) and len(text.split()) <= _UNKNOWN_LABEL_WORDS or \
             label_key(text) in self.lex.sections
 
     def _inline(self, line: Line, start: int, first: tuple[FieldSpec, str] | None = None) -> None:

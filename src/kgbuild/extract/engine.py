@@ -43,6 +43,10 @@ class Extraction:
     warnings: tuple[str, ...]
 
 
+_LANGUAGE_SAMPLE = 4000
+_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
 def detect_language(lex: Lexicon, text: str) -> str:
     """The language most of the text's words belong to: its stop words, and the labels it uses (a label
     counts as three words); Swedish when nothing tells.
@@ -50,10 +54,15 @@ def detect_language(lex: Lexicon, text: str) -> str:
     >>> detect_language(lexicon(), "The project will be led by Region Gävleborg and the municipalities.")
     'en'
     """
-    words = Counter(w.casefold() for w in re.findall(r"[^\W\d_]+", text))
+    # The first few thousand characters tell a page's language as well as all of it.
+    sample = text[:_LANGUAGE_SAMPLE]
+    words = Counter(w.casefold() for w in _WORD_RE.findall(sample))
     scores = {lang: sum(words[w] for w in stop) for lang, stop in lex.stopwords.items()}
-    for line in text.split("\n"):
-        match = lex.line_label_re.match(line) if len(line) < 300 else None
+    first, second = sorted(scores.values(), reverse=True)[:2]
+    if first >= 20 and first >= 2 * second:
+        return max(scores, key=lambda lang: scores[lang])  # the words alone tell
+    for line in sample.split("\n"):
+        match = lex.label_at_start(line) if len(line) < 300 else None
         language = lex.label_language.get(label_key(match.group("label"))) if match else None
         if language in scores:
             scores[language] += 3
@@ -97,14 +106,29 @@ def extract(text: str) -> Extraction:
 
 def _document_kind(lex: Lexicon, text: str, reading: Reading) -> DocumentKind:
     keys = {c.key for c in reading.candidates}
+    folded = text.casefold()
     owner_labelled = any(c.key == "owner_name" and c.label not in ("prose", "heading") and
                          not c.label.casefold().startswith(("di", "ente", "proponente")) for c in reading.candidates)
     project_facts = bool(keys & {"project_number", "granted_amount"}) or owner_labelled and "total_budget" in keys
-    if lex.partner_search_re.search(text) and not project_facts:
+    if not project_facts and _says(lex.partner_search_re, lex.partner_search_words, text, folded):
         return "partner_search"
-    if lex.call_re.search(text) and not (keys & {"owner_name", "project_number"}):
+    if not (keys & {"owner_name", "project_number"}) and _says(lex.call_re, lex.call_words, text, folded):
         return "call"
     return "project"
+
+
+def _says(pattern: re.Pattern[str], words: tuple[str, ...], text: str, folded: str) -> bool:
+    """Whether ``pattern`` occurs in ``text``, looked for only around the words every match contains
+    (a search of the whole page for every phrase cost more than the rest of the page's reading)."""
+    for word in words:
+        at = folded.find(word)
+        while at != -1:
+            start = max(0, at - 60)
+            line_start = text.rfind("\n", 0, at) + 1
+            if pattern.search(text, max(start, line_start) if pattern.flags & re.M else start, at + 80):
+                return True
+            at = folded.find(word, at + 1)
+    return False
 
 
 def _source_format(reading: Reading, kind: DocumentKind, language: str) -> SourceFormat:
@@ -234,18 +258,16 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
                  kind: DocumentKind, *, several: bool) -> None:
     """Facts a sentence states, for the keys no label gave."""
     text = reading.text
+    readers = [reader for reader, kinds in _PROSE_READERS if kind in kinds]
     for paragraph_start, paragraph in _paragraphs(reading, region):
+        # Most paragraphs state none of these facts: a reader runs only where its cue words occur.
+        folded = " " + " ".join(paragraph.split()).casefold() + " "
+        wanted = [reader for reader in readers if any(cue in folded for cue in lex.prose_cues[reader.__name__])]
+        if not wanted:
+            continue
         for start, sentence in sentences(paragraph, paragraph_start):
-            if kind == "project":
-                _municipalities(lex, builder, sentence, start)
-                _owner_in_prose(lex, builder, sentence, start)
-            if kind == "partner_search":
-                _coordinator(lex, builder, sentence, start)
-                _strand(lex, builder, sentence, start)
-            if kind in ("partner_search", "call"):
-                _deadline_in_prose(lex, builder, sentence, start)
-            _rate_in_prose(lex, builder, sentence, start)
-            _fund_in_prose(lex, builder, sentence, start)
+            for reader in wanted:
+                reader(lex, builder, sentence, start)
     if kind == "partner_search" and not builder.has("owner_name"):
         segment = text[region[0]:region[1]]
         match = lex.org_re.search(segment)
@@ -428,7 +450,8 @@ def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -
     A sentence that names several funds ("co-financed by the ERDF, the ESF+ and the JTF") says nothing
     about which one supports this project.
     """
-    if sum(1 for _, _, pattern in lex.funds if pattern.search(sentence)) > 1:
+    if not lex.fund_cue_anywhere_re.search(sentence) or \
+            sum(1 for _, _, pattern in lex.funds if pattern.search(sentence)) > 1:
         return
     for _, short, pattern in lex.funds:
         for match in pattern.finditer(sentence):
@@ -440,6 +463,18 @@ def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -
                     name, end = bracket.group(1), match.end() + bracket.end()
                 builder.prose_funds.append(Candidate("fund", name, start + match.start(), start + end, "prose", -1,
                                                      0.6))
+
+
+# Each prose reader, and the kinds of document it reads.
+_PROSE_READERS = (
+    (_municipalities, {"project"}),
+    (_owner_in_prose, {"project"}),
+    (_coordinator, {"partner_search"}),
+    (_strand, {"partner_search"}),
+    (_deadline_in_prose, {"partner_search", "call"}),
+    (_rate_in_prose, {"project", "call", "partner_search"}),
+    (_fund_in_prose, {"project", "call", "partner_search"}),
+)
 
 
 # --- the record ---------------------------------------------------------------------------------------

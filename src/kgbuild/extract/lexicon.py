@@ -11,6 +11,7 @@ import functools
 import re
 import tomllib
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from kgbuild.resources import data_path
@@ -18,14 +19,17 @@ from kgbuild.resources import data_path
 __all__ = ["FieldSpec", "Lexicon", "lexicon", "label_key"]
 
 
+@functools.lru_cache(maxsize=65536)
 def label_key(label: str) -> str:
     """The comparison key of a label: case, spacing, dash style and a trailing colon ignored.
 
     >>> label_key("  NUTS–2 kod: ")
     'nuts-2 kod'
     """
-    key = re.sub(r"\s+", " ", label).strip().rstrip(":").strip().casefold()
-    return re.sub(r"\s*[–—]\s*", "-", key) if re.search(r"\w[–—]\w", key) else re.sub(r"[–—]", "-", key)
+    key = " ".join(label.split()).rstrip(":").rstrip().casefold()
+    if "–" in key or "—" in key:
+        key = re.sub(r"\s*[–—]\s*", "-", key) if re.search(r"\w[–—]\w", key) else re.sub(r"[–—]", "-", key)
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +85,12 @@ class Lexicon:
         self.label_alternatives = alternatives
         self.pattern_fields = [(re.compile(p, re.I), f) for p, f in patterns]
         # A label at the start of a line: "Label:", "Label" alone, "LabelValue", "LABEL value".
-        self.line_label_re = re.compile(rf"^[ \t\u00a0]*(?P<label>{alternatives})(?P<rest>.*)$", re.I)
-        # A label inside a line, before a colon: "Projekt: X. Projektägare: Y." or "...regionDnr: 23-059".
-        # Where it may start (a sentence's start, a glued word's capital) is decided by the reader.
-        self.inline_label_re = re.compile(
-            rf"(?P<label>{alternatives}|{'|'.join(p for p, _ in patterns) or 'a^'})[ \t\u00a0]*:(?!//)", re.I)
+        self._line_label_re = re.compile(rf"^[ \t\u00a0]*(?P<label>{alternatives})(?P<rest>.*)$", re.I)
+        # Most lines start with no label: the first two letters of every label rule them out cheaply.
+        self._label_starts = frozenset(label_key(label)[:2] for label in written)
+        # Where a label before a colon may start: a word's start, or a capital glued to the word before.
+        self._word_start_re = re.compile(r"(?<![\w’'-])[^\W\d_]|(?<=[a-zåäö])[A-ZÅÄÖ]")
+        self._colon_re = re.compile(r"[ \t\u00a0]*:(?!//)")
         contact_labels = [label for name in ("contact_email", "contact_phone") for lang, labels_ in
                           labels["fields"][name].items() if len(lang) == 2 for label in labels_]
         self.spaced_contact_re = re.compile(
@@ -114,6 +119,7 @@ class Lexicon:
             for fund in phrases["funds"]
         ]
         self.fund_cue_re = re.compile(rf"(?:{'|'.join(phrases['fund_cues'])})\s+(?:the\s+|den\s+)?$", re.I)
+        self.fund_cue_anywhere_re = re.compile(rf"(?:{'|'.join(phrases['fund_cues'])})\s", re.I)
         self.owner_cue_re = re.compile(rf"(?:{'|'.join(phrases['owner_cues'])})\s+", re.I)
         self.coordinator_cue_re = re.compile(rf"\s+(?:{'|'.join(phrases['coordinator_cues'])})\b", re.I)
         self.municipality_cue_re = re.compile(rf"\b(?:{'|'.join(phrases['municipality_cues'])})\b", re.I)
@@ -128,6 +134,11 @@ class Lexicon:
         self.title_prefix_re = re.compile(rf"^(?:{'|'.join(phrases['title_prefixes'])})\s+(?=\S)", re.I)
         self.strand_re = re.compile(
             rf"\b(?:{'|'.join(phrases['strand_cues'])})\s*:?\s*[\"“”«](?P<value>[^\"“”»\n]{{3,120}})[\"“”»]", re.I)
+        # Words every partner-search or call phrase above contains: a cheap test before the regex.
+        self.partner_search_words = tuple(phrases["partner_search_words"])
+        self.call_words = tuple(phrases["call_words"])
+        # The words that must occur in a paragraph for each prose reader to run (see the engine).
+        self.prose_cues = {name: tuple(cues) for name, cues in phrases["prose_cues"].items()}
         self.stopwords = {lang: frozenset(words) for lang, words in phrases["stopwords"].items()}
 
         self.municipalities = frozenset(municipalities)
@@ -137,6 +148,29 @@ class Lexicon:
         # that no small letter follows.
         self.esf_region_re = re.compile(
             "(?<![\\w-])(?:" + "|".join(_label_regex(r) for r in esf_regions if " " in r) + ")", re.I)
+
+    def label_at_start(self, line: str) -> re.Match[str] | None:
+        """The known label a line starts with (groups ``label`` and ``rest``), if any."""
+        if line.lstrip(" \t\u00a0")[:2].casefold() not in self._label_starts:
+            return None
+        return self._line_label_re.match(line)
+
+    def labels_before_colons(self, text: str, start: int) -> Iterator[tuple[int, str, int]]:
+        """Known labels that end right before a colon in ``text`` after ``start``: (label start, label as
+        written, value start). The longest label wins: "Projektägare organisationsnummer" over
+        "organisationsnummer". One dictionary look-up per word before each colon, not a regex of every
+        label at every character."""
+        for colon in self._colon_re.finditer(text, start):
+            end = colon.start()
+            if end == start and end == 0:
+                continue
+            window = max(start, end - 160)
+            for word in self._word_start_re.finditer(text, window, end):
+                written = text[word.start():end]
+                if label_key(written) in self.by_label or \
+                        any(pattern.fullmatch(written) for pattern, _ in self.pattern_fields):
+                    yield word.start(), written, colon.end()
+                    break
 
     def fields_for(self, label: str) -> list[FieldSpec]:
         return self.by_label.get(label_key(label), [])

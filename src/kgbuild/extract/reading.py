@@ -9,6 +9,7 @@ cannot read is reported, never guessed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ MAX_FIELD_LINE = 300
 _BULLET_RE = re.compile(r"^[ \t\u00a0]*(?:[•·▪◦●∙*]|[-–—](?=\s)|\d{1,2}[.)](?=\s))[ \t\u00a0]*")
 _TYPED = {"date", "period", "amount", "percent", "int", "email", "phone", "org_number", "postal_code",
           "project_number", "bool", "nuts", "deadline", "area"}
+_DIGIT_RE = re.compile(r"[0-9]")
 _GLUED_UNKNOWN_RE = re.compile(r"^(?P<label>[A-ZÅÄÖ][a-zåäöé\- ]{3,40}[a-zåäö])(?P<value>[A-ZÅÄÖ0-9].*)$")
 # A label is a few words; a longer line ending in a colon introduces a list in prose.
 _UNKNOWN_LABEL_WORDS = 4
@@ -76,12 +78,18 @@ def split_lines(text: str) -> list[Line]:
 
 
 def clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """Runs of white space (no-break spaces too) as one space, trimmed."""
+    return " ".join(text.split())
 
 
 def is_chrome(lex: Lexicon, line: str) -> bool:
-    text = clean(line)
-    return len(text) <= MAX_FIELD_LINE and bool(lex.chrome_re.match(text))
+    return len(line) <= MAX_FIELD_LINE and _is_chrome(lex, line)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_chrome(lex: Lexicon, line: str) -> bool:
+    # Cached: the same banners and buttons open page after page of one site.
+    return bool(lex.chrome_re.match(clean(line)))
 
 
 def is_heading(lex: Lexicon, line: Line) -> bool:
@@ -232,7 +240,7 @@ def _shift(found: v.Found | None, by: int) -> v.Found | None:
     return v.Found(found.value, found.start + by, found.end + by) if found else None
 
 
-def _accepts(spec: FieldSpec, written: str, rest: str, section: str | None, finder_ok: bool) -> str | None:
+def _accepts(spec: FieldSpec, written: str, rest: str, section: str | None) -> str | None:
     """How a label at a line's start is followed, if that layout is one it may be read in."""
     if spec.section and spec.section != section:
         return None
@@ -246,12 +254,11 @@ def _accepts(spec: FieldSpec, written: str, rest: str, section: str | None, find
     if rest[0] in " \t\u00a0":
         if written.isupper() and len(written) > 2:
             return "spaced"
-        if spec.kind in _TYPED and finder_ok:
-            return "spaced"
-        if written.endswith(".") and spec.kind in _TYPED:
+        if spec.kind in _TYPED and (written.endswith(".") or _finder_matches_at_start(spec, stripped)):
             return "spaced"
         return None
-    if rest[0].isupper() or rest[0].isdigit() or rest[0] in "#\"“€" or (spec.kind in _TYPED and finder_ok):
+    if rest[0].isupper() or rest[0].isdigit() or rest[0] in "#\"“€" or \
+            (spec.kind in _TYPED and _finder_matches_at_start(spec, stripped)):
         return "glued"
     return None
 
@@ -309,7 +316,7 @@ class _Reader:
         return index + 1
 
     def _label_at_start(self, line: Line) -> int | None:
-        match = self.lex.line_label_re.match(line.text)
+        match = self.lex.label_at_start(line.text)
         specs: list[FieldSpec] = []
         written = ""
         if match:
@@ -318,8 +325,7 @@ class _Reader:
             rest = match.group("rest")
             label_end = match.end("label")
         for spec in specs:
-            value_probe = rest.lstrip(" \t\u00a0:")
-            layout = _accepts(spec, written, rest, self.section, _finder_matches_at_start(spec, value_probe))
+            layout = _accepts(spec, written, rest, self.section)
             if layout is None:
                 continue
             return self._take(line, spec, written, label_end, layout)
@@ -400,12 +406,10 @@ class _Reader:
     def _is_label_line(self, text: str) -> bool:
         if len(text) > MAX_FIELD_LINE:
             return False
-        match = self.lex.line_label_re.match(text)
+        match = self.lex.label_at_start(text)
         if match:
             for spec in self.lex.fields_for(match.group("label")):
-                probe = match.group("rest").lstrip(" \t\u00a0:")
-                if _accepts(spec, match.group("label"), match.group("rest"), self.section,
-                            _finder_matches_at_start(spec, probe)):
+                if _accepts(spec, match.group("label"), match.group("rest"), self.section):
                     return True
         if any(p.match(text.lstrip()) and text.lstrip()[p.match(text.lstrip()).end():].lstrip().startswith(":")
                for p, _ in self.lex.pattern_fields):
@@ -419,19 +423,19 @@ class _Reader:
         pieces: list[tuple[FieldSpec | None, str, int, int]] = []  # spec, label, value start, label start
         if first is not None:
             pieces.append((first[0], first[1], start, text.find(first[1])))
-        for match in self.lex.inline_label_re.finditer(text, start):
-            written = match.group("label")
-            if not _may_start_inline(text, match.start(), written, blank_after=not text[match.end():].strip()):
+        for label_start, written, value_start in self.lex.labels_before_colons(text, start):
+            if not _may_start_inline(text, label_start, written, blank_after=not text[value_start:].strip()):
                 continue
             specs = [s for s in self.lex.fields_for(written) if not s.section or s.section == self.section]
             if not specs:
                 specs = [s for p, s in self.lex.pattern_fields if p.fullmatch(written)]
             if not specs:
                 continue
-            if first is not None and match.start() == start:
+            if first is not None and label_start == start:
                 continue
-            pieces.append((specs[0], written, match.end(), match.start()))
-        for match in self.lex.spaced_contact_re.finditer(text, start):
+            pieces.append((specs[0], written, value_start, label_start))
+        contacts = self.lex.spaced_contact_re.finditer(text, start) if "@" in text or _DIGIT_RE.search(text) else ()
+        for match in contacts:
             specs = [s for s in self.lex.fields_for(match.group("label")) if s.kind in ("email", "phone")]
             if specs and _finder_matches_at_start(specs[0], text[match.end():]) and \
                     all(p[3] != match.start() for p in pieces) and match.start() > start:

@@ -293,9 +293,9 @@ def test_changing_one_source_replaces_exactly_that_source(bundled_build: Bundled
     assert {"Värmlands Skolsamverkan", "merit.nu"} <= titles  # the others are still there
 
 
-def test_a_source_no_longer_given_is_removed(bundled_build: BundledBuild, tmp_path: Path) -> None:
+def test_a_source_not_given_to_a_sync_build_is_removed(bundled_build: BundledBuild, tmp_path: Path) -> None:
     store = copy_store(bundled_build.store, tmp_path / "kgstore")
-    report = build([p for p in default_sources() if p.name != MERIT], store, bundled_build.iris)
+    report = build([p for p in default_sources() if p.name != MERIT], store, bundled_build.iris, sync=True)
     assert report.ok
     assert report.removed == ["002-c5b1d8a317488e7e"]
     assert report.replaced == [] and sorted(report.unchanged) == sorted(set(NAMES) - {MERIT})

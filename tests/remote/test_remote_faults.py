@@ -68,7 +68,7 @@ def test_an_unchanged_rebuild_sends_no_graph_and_a_change_sends_only_its_graph(
             assert proxy.puts() == [IRIS.graph("source", "001-49fdefbf50581b3b").value, IRIS.build_graph.value]
             proxy.seen.clear()
             changed.unlink()
-            fourth = build(sorted(sources.glob("*.txt")), remote, IRIS)
+            fourth = build(sorted(sources.glob("*.txt")), remote, IRIS, sync=True)
             assert fourth.removed == ["001-49fdefbf50581b3b"]
             deleted = [s.graph for s in proxy.seen if s.method == "DELETE"]
             assert deleted == [IRIS.graph("source", "001-49fdefbf50581b3b").value]

@@ -10,6 +10,7 @@ import argparse
 import copy
 import json
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -273,9 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kgbuild {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
 
-    def verb(name: str, help_text: str, example: str, run: Callable[[argparse.Namespace], int]
+    def verb(name: str, help_text: str, example: str, run: Callable[[argparse.Namespace], int], details: str = ""
              ) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}",
+        # The command list shows help_text; the command's own help adds the details (wrapped here: the
+        # formatter keeps the description's lines as they are).
+        description = help_text + ("\n\n" + textwrap.fill(details, 100) if details else "")
+        sub = verbs.add_parser(name, help=help_text, description=description, epilog=f"example: {example}",
                                formatter_class=_Formatter)
         sub.set_defaults(run=run)
         return sub
@@ -296,12 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("files", nargs="+", type=Path, metavar="FILE", help="source text files")
     parse.add_argument("--json", action="store_true", help="print a JSON array of records")
 
-    build = verb("build", "Parse, map, validate and load sources into the store, atomically and only what changed. "
-                          "A build adds: each source given replaces its earlier version, and the sources the store "
-                          "holds that are not given stay. With --sync the store holds exactly the sources given; "
-                          "`kgbuild remove` takes sources out. A path that is not there, or a build whose every "
-                          "source fails, changes nothing (exit 1).",
-                 "kgbuild build my-pages/ --store kgstore", _cmd_build)
+    build = verb("build", "Parse, map, validate and load sources into the store (atomically; only what changed).",
+                 "kgbuild build my-pages/ --store kgstore", _cmd_build,
+                 "A build adds: each source given replaces its earlier version (a source is known by its file "
+                 "name), and the sources the store holds that are not given stay. With --sync the store holds "
+                 "exactly the sources given, and each source removed is named; `kgbuild remove` takes sources "
+                 "out. A path that is not there, or a build whose every source fails, changes nothing (exit 1).")
     build.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
                        help="source files, or directories of *.txt files (default: the bundled corpus in "
                             "data/sources/)")
@@ -311,10 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write nothing: say which sources would be added, replaced and removed")
     add_settings(build, "store", "base_iri", "graph_store", "store_retries", "include_personal_data", "executor")
 
-    remove = verb("remove", "Take sources out of the store (atomically). A source is named by its path, its file "
-                            "name or its graph's name; a name the store does not hold is an error and nothing "
-                            "is removed.",
-                  "kgbuild remove my-pages/old-page.txt --store kgstore", _cmd_remove)
+    remove = verb("remove", "Take sources out of the store (atomically).",
+                  "kgbuild remove my-pages/old-page.txt --store kgstore", _cmd_remove,
+                  "A source is named by its path, its file name or its graph's name. A name the store does not "
+                  "hold is an error, and then nothing is removed.")
     remove.add_argument("names", nargs="+", metavar="SOURCE",
                         help="a source's path or file name (001_49fdefbf50581b3b.txt), or its graph's name "
                              "(001-49fdefbf50581b3b)")

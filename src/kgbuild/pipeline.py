@@ -506,7 +506,7 @@ def _to_remove(paths: Sequence[Path], published: _Published, iris: Iris, sync: b
 
     :raises KgbuildError: for a name the store holds no source of.
     """
-    held = published.sources(iris)
+    held = set(published.sources(iris))
     doomed: set[str] = set()
     if sync:
         given = {iris.graph("source", source_key(path.name)).value for path in paths}
@@ -649,7 +649,8 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         report.every_source_failed = True
         return report
     given = {iris.source_graph(info).value for info, _ in parsed}
-    kept = {graph for graph in published.sources(iris) if graph not in given and graph not in to_remove}
+    removing = set(to_remove)
+    kept = {graph for graph in published.sources(iris) if graph not in given and graph not in removing}
     identity = _identity(parsed, *(owner for graph in kept for owner in published.owners.get(graph, [])))
     if remote is None and current is None and not asked.dry_run:
         return _build_new_store(directory, parsed, identity, statics, iris, report, stamp, progress, runner)

@@ -219,9 +219,11 @@ def test_query_a_named_query_as_csv(cli_store: Path) -> None:
     run = kgbuild("query", "--file", "queries/granted-by-nuts2.rq", "--format", "csv", "--store", cli_store)
     assert run.returncode == 0, run.stderr
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert rows[0] == ["region", "regionLabel", "period", "projects", "grantedSEK", "totalBudgetSEK"]
-    assert ["SE11", "Stockholm", "2007-2013", "1", "13857478", "34407757"] in rows
-    assert ["SE31", "Norra Mellansverige", "2007-2013", "1", "286275", "381700"] in rows
+    assert rows[0] == ["region", "regionLabel", "period", "projects", "projectsWithGranted", "grantedSEK",
+                       "projectsWithTotalBudget", "totalBudgetSEK"]
+    assert ["SE11", "Stockholm", "2007-2013", "1", "1", "13857478", "1", "34407757"] in rows
+    assert ["SE31", "Norra Mellansverige", "2007-2013", "1", "1", "286275", "1", "381700"] in rows
+    assert ["SE21", "Småland med öarna", "2021-2027", "1", "0", "", "0", ""] in rows  # stated by none: empty, not 0
 
 
 def test_query_a_construct_as_turtle(cli_store: Path) -> None:

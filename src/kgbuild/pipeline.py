@@ -529,7 +529,7 @@ def _kept_previous(failures: list[SourceFailure], published: _Published, iris: I
         failures[index] = dataclasses.replace(failure, kept_previous=graph in published.digests)
 
 
-# The IRIs of organisations a source mentions, by graph: the graphs (of ``among``) that mention each of ``iris``.
+# Organisation IRIs → the graphs that type each as an organisation (in the store a build writes to).
 Mentions = Callable[[Sequence[str]], dict[str, set[str]]]
 
 

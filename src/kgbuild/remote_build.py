@@ -66,16 +66,18 @@ def published_on(remote: Remote, iris: Iris) -> dict[str, Record]:
 
 
 def mentions_on(remote: Remote) -> Callable[[Sequence[str]], dict[str, set[str]]]:
-    """For a build: which of the remote's graphs type each of some organisation IRIs (one query for them all)."""
+    """For a build: which of the remote's graphs type each of some organisation IRIs as an organisation
+    (a query per :data:`BATCH_GRAPHS` IRIs: a store built before identities were recorded asks for many)."""
     def mentions(organisations: Sequence[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {iri: set() for iri in organisations}
-        values = " ".join(f"<{iri}>" for iri in organisations)
-        rows = remote.select(f"SELECT DISTINCT ?o ?g WHERE {{ VALUES ?o {{ {values} }} "
-                             f"GRAPH ?g {{ ?o a <{KG}Organisation> }} }}")
-        for row in rows:
-            organisation, graph = row.get("o"), row.get("g")
-            if isinstance(organisation, NamedNode) and isinstance(graph, NamedNode):
-                found.setdefault(organisation.value, set()).add(graph.value)
+        for start in range(0, len(organisations), BATCH_GRAPHS):
+            values = " ".join(f"<{iri}>" for iri in organisations[start:start + BATCH_GRAPHS])
+            rows = remote.select(f"SELECT DISTINCT ?o ?g WHERE {{ VALUES ?o {{ {values} }} "
+                                 f"GRAPH ?g {{ ?o a <{KG}Organisation> }} }}")
+            for row in rows:
+                organisation, graph = row.get("o"), row.get("g")
+                if isinstance(organisation, NamedNode) and isinstance(graph, NamedNode):
+                    found.setdefault(organisation.value, set()).add(graph.value)
         return found
     return mentions
 

@@ -94,13 +94,136 @@ def test_build_with_a_malformed_file_among_good_ones(tmp_path: Path) -> None:
     assert (tmp_path / "kgstore" / "CURRENT").exists()  # the good one was built
 
 
+# --- builds add; removal is explicit (issue 19) -----------------------------------------------------
+
+BUNDLED_KEYS = sorted(p.name.removesuffix(".txt").replace("_", "-") for p in SOURCES.glob("*.txt"))
+
+
+def source_keys(store: Path) -> list[str]:
+    """The sources a store holds, by their graphs' names."""
+    prefix = Iris(BASE_IRI).graph("source").value + "/"
+    return sorted(g.value.removeprefix(prefix) for g in open_read_only(store).named_graphs()
+                  if g.value.startswith(prefix))
+
+
+def state(store: Path) -> tuple[str, int, list[str]]:
+    """What a user could notice changing: the generation served, its quad count, and its sources."""
+    return (store / "CURRENT").read_text(encoding="utf-8").strip(), len(open_read_only(store)), source_keys(store)
+
+
+@pytest.fixture
+def store_copy(cli_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the bundled store, to build on."""
+    return Path(shutil.copytree(cli_store, tmp_path / "kgstore"))
+
+
+def my_pages(directory: Path) -> Path:
+    """A directory of one page of the user's own: the SIA record as another project."""
+    directory.mkdir()
+    text = (SOURCES / "003_03dc92fa27c0c321.txt").read_text(encoding="utf-8")
+    (directory / "my-page.txt").write_text(text.replace("22-005-S01", "22-005-S42"), encoding="utf-8")
+    return directory
+
+
+def test_a_path_that_is_not_there_changes_nothing(store_copy: Path) -> None:
+    before = state(store_copy)
+    for options in ((), ("--sync",)):
+        run = kgbuild("build", *options, "/nonexistent/file.txt", "--store", store_copy)
+        assert_one_line_error(run, "/nonexistent/file.txt", "no such file")
+        assert state(store_copy) == before
+
+
+def test_a_build_of_my_pages_keeps_the_bundled_corpus(store_copy: Path, tmp_path: Path) -> None:
+    run = kgbuild("build", my_pages(tmp_path / "my-pages"), "--store", store_copy)
+    assert run.returncode == 0, run.stderr
+    assert "1 source(s) loaded (1 new), 0 unchanged, 0 removed, 0 failed" in run.stderr
+    assert source_keys(store_copy) == sorted([*BUNDLED_KEYS, "my-page"])
+
+
+def test_a_build_of_garbage_only_changes_nothing(store_copy: Path, tmp_path: Path) -> None:
+    before = state(store_copy)
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text(NOT_A_PROJECT_PAGE, encoding="utf-8")
+    for options in ((), ("--sync",)):
+        run = kgbuild("build", *options, garbage, "--store", store_copy)
+        assert run.returncode == 1 and "Traceback" not in run.stderr
+        [error] = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+        assert str(garbage) in error and "not a recognised format" in error
+        assert f"nothing built: every source given failed; {store_copy}/{before[0]} is unchanged" in run.stderr
+        assert state(store_copy) == before
+
+
+def test_sync_removes_the_sources_not_given_and_names_them(store_copy: Path, tmp_path: Path) -> None:
+    pages = my_pages(tmp_path / "my-pages")
+    run = kgbuild("build", "--sync", SOURCES / "001_49fdefbf50581b3b.txt", pages, "--store", store_copy)
+    assert run.returncode == 0, run.stderr
+    gone = sorted(set(BUNDLED_KEYS) - {"001-49fdefbf50581b3b"})
+    said = [line for line in run.stderr.splitlines() if line.startswith("removed ")]
+    assert said == [f"removed {key} (not among the sources given to --sync)" for key in gone]
+    assert "1 source(s) loaded (1 new), 1 unchanged, 4 removed, 0 failed" in run.stderr
+    assert source_keys(store_copy) == ["001-49fdefbf50581b3b", "my-page"]
+
+
+def test_remove_takes_out_the_source_named_by_path_file_name_or_graph_name(store_copy: Path) -> None:
+    for name, key in ((SOURCES / "002_c5b1d8a317488e7e.txt", "002-c5b1d8a317488e7e"),
+                      ("003_03dc92fa27c0c321.txt", "003-03dc92fa27c0c321"),
+                      ("004-9880f10e1b458694", "004-9880f10e1b458694")):
+        before = state(store_copy)
+        run = kgbuild("remove", name, "--store", store_copy)
+        assert run.returncode == 0, run.stderr
+        assert f"removed {key}\n" in run.stderr and "removed 1 source(s) from" in run.stderr
+        assert source_keys(store_copy) == [k for k in before[2] if k != key]
+        assert state(store_copy)[0] > before[0]
+    assert source_keys(store_copy) == ["000-fa21285db760708c", "001-49fdefbf50581b3b"]
+
+
+def test_remove_of_a_source_not_in_the_store_is_one_line_and_removes_nothing(store_copy: Path) -> None:
+    before = state(store_copy)
+    # One unknown name among known ones: none is removed.
+    run = kgbuild("remove", "001_49fdefbf50581b3b.txt", "no-such-page.txt", "--store", store_copy)
+    assert_one_line_error(run, "no-such-page.txt", "nothing removed")
+    assert state(store_copy) == before
+
+
+def test_dry_runs_say_what_they_would_do_and_write_nothing(store_copy: Path, tmp_path: Path) -> None:
+    before = state(store_copy)
+    pages = my_pages(tmp_path / "my-pages")
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    text = (SOURCES / "003_03dc92fa27c0c321.txt").read_text(encoding="utf-8")
+    (changed / "003_03dc92fa27c0c321.txt").write_text(text.replace("Kalmar län (SIA)", "Kalmar län"),
+                                                       encoding="utf-8")
+    runs = {
+        "build": kgbuild("build", "--dry-run", pages, changed, "--store", store_copy),
+        "sync": kgbuild("build", "--sync", "--dry-run", pages, "--store", store_copy),
+        "remove": kgbuild("remove", "--dry-run", "001_49fdefbf50581b3b.txt", "--store", store_copy),
+    }
+    for run in runs.values():
+        assert run.returncode == 0, run.stderr
+        assert "nothing written" in run.stderr
+        assert state(store_copy) == before
+    assert "would add my-page.txt" in runs["build"].stderr
+    assert "would replace 003_03dc92fa27c0c321.txt" in runs["build"].stderr
+    assert "2 source(s) would be loaded (1 new), 0 unchanged, 0 removed" in runs["build"].stderr
+    assert [line for line in runs["sync"].stderr.splitlines() if line.startswith("would remove")] == \
+        [f"would remove {key} (not among the sources given to --sync)" for key in BUNDLED_KEYS]
+    assert "would remove 001-49fdefbf50581b3b\n" in runs["remove"].stderr
+
+
+def test_build_help_says_a_build_adds_and_how_to_remove() -> None:
+    text = " ".join(kgbuild("build", "--help").stdout.split())
+    assert "A build adds" in text and "--sync" in text and "kgbuild remove" in text and "--dry-run" in text
+
+
 def test_query_a_named_query_as_csv(cli_store: Path) -> None:
     run = kgbuild("query", "--file", "queries/granted-by-nuts2.rq", "--format", "csv", "--store", cli_store)
     assert run.returncode == 0, run.stderr
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert rows[0] == ["region", "regionLabel", "period", "projects", "grantedSEK", "totalBudgetSEK"]
-    assert ["SE11", "Stockholm", "2007-2013", "1", "13857478", "34407757"] in rows
-    assert ["SE31", "Norra Mellansverige", "2007-2013", "1", "286275", "381700"] in rows
+    assert rows[0] == ["region", "regionLabel", "period", "projects", "projectsWithGranted", "grantedSEK",
+                       "projectsWithTotalBudget", "totalBudgetSEK"]
+    assert ["SE11", "Stockholm", "2007-2013", "1", "1", "13857478", "1", "34407757"] in rows
+    assert ["SE31", "Norra Mellansverige", "2007-2013", "1", "1", "286275", "1", "381700"] in rows
+    assert ["SE21", "Småland med öarna", "2021-2027", "1", "0", "", "0", ""] in rows  # stated by none: empty, not 0
 
 
 def test_query_a_construct_as_turtle(cli_store: Path) -> None:

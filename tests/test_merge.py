@@ -65,7 +65,7 @@ def test_changed_and_removed_sources_keep_the_merge_exact(bundled_build: Bundled
     del before
     text = changed.read_text(encoding="utf-8")
     changed.write_text(text.replace("Namn:\n", "Namn:\nNy titel: ", 1), encoding="utf-8")
-    report = build([p for p in paths if p != removed], store_dir, bundled_build.iris)
+    report = build([p for p in paths if p != removed], store_dir, bundled_build.iris, sync=True)
     assert report.ok and report.removed == [_key(removed)] and report.replaced == [changed.name]
     after = open_read_only(store_dir)
     assert merge_errors(after) == (set(), set())

@@ -293,9 +293,9 @@ def test_changing_one_source_replaces_exactly_that_source(bundled_build: Bundled
     assert {"Värmlands Skolsamverkan", "merit.nu"} <= titles  # the others are still there
 
 
-def test_a_source_no_longer_given_is_removed(bundled_build: BundledBuild, tmp_path: Path) -> None:
+def test_a_source_not_given_to_a_sync_build_is_removed(bundled_build: BundledBuild, tmp_path: Path) -> None:
     store = copy_store(bundled_build.store, tmp_path / "kgstore")
-    report = build([p for p in default_sources() if p.name != MERIT], store, bundled_build.iris)
+    report = build([p for p in default_sources() if p.name != MERIT], store, bundled_build.iris, sync=True)
     assert report.ok
     assert report.removed == ["002-c5b1d8a317488e7e"]
     assert report.replaced == [] and sorted(report.unchanged) == sorted(set(NAMES) - {MERIT})
@@ -307,6 +307,83 @@ def test_a_source_no_longer_given_is_removed(bundled_build: BundledBuild, tmp_pa
     assert "merit.nu" not in store_titles(store)
     build_graph = open_read_only(store).quads_for_pattern(iris.graph("source", "002-c5b1d8a317488e7e"), None, None)
     assert list(build_graph) == []  # nor does the build graph remember it
+
+
+def test_a_source_not_given_stays(bundled_build: BundledBuild, tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    before = set(open_read_only(store))
+    report = build([p for p in default_sources() if p.name != MERIT], store, bundled_build.iris)
+    assert report.ok and report.removed == [] and report.replaced == []
+    assert report.generation == bundled_build.report.generation  # nothing to write
+    assert set(open_read_only(store)) == before
+
+
+PARTNER_GRAPH = "000-fa21285db760708c"
+KARLSTAD_MUNICIPALITY = "http://127.0.0.1:8000/id/organisation/2120001850"
+
+
+def _applicants(store: Path, iris: Iris) -> set[str]:
+    """The organisations the partner search (000) links as its applicant."""
+    graph = open_read_only(store).quads_for_pattern(None, NamedNode(KG + "participant"), None,
+                                                     iris.graph("source", PARTNER_GRAPH))
+    return {q.object.value for q in graph}
+
+
+def test_a_source_built_alone_links_organisations_as_the_whole_corpus_does(
+        bundled_build: BundledBuild, tmp_path: Path) -> None:
+    """The partner search names "The Municipality of Karlstad" without its organisationsnummer; the ESF+
+    record of Karlstad (001) states it. Built alone, the partner search still links that number: the
+    identities of the sources a build is not given come from what the build graph recorded of them."""
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    iris = bundled_build.iris
+    assert _applicants(store, iris) == {KARLSTAD_MUNICIPALITY}
+    report = build([SOURCES / PARTNER_SEARCH], store, iris)
+    assert report.ok and report.unchanged == [PARTNER_SEARCH] and report.replaced == []
+    assert report.generation == bundled_build.report.generation
+    assert _applicants(store, iris) == {KARLSTAD_MUNICIPALITY}
+    assert not [w for w in report.warnings if "organisation identities" in w]
+
+
+def test_removing_the_source_of_an_organisationsnummer_names_the_sources_still_linked_by_it(
+        bundled_build: BundledBuild, tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    iris = bundled_build.iris
+    report = build([], store, iris, remove=[KARLSTAD])
+    assert report.ok and report.removed == ["001-49fdefbf50581b3b"]
+    [warning] = [w for w in report.warnings if "organisation identities" in w]
+    assert PARTNER_GRAPH in warning and "build them again" in warning
+    assert _applicants(store, iris) == {KARLSTAD_MUNICIPALITY}  # kept as it was built
+    # Built again, it links what it states alone: the municipality.
+    again = build([SOURCES / PARTNER_SEARCH], store, iris)
+    assert again.replaced == [PARTNER_SEARCH] and not [w for w in again.warnings if "organisation identities" in w]
+    assert _applicants(store, iris) == {iris.id("organisation", "municipality", "1780").value}
+
+
+def test_a_remove_naming_a_source_not_in_the_store_removes_nothing(bundled_build: BundledBuild,
+                                                                   tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    unknown = r"no source 'nothing\.txt' in .*kgstore \(it holds 5: 000-.*nothing removed"
+    with pytest.raises(KgbuildError, match=unknown):
+        build([], store, bundled_build.iris, remove=[KARLSTAD, "nothing.txt"])
+    assert [g.name for g in StoreDirectory(store).generations()] == ["gen-000001"]
+
+
+def test_a_build_whose_every_source_fails_writes_nothing_even_for_sync(bundled_build: BundledBuild,
+                                                                       tmp_path: Path) -> None:
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    broken = tmp_path / "broken.txt"
+    broken.write_text(NOT_A_PROJECT_PAGE, encoding="utf-8")
+    refused = tmp_path / "refused.txt"
+    refused.write_text(variant("22-005-V01", "Slutar före start", ("Slutdatum:\n2026-01-31", "Slutdatum:\n2020-01-31")),
+                       encoding="utf-8")
+    for paths in ([broken], [refused], [broken, refused, tmp_path / "missing.txt"]):
+        report = build(paths, store, bundled_build.iris, sync=True)
+        assert report.every_source_failed and not report.ok and len(report.failures) == len(paths)
+        assert report.removed == [] and report.replaced == []
+        assert report.generation == "gen-000001" == StoreDirectory(store).current().name  # type: ignore[union-attr]
+    # A new store is not made of the ontology alone either.
+    report = build([refused], tmp_path / "new", bundled_build.iris)
+    assert report.every_source_failed and StoreDirectory(tmp_path / "new").current() is None
 
 
 def test_a_malformed_source_among_good_ones_is_named_and_the_others_are_built(tmp_path: Path,

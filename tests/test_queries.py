@@ -20,7 +20,7 @@ from kgbuild.query import dataset_for, execute
 from kgbuild.resources import queries_path
 from kgbuild.sparql import QueryRefused, check_query
 from kgbuild.store import open_read_only
-from tests.conftest import BundledBuild, copy_store
+from tests.conftest import SOURCES, BundledBuild, copy_store
 
 QUERIES = sorted(queries_path().glob("*.rq"))
 FEDERATED = "federated-wikidata-municipality.rq"
@@ -121,13 +121,14 @@ def test_every_query_has_a_checked_answer() -> None:
 
 
 def check_granted_by_nuts2(store: Store, extended: Store) -> None:
-    rows = [(r["region"], r["regionLabel"], r["period"], r["projects"], r["grantedSEK"], r["totalBudgetSEK"])
-            for r in run(store, "granted-by-nuts2.rq")]
+    rows = [(r["region"], r["regionLabel"], r["period"], r["projects"], r["projectsWithGranted"], r["grantedSEK"],
+             r["projectsWithTotalBudget"], r["totalBudgetSEK"]) for r in run(store, "granted-by-nuts2.rq")]
     assert rows == [
-        ("SE11", "Stockholm", "2007-2013", "1", "13857478", "34407757"),
-        ("SE21", "Småland med öarna", "2021-2027", "1", "0", "0"),
-        ("SE31", "Norra Mellansverige", "2007-2013", "1", "286275", "381700"),
-        ("SE31", "Norra Mellansverige", "2021-2027", "1", "0", "0"),
+        ("SE11", "Stockholm", "2007-2013", "1", "1", "13857478", "1", "34407757"),
+        # The two ESF+ records state no amount: unknown, not 0 SEK (issue 19).
+        ("SE21", "Småland med öarna", "2021-2027", "1", "0", None, "0", None),
+        ("SE31", "Norra Mellansverige", "2007-2013", "1", "1", "286275", "1", "381700"),
+        ("SE31", "Norra Mellansverige", "2021-2027", "1", "0", None, "0", None),
     ]
 
 
@@ -191,18 +192,20 @@ def check_cofinancing_rate_check(store: Store, extended: Store) -> None:
 
 
 def check_owner_summary(store: Store, extended: Store) -> None:
-    rows = {r["organisation"]: (r["projects"], r["grantedSEK"], r["firstYear"], r["lastYear"])
+    rows = {r["organisation"]: (r["projects"], r["projectsWithGranted"], r["grantedSEK"], r["firstYear"], r["lastYear"])
             for r in run(store, "owner-summary.rq")}
     assert rows == {
-        BASE + "id/organisation/name/arbetsmarknadsförvaltningen-stockholms-stad": ("1", "13857478", "2010", "2014"),
-        BASE + "id/organisation/name/klarälvdalens-samordningsförbund": ("1", "286275", "2008", "2008"),
-        BASE + "id/organisation/8025185011": ("1", "0", "2023", "2026"),
-        KARLSTAD: ("1", "0", "2023", "2025"),  # the partner search is not a project it owns
+        STOCKHOLMS_STAD: ("1", "1", "13857478", "2010", "2014"),
+        SAMORDNINGSFÖRBUND: ("1", "1", "286275", "2008", "2008"),
+        KALMAR_LÄN: ("1", "0", None, "2023", "2026"),  # states no amount: unknown, not 0
+        KARLSTAD: ("1", "0", None, "2023", "2025"),  # the partner search is not a project it owns
     }
 
 
 FORSHAGA = BASE + "id/organisation/municipality/1763"
 SAMORDNINGSFÖRBUND = BASE + "id/organisation/name/klarälvdalens-samordningsförbund"
+STOCKHOLMS_STAD = BASE + "id/organisation/name/arbetsmarknadsförvaltningen-stockholms-stad"
+KALMAR_LÄN = BASE + "id/organisation/8025185011"
 LANDSTINGET = BASE + "id/organisation/name/landstingets-kansli"
 
 
@@ -221,6 +224,25 @@ def check_shared_cofinanciers(store: Store, extended: Store) -> None:
             for r in run(extended, "shared-cofinanciers.rq")}
     assert rows == {SAMORDNINGSFÖRBUND: ("2", {PRE_STUDY_TITLE, EXTRA_TITLE}),
                     LANDSTINGET: ("2", {PRE_STUDY_TITLE, EXTRA_TITLE})}
+
+
+def test_a_sum_covers_the_projects_that_state_the_amount_and_says_how_many(
+        bundled_build: BundledBuild, tmp_path: Path) -> None:
+    """SIA (SE21, 2021-2027) states no amount; another project there states both: the sums are that
+    project's, with the counts saying one of the two stated them (not a sum read as the region's total)."""
+    sia = (SOURCES / "003_03dc92fa27c0c321.txt").read_text(encoding="utf-8")
+    stated = "Beviljat ESF-stöd:\n100 000 kr\nTotal projektbudget:\n400 000 kr\nProjektnummer:"
+    other = tmp_path / "005_stated.txt"
+    other.write_text(sia.replace("22-005-S01", "22-005-S55").replace("Projektnummer:", stated, 1), encoding="utf-8")
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    assert build([other], store, bundled_build.iris).replaced == [other.name]
+    columns = ("projects", "projectsWithGranted", "grantedSEK", "projectsWithTotalBudget", "totalBudgetSEK")
+    rows = [tuple(r[c] for c in columns) for r in run(open_read_only(store), "granted-by-nuts2.rq")
+            if r["region"] == "SE21"]
+    assert rows == [("2", "1", "100000", "1", "400000")]
+    owners = [(r["projects"], r["projectsWithGranted"], r["grantedSEK"])
+              for r in run(open_read_only(store), "owner-summary.rq") if r["organisation"] == KALMAR_LÄN]
+    assert owners == [("2", "1", "100000")]  # the owner of both
 
 
 CHECKS: dict[str, Callable[[Store, Store], None]] = {

@@ -10,6 +10,7 @@ import argparse
 import copy
 import json
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,13 +81,24 @@ def _progress_bar(total_sources: int) -> tuple[Callable[[str, int], None] | None
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from kgbuild.mapping import Iris
-    from kgbuild.pipeline import build, default_sources
+    from kgbuild.pipeline import default_sources, source_files
 
-    settings = _settings(args)
-    sources = _expand(args.sources) if args.sources else default_sources()
+    sources = source_files(args.sources) if args.sources else default_sources()
     if not sources:
         raise KgbuildError("no source files given or found")
+    return _run_build(_settings(args), sources, sync=args.sync, dry_run=args.dry_run)
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    return _run_build(_settings(args), [], remove=[str(name) for name in args.names], dry_run=args.dry_run)
+
+
+def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remove: Sequence[str] = (),
+               dry_run: bool = False) -> int:
+    """Run :func:`kgbuild.pipeline.build` on the store the settings name, and say what it did (or would do)."""
+    from kgbuild.mapping import Iris
+    from kgbuild.pipeline import build
+
     progress, stop = _progress_bar(len(sources))
     if settings.remote:
         from kgbuild.remote import open_remote
@@ -96,7 +108,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         target = settings.store_dir
     try:
         report = build(sources, target, Iris(settings.base_iri), progress=progress,
-                       include_personal=settings.include_personal_data, executor=settings.executor)
+                       include_personal=settings.include_personal_data, executor=settings.executor,
+                       sync=sync, remove=remove, dry_run=dry_run)
     finally:
         stop()
         if settings.remote:
@@ -109,28 +122,49 @@ def _cmd_build(args: argparse.Namespace) -> int:
     for failure in report.failures:
         kept = " (the previously published version stays)" if failure.kept_previous else ""
         _say(f"error: {failure.source}: {failure.problem}{kept}")
-    where = f"remote store {report.store}" if settings.remote else f"{settings.store}/{report.generation}"
-    _say(f"built {where}: {len(report.replaced)} source(s) loaded, "
-         f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed")
-    return EXIT_OK if report.ok else EXIT_FAILED
-
-
-def _expand(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; a directory stands for the ``*.txt`` files in it."""
-    out: list[Path] = []
-    for path in paths:
-        out.extend(sorted(path.glob("*.txt")) if path.is_dir() else [path])
-    return out
+    why = " (not among the sources given to --sync)" if sync else ""
+    where = f"remote store {report.store}" if settings.remote else \
+        f"{settings.store}/{report.generation}" if report.generation else str(settings.store)
+    if dry_run:
+        added = set(report.added)
+        for name in report.replaced:
+            _say(f"would {'add' if name in added else 'replace'} {name}")
+        for name in report.removed:
+            _say(f"would remove {name}{why}")
+    else:
+        for name in report.removed:
+            _say(f"removed {name}{why}")
+    if report.every_source_failed:
+        _say(f"nothing built: every source given failed; {where} is unchanged")
+    elif dry_run and not sources:
+        _say(f"dry run on {where}: {len(report.removed)} source(s) would be removed; nothing written")
+    elif dry_run:
+        _say(f"dry run on {where}: {len(report.replaced)} source(s) would be loaded ({len(report.added)} new), "
+             f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed; "
+             "nothing written")
+    elif not sources:
+        _say(f"removed {len(report.removed)} source(s) from {where}")
+    else:
+        _say(f"built {where}: {len(report.replaced)} source(s) loaded ({len(report.added)} new), "
+             f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed")
+    return EXIT_OK if report.ok and not report.every_source_failed else EXIT_FAILED
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from kgbuild.mapping import Iris
-    from kgbuild.pipeline import map_sources, read_sources, static_graphs, validate_mapped, validate_store
+    from kgbuild.pipeline import (
+        map_sources,
+        read_sources,
+        source_files,
+        static_graphs,
+        validate_mapped,
+        validate_store,
+    )
 
     settings = _settings(args)
     iris = Iris(settings.base_iri)
     if args.sources:
-        parsed, failures = read_sources(_expand(args.sources))
+        parsed, failures = read_sources(source_files(args.sources))
         for failure in failures:
             _say(f"error: {failure.source}: {failure.problem}")
         report = validate_mapped(map_sources(parsed, iris), static_graphs(iris)[iris.reference_graph].quads)
@@ -244,9 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kgbuild {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
 
-    def verb(name: str, help_text: str, example: str, run: Callable[[argparse.Namespace], int]
+    def verb(name: str, help_text: str, example: str, run: Callable[[argparse.Namespace], int], details: str = ""
              ) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}",
+        # The command list shows help_text; the command's own help adds the details (wrapped here: the
+        # formatter keeps the description's lines as they are).
+        description = help_text + ("\n\n" + textwrap.fill(details, 100) if details else "")
+        sub = verbs.add_parser(name, help=help_text, description=description, epilog=f"example: {example}",
                                formatter_class=_Formatter)
         sub.set_defaults(run=run)
         return sub
@@ -271,10 +308,29 @@ def build_parser() -> argparse.ArgumentParser:
                             "the text there, the label it was read under (or prose) and a confidence")
 
     build = verb("build", "Parse, map, validate and load sources into the store (atomically; only what changed).",
-                 "kgbuild build data/sources/ --store kgstore", _cmd_build)
+                 "kgbuild build my-pages/ --store kgstore", _cmd_build,
+                 "A build adds: each source given replaces its earlier version (a source is known by its file "
+                 "name), and the sources the store holds that are not given stay. With --sync the store holds "
+                 "exactly the sources given, and each source removed is named; `kgbuild remove` takes sources "
+                 "out. A path that is not there, or a build whose every source fails, changes nothing (exit 1).")
     build.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
-                       help="source files or directories (default: the bundled corpus in data/sources/)")
+                       help="source files, or directories of *.txt files (default: the bundled corpus in "
+                            "data/sources/)")
+    build.add_argument("--sync", action="store_true",
+                       help="also remove every source the store holds that is not given (each is named)")
+    build.add_argument("--dry-run", action="store_true",
+                       help="write nothing: say which sources would be added, replaced and removed")
     add_settings(build, "store", "base_iri", "graph_store", "store_retries", "include_personal_data", "executor")
+
+    remove = verb("remove", "Take sources out of the store (atomically).",
+                  "kgbuild remove my-pages/old-page.txt --store kgstore", _cmd_remove,
+                  "A source is named by its path, its file name or its graph's name. A name the store does not "
+                  "hold is an error, and then nothing is removed.")
+    remove.add_argument("names", nargs="+", metavar="SOURCE",
+                        help="a source's path or file name (001_49fdefbf50581b3b.txt), or its graph's name "
+                             "(001-49fdefbf50581b3b)")
+    remove.add_argument("--dry-run", action="store_true", help="write nothing: say which sources would be removed")
+    add_settings(remove, "store", "base_iri", "graph_store", "store_retries")
 
     validate = verb("validate", "Check the store (or the given sources) against the SHACL shapes; "
                                 "exit 1 on violations only.", "kgbuild validate --json", _cmd_validate)

@@ -35,6 +35,7 @@ __all__ = [
     "reference_quads",
     "slug",
     "source_key",
+    "stated_owners",
 ]
 
 
@@ -131,6 +132,11 @@ def nuts_iri(code: str) -> NamedNode:
     return NamedNode(NUTS + code)
 
 
+def stated_owners(records: Iterable[ProjectRecord]) -> set[tuple[str, str]]:
+    """The (organisationsnummer, name) of every owner the records state with both: what identities come from."""
+    return {(r.owner_org_number, r.owner_name) for r in records if r.owner_org_number and r.owner_name}
+
+
 @dataclass(frozen=True)
 class OrganisationIdentity:
     """Which organisationsnummer belongs to which municipality or exact name, across the whole corpus.
@@ -145,15 +151,23 @@ class OrganisationIdentity:
 
     @classmethod
     def from_records(cls, records: Iterable[ProjectRecord]) -> OrganisationIdentity:
+        return cls.from_owners(stated_owners(records))
+
+    @classmethod
+    def from_owners(cls, owners: Iterable[tuple[str, str]]) -> OrganisationIdentity:
+        """From (organisationsnummer, name) pairs: what :func:`stated_owners` gives, for one or many sources.
+
+        >>> identity = OrganisationIdentity.from_owners([("2120001850", "Karlstads kommun")])
+        >>> identity.organisation(Iris("http://x/"), "The Municipality of Karlstad")[0].value
+        'http://x/id/organisation/2120001850'
+        """
         municipal: dict[str, set[str]] = {}
         named: dict[str, set[str]] = {}
-        for record in records:
-            if not (record.owner_org_number and record.owner_name):
-                continue
-            municipality = ref.resolve_municipality(record.owner_name)
+        for number, name in owners:
+            municipality = ref.resolve_municipality(name)
             if municipality is not None:
-                municipal.setdefault(municipality.code, set()).add(record.owner_org_number)
-            named.setdefault(slug(record.owner_name), set()).add(record.owner_org_number)
+                municipal.setdefault(municipality.code, set()).add(number)
+            named.setdefault(slug(name), set()).add(number)
         return cls(
             by_municipality={k: next(iter(v)) for k, v in sorted(municipal.items()) if len(v) == 1},
             by_name={k: next(iter(v)) for k, v in sorted(named.items()) if len(v) == 1},

@@ -5,6 +5,10 @@ and then does the expensive work only for sources whose graph changed since the 
 generation: validate them (in parallel when there are many) and replace exactly their named graphs.
 A source that fails to parse or has violations is named in the report and not published; if an
 earlier build published it, that version stays. The new generation is switched in only when complete.
+
+A build adds: the sources it is not given stay as they are. Only ``sync`` (the store then holds exactly
+the given sources) and ``remove`` (the named sources) take sources out, and a build whose every given
+source fails changes nothing at all.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, parse, serialize
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
@@ -32,6 +36,7 @@ from kgbuild.mapping import (
     map_source,
     reference_quads,
     source_key,
+    stated_owners,
 )
 from kgbuild.merge import MergeKeeper, merged, merged_nquads
 from kgbuild.parsers import PARSER_VERSION, parse_bytes
@@ -47,7 +52,8 @@ if TYPE_CHECKING:
 RDF_TYPE = RDF + "type"
 
 __all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources", "validate_mapped",
-           "default_sources", "static_graphs", "duplicate_projects", "validate_store", "ensure_built"]
+           "default_sources", "source_files", "static_graphs", "duplicate_projects", "validate_store",
+           "ensure_built"]
 
 # Sources parsed by one task at most. A pool's last tasks keep one core busy while the other waits:
 # at 100,000 sources the pool's own split (6,250 a task) took 44 s to parse, tasks of 1,000 took 37 s.
@@ -56,6 +62,9 @@ PARSE_BATCH = 1_000
 VALIDATION_BATCH = 256
 
 Progress = Callable[[str, int], None]  # (stage, total) → called once per stage; see cli for the bar
+# In the build graph, on a source's graph: an owner the source states with its organisationsnummer, as
+# "NUMBER NAME". A later build that is not given this source takes its organisation identities from here.
+STATED_OWNER = KG + "statedOwner"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +80,17 @@ class BuildReport:
 
     store: Path | str  # the store directory, or the remote store's name
     sources: int = 0
-    replaced: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # loaded: new, or in place of an earlier version
+    added: list[str] = field(default_factory=list)  # those of ``replaced`` the store did not hold
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     validation: ValidationReport = field(default_factory=lambda: ValidationReport(()))
-    generation: str | None = None
+    generation: str | None = None  # the generation served afterwards (the one before, when nothing changed)
     quads: int = 0
+    dry_run: bool = False  # nothing was written: the lists say what the build would have done
+    every_source_failed: bool = False  # sources were given and none could be loaded: nothing was written
 
     @property
     def ok(self) -> bool:
@@ -88,6 +100,28 @@ class BuildReport:
 def default_sources() -> list[Path]:
     """The bundled sample corpus, ``data/sources/*.txt``."""
     return sorted(data_path("sources").glob("*.txt"))
+
+
+def source_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; a directory stands for the ``*.txt`` files in it.
+
+    A path that is not there, or a directory without texts, is most likely a typo: building from what
+    is left (or syncing the store to it) would not be what was meant.
+
+    :raises KgbuildError: naming the first such path.
+    """
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            texts = sorted(path.glob("*.txt"))
+            if not texts:
+                raise KgbuildError(f"{path}: no *.txt files in this directory")
+            out.extend(texts)
+        elif path.exists():
+            out.append(path)
+        else:
+            raise KgbuildError(f"{path}: no such file or directory")
+    return out
 
 
 def _unique_sources(paths: Sequence[Path]) -> tuple[list[Path], list[SourceFailure]]:
@@ -200,6 +234,7 @@ class PreparedSource:
     # Once validated and accepted: its triples for the default graph (the merge, :mod:`kgbuild.merge`),
     # less those a source before it in its batch stated (a fund's scheme once, not 256 times).
     merged_nquads: bytes = b""
+    owners: tuple[tuple[str, str], ...] = ()  # :func:`~kgbuild.mapping.stated_owners`, recorded with the graph
 
     def quads(self) -> list[Quad]:
         return list(parse(self.nquads, format=RdfFormat.N_QUADS))
@@ -247,9 +282,27 @@ def _parse_source(job: _SourceText, _: None) -> tuple[SourceInfo, ParseResult] |
 
 def _prepared(result: ParseResult, mapped: MappedSource) -> PreparedSource:
     public, personal = _sorted_nquads(mapped.quads), _sorted_nquads(mapped.personal_quads)
+    owners = tuple(sorted(stated_owners(result.records)))
+    # The owners count in the hash because they are recorded with it; and so a store built before they
+    # were recorded gets them for each source the next build is given.
+    digest = _nquads_digest(public, personal, *(_owner_text(owner).encode() for owner in owners))
     return PreparedSource(mapped.source, mapped.graph.value, mapped.personal_graph.value, public, personal,
-                          _nquads_digest(public, personal), tuple(result.warnings + mapped.warnings),
-                          tuple(sorted(_stated_projects(mapped.quads))))
+                          digest, tuple(result.warnings + mapped.warnings),
+                          tuple(sorted(_stated_projects(mapped.quads))), owners=owners)
+
+
+def _owner_text(owner: tuple[str, str]) -> str:
+    """An owner as the build graph records it (an organisationsnummer is ten digits: no space).
+
+    >>> _owner_text(("2120001850", "Karlstads kommun")), _owner_of("2120001850 Karlstads kommun")
+    ('2120001850 Karlstads kommun', ('2120001850', 'Karlstads kommun'))
+    """
+    return f"{owner[0]} {owner[1]}"
+
+
+def _owner_of(text: str) -> tuple[str, str]:
+    number, _, name = text.partition(" ")
+    return number, name
 
 
 def _prepare_batch(batch: list[tuple[SourceInfo, ParseResult]],
@@ -286,14 +339,20 @@ def _refused(findings: Iterable[Finding]) -> bool:
 
 
 def _parse_sources(paths: Sequence[Path], runner: Executor
-                   ) -> tuple[list[tuple[SourceInfo, ParseResult]], list[SourceFailure], OrganisationIdentity]:
-    """Parse every source where ``runner`` runs; the organisation identities come from all records."""
+                   ) -> tuple[list[tuple[SourceInfo, ParseResult]], list[SourceFailure]]:
+    """Parse every source where ``runner`` runs."""
     unique, failures = _unique_sources(paths)
     texts = (_source_text(p, read=runner.remote) for p in unique)
     outcomes = runner.map(_parse_source, texts, None, count=len(unique), limit=PARSE_BATCH)
     parsed = [o for o in outcomes if not isinstance(o, SourceFailure)]
     failures += [o for o in outcomes if isinstance(o, SourceFailure)]
-    return parsed, failures, OrganisationIdentity.from_records(r for _, result in parsed for r in result.records)
+    return parsed, failures
+
+
+def _identity(parsed: Sequence[tuple[SourceInfo, ParseResult]], *others: tuple[str, str]) -> OrganisationIdentity:
+    """The organisation identities of the parsed sources' records and of ``others`` (sources kept as they are)."""
+    return OrganisationIdentity.from_owners(stated_owners(r for _, result in parsed for r in result.records)
+                                            | set(others))
 
 
 def _map_parsed(parsed: Sequence[tuple[SourceInfo, ParseResult]], identity: OrganisationIdentity, iris: Iris,
@@ -312,8 +371,8 @@ def prepare_sources(paths: Sequence[Path], iris: Iris, workers: int | None = Non
     """
     runner = executor or LocalExecutor(workers)
     try:
-        parsed, failures, identity = _parse_sources(paths, runner)
-        prepared = _map_parsed(parsed, identity, iris, runner)
+        parsed, failures = _parse_sources(paths, runner)
+        prepared = _map_parsed(parsed, _identity(parsed), iris, runner)
     finally:
         if executor is None:
             runner.close()
@@ -408,22 +467,129 @@ def validate_mapped(mapped: Sequence[MappedSource], reference: Sequence[Quad], w
     return ValidationReport(tuple(f for found in results for f in found))
 
 
-def _published_hashes(store: Store, iris: Iris) -> dict[str, str]:
-    """Content hash of every graph the store holds, as recorded in its build graph."""
-    hashes: dict[str, str] = {}
-    for quad in store.quads_for_pattern(None, NamedNode(KG + "contentHash"), None, iris.build_graph):
-        hashes[quad.subject.value] = quad.object.value
-    return hashes
+@dataclass(frozen=True)
+class _Published:
+    """What a store holds, as its build graph records it."""
+
+    digests: dict[str, str]  # graph IRI → content hash: every graph (the sources, the ontology, the reference data)
+    owners: dict[str, list[tuple[str, str]]]  # source graph IRI → the owners its source states
+
+    @classmethod
+    def of(cls, statements: Iterable[Quad | Triple]) -> _Published:
+        published = cls({}, {})
+        for statement in statements:
+            subject, value = statement.subject, statement.object
+            if not isinstance(subject, NamedNode) or not isinstance(value, Literal):
+                continue
+            if statement.predicate.value == KG + "contentHash":
+                published.digests[subject.value] = value.value
+            elif statement.predicate.value == STATED_OWNER:
+                published.owners.setdefault(subject.value, []).append(_owner_of(value.value))
+        return published
+
+    def sources(self, iris: Iris) -> list[str]:
+        prefix = iris.graph("source").value + "/"
+        return [graph for graph in self.digests if graph.startswith(prefix)]
+
+
+def _published(store: Store, iris: Iris) -> _Published:
+    """Content hash of every graph the store holds, and the owners of its sources, from its build graph."""
+    return _Published.of(quad for predicate in (KG + "contentHash", STATED_OWNER)
+                         for quad in store.quads_for_pattern(None, NamedNode(predicate), None, iris.build_graph))
+
+
+def _to_remove(paths: Sequence[Path], published: _Published, iris: Iris, sync: bool, names: Sequence[str],
+               store: Path | str) -> list[str]:
+    """The source graphs a build takes out: with ``sync`` those of sources not given, and those ``names`` name.
+
+    A name is a path, a file name or a graph's own name: all three give the graph (as a source's file name does).
+
+    :raises KgbuildError: for a name the store holds no source of.
+    """
+    held = set(published.sources(iris))
+    doomed: set[str] = set()
+    if sync:
+        given = {iris.graph("source", source_key(path.name)).value for path in paths}
+        doomed.update(graph for graph in held if graph not in given)
+    for name in names:
+        graph = iris.graph("source", source_key(Path(name).name)).value
+        if graph not in held:
+            prefix = iris.graph("source").value + "/"
+            some = ", ".join(sorted(g.removeprefix(prefix) for g in held)[:3]) + (", ..." if len(held) > 3 else "")
+            holds = f"it holds {len(held)}: {some}" if held else "it holds none"
+            raise KgbuildError(f"no source {name!r} in {store} ({holds}); nothing removed")
+        doomed.add(graph)
+    return sorted(doomed)
+
+
+def _kept_previous(failures: list[SourceFailure], published: _Published, iris: Iris) -> None:
+    """Mark each failure whose source has a published version (which stays)."""
+    for index, failure in enumerate(failures):
+        graph = iris.source_graph(SourceInfo(Path(failure.source).name, "", "")).value
+        failures[index] = dataclasses.replace(failure, kept_previous=graph in published.digests)
+
+
+# Organisation IRIs → the graphs that type each as an organisation (in the store a build writes to).
+Mentions = Callable[[Sequence[str]], dict[str, set[str]]]
+
+
+def _relinking(published: _Published, kept: set[str], identity: OrganisationIdentity, iris: Iris,
+               mentions: Mentions) -> list[str]:
+    """A warning naming the sources kept as they are whose links this build's organisation identities change.
+
+    A kept source is not read again, so it keeps the IRIs it was mapped with: when a source given (or
+    removed) now states (or no longer states) the organisationsnummer of a name a kept source mentions,
+    that source links the earlier IRI until it is built again.
+    """
+    before = OrganisationIdentity.from_owners(owner for owners in published.owners.values() for owner in owners)
+    earlier: dict[str, set[str]] = {}  # an IRI a kept source may have minted → the numbers stating it makes it
+    for kind, old, new in (("municipality", before.by_municipality, identity.by_municipality),
+                           ("name", before.by_name, identity.by_name)):
+        for key in old.keys() | new.keys():
+            if old.get(key) != new.get(key):
+                number = old.get(key)
+                earlier.setdefault(iris.id("organisation", *((number,) if number else (kind, key))).value,
+                                   set()).update((number,) if number else ())
+    if not earlier or not kept:
+        return []
+    stale: set[str] = set()
+    for iri, graphs in mentions(sorted(earlier)).items():
+        # A source that states the number itself linked it from its own text, not from the identities.
+        stale.update(g for g in graphs & kept if not {n for n, _ in published.owners.get(g, [])} & earlier[iri])
+    if not stale:
+        return []
+    prefix = iris.graph("source").value + "/"
+    names = sorted(graph.removeprefix(prefix) for graph in stale)
+    listed = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    return [f"organisation identities changed (an organisationsnummer is stated anew, or no longer), and "
+            f"{len(names)} source(s) not given in this build keep their earlier links: {listed}; "
+            "build them again to relink them"]
+
+
+def _mentions_in(store: Store) -> Mentions:
+    def mentions(organisations: Sequence[str]) -> dict[str, set[str]]:
+        return {iri: {q.graph_name.value for q in store.quads_for_pattern(NamedNode(iri), NamedNode(RDF_TYPE),
+                                                                           NamedNode(KG + "Organisation"), None)
+                      if isinstance(q.graph_name, NamedNode)} for iri in organisations}
+    return mentions
 
 
 def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress: Progress | None = None,
           now: dt.datetime | None = None, workers: int | None = None, executor: str = LOCAL,
-          include_personal: bool = False) -> BuildReport:
+          include_personal: bool = False, sync: bool = False, remove: Sequence[str] = (),
+          dry_run: bool = False) -> BuildReport:
     """Parse, map, validate and load ``paths`` into the store at ``store_dir`` (or into a remote store).
 
-    The store afterwards holds exactly these sources (a source no longer given is removed), except
-    that a source which fails keeps its previously published version, if any.
+    A build adds: each given source replaces its earlier version (when it changed), and the sources the
+    store holds that are not given stay as they are. A source is known by its file name, without the
+    directory: its graph is named after it. A source that fails keeps its previously published version,
+    if any; when sources are given and every one fails, nothing is written at all
+    (``report.every_source_failed``), not even what ``sync`` or ``remove`` would take out.
 
+    :param sync: the store afterwards holds exactly these sources: the others are removed.
+    :param remove: sources to take out, each a path, a file name or a graph's name
+        (``002-c5b1d8a317488e7e``); every one must be in the store.
+    :param dry_run: write nothing; the report says what the build would load, leave and remove.
     :param workers: local processes for parsing and mapping (default: one per core; used when there
         are many sources).
     :param executor: where parsing, mapping and validation run: ``local`` (this machine) or
@@ -431,63 +597,89 @@ def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress:
     :param include_personal: a remote store only: also send the personal-data graphs (the embedded store
         always keeps them, in its separate database). Off, personal graphs found on the remote are deleted.
     :raises KgbuildError: when the store cannot be written (another build holds it, disk full, the remote
-        refused...), or the executor cannot be used (a Dask scheduler that does not answer...).
+        refused...), the executor cannot be used (a Dask scheduler that does not answer...), or ``remove``
+        names a source the store does not hold (then nothing is written).
     """
     # (a Remote is only imported where used: the embedded build does not load the HTTP client)
     remote = None if isinstance(store_dir, str | os.PathLike) else store_dir
-    report = BuildReport(store=remote.name if remote is not None else Path(str(store_dir)), sources=len(paths))
+    report = BuildReport(store=remote.name if remote is not None else Path(str(store_dir)), sources=len(paths),
+                         dry_run=dry_run)
     # A remote store's server notices a build by the latest of these times: to the microsecond there,
     # so that two builds within one second are told apart.
     stamp = _literal_time(now or dt.datetime.now(dt.UTC), precise=remote is not None)
     with open_executor(executor, workers) as runner:
-        return _build(paths, store_dir, remote, iris, report, stamp, progress, runner, include_personal)
+        return _build(paths, store_dir, remote, iris, report, stamp, progress, runner, include_personal,
+                      _Asked(sync, tuple(remove), dry_run))
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a build is asked besides loading its sources."""
+
+    sync: bool
+    remove: tuple[str, ...]
+    dry_run: bool
 
 
 def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | None, iris: Iris, report: BuildReport,
-           stamp: Literal, progress: Progress | None, runner: Executor, include_personal: bool) -> BuildReport:
+           stamp: Literal, progress: Progress | None, runner: Executor, include_personal: bool,
+           asked: _Asked) -> BuildReport:
     if progress:
         progress("parse", len(paths))
-    parsed, report.failures, identity = _parse_sources(paths, runner)
+    parsed, report.failures = _parse_sources(paths, runner)
     statics = static_graphs(iris)
     if remote is not None:
-        from kgbuild.remote_build import digest_for, published_on
+        from kgbuild.remote_build import digest_for, mentions_on, published_on
 
         current = None
         records = published_on(remote, iris)
-        published = {graph: record.digest for graph, record in records.items()}
+        published = _Published.of(t for record in records.values() for t in record.triples)
         digest: Callable[[PreparedSource], str] = lambda p: digest_for(p.digest, include_personal)  # noqa: E731
+        mentions = mentions_on(remote)
     else:
         directory = StoreDirectory(store_dir)  # type: ignore[arg-type]
         current = directory.current()
-        if current is None:
-            return _build_new_store(directory, parsed, identity, statics, iris, report, stamp, progress, runner)
-        published = _published_hashes(Store.read_only(str(current)), iris)
+        served = Store.read_only(str(current)) if current is not None else open_in_memory()
+        published, mentions = _published(served, iris), _mentions_in(served)
         digest = lambda p: p.digest  # noqa: E731
+        report.generation = current.name if current is not None else None
+    to_remove = _to_remove(paths, published, iris, asked.sync, asked.remove, report.store)
+    _kept_previous(report.failures, published, iris)
+    if paths and not parsed:
+        report.every_source_failed = True
+        return report
+    given = {iris.source_graph(info).value for info, _ in parsed}
+    removing = set(to_remove)
+    kept = {graph for graph in published.sources(iris) if graph not in given and graph not in removing}
+    identity = _identity(parsed, *(owner for graph in kept for owner in published.owners.get(graph, [])))
+    if remote is None and current is None and not asked.dry_run:
+        return _build_new_store(directory, parsed, identity, statics, iris, report, stamp, progress, runner)
 
     if progress:
         progress("map", len(parsed))
     prepared = _map_parsed(parsed, identity, iris, runner)
-    report.warnings = _source_warnings(prepared)
+    report.warnings = _source_warnings(prepared) + _relinking(published, kept, identity, iris, mentions)
     if not runner.remote:
         runner.close()  # a local pool's processes are done: free their memory before validating and loading
-    changed = [p for p in prepared if published.get(p.graph) != digest(p)]
-    report.unchanged = [p.source.name for p in prepared if published.get(p.graph) == digest(p)]
+    changed = [p for p in prepared if published.digests.get(p.graph) != digest(p)]
+    report.unchanged = [p.source.name for p in prepared if published.digests.get(p.graph) == digest(p)]
     if progress:
         progress("validate", len(changed))
     report.validation = validate_prepared(changed, statics[iris.reference_graph].quads, executor=runner)
-    refusals = _refusals(report.validation, {p.source.name: p.graph for p in changed}, published)
+    refusals = _refusals(report.validation, {p.source.name: p.graph for p in changed}, published.digests)
     report.failures += refusals
     refused = {failure.source for failure in refusals}
-    failed_graphs = {iris.source_graph(SourceInfo(Path(f.source).name, "", "")).value for f in report.failures}
-    for index, failure in enumerate(report.failures):
-        if failure.source not in refused:
-            graph = iris.source_graph(SourceInfo(Path(failure.source).name, "", "")).value
-            report.failures[index] = SourceFailure(failure.source, failure.problem, kept_previous=graph in published)
     to_write = [p for p in changed if p.source.name not in refused]
-    wanted = {p.graph for p in prepared}
+    if paths and not (to_write or report.unchanged):
+        report.every_source_failed = True
+        return report
+    report.added = [p.source.name for p in to_write if p.graph not in published.digests]
     source_prefix = iris.graph("source").value + "/"
-    to_remove = [g for g in published if g.startswith(source_prefix) and g not in wanted and g not in failed_graphs]
-    static_changes = {g: s for g, s in statics.items() if published.get(g.value) != s.digest}
+    static_changes = {g: s for g, s in statics.items() if published.digests.get(g.value) != s.digest}
+    if asked.dry_run:
+        report.replaced = [p.source.name for p in to_write]
+        report.removed = [graph.removeprefix(source_prefix) for graph in to_remove]
+        return report
 
     if remote is not None:
         from kgbuild.remote_build import write_remote
@@ -497,7 +689,6 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         write_remote(remote, iris, records, static_changes, to_remove, to_write, stamp, include_personal, report)
         return report
     if not (to_write or to_remove or static_changes):
-        report.generation = current.name if current else None
         return report
     if progress:
         progress("load", len(to_write))
@@ -582,9 +773,12 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
             if stream.error is not None:  # the workers' own error, not the loader's bare I/O error
                 raise stream.error from None
             raise
+        if parsed and not loaded:
+            raise _NothingLoaded  # every source has violations: no store of the ontology alone
         report.warnings = _source_warnings(prepared, lambda item: item.quads() if item.nquads else
                                            store.quads_for_pattern(None, None, None, NamedNode(item.graph)))
         report.replaced = [item.source.name for item in loaded]
+        report.added = list(report.replaced)
         # The compaction takes one core for about 20 s at 100,000 sources, and Oxigraph releases the GIL:
         # meanwhile a thread loads the personal store (another database) and counts the quads (a scan).
         with ThreadPoolExecutor(max_workers=1) as side:
@@ -597,11 +791,18 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
             personal_loaded.result()
             report.quads = counted.result()
 
-    directory.write_generation(fill)
+    try:
+        directory.write_generation(fill)
+    except _NothingLoaded:
+        report.every_source_failed = True
     report.validation = ValidationReport(tuple(sorted(findings, key=finding_order)))
     report.failures += _refusals(report.validation, {p.source.name: p.graph for p in prepared}, {})
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
+
+
+class _NothingLoaded(Exception):
+    """Raised in a new store's ``fill`` to leave it unwritten."""
 
 
 def _refusals(validation: ValidationReport, graphs: dict[str, str], published: dict[str, str]) -> list[SourceFailure]:
@@ -616,7 +817,7 @@ def _refusals(validation: ValidationReport, graphs: dict[str, str], published: d
 def _build_records(items: Iterable[PreparedSource], iris: Iris, stamp: Literal) -> Iterator[Quad]:
     for item in items:
         yield from _build_record(NamedNode(item.graph), iris, item.digest, stamp,
-                                 iris.id("source", iris.source_key(item.source)))
+                                 iris.id("source", iris.source_key(item.source)), item.owners)
 
 
 class _ChunkStream(io.RawIOBase):
@@ -715,9 +916,10 @@ def _forget(keeper: MergeKeeper, graph: NamedNode, iris: Iris) -> None:
         keeper.remove(quad)
 
 
-def _build_record(graph: NamedNode, iris: Iris, digest: str, stamp: Literal, document: NamedNode | None
-                  ) -> list[Quad]:
-    """What the build graph says of one loaded graph: its content hash, when, and from which source."""
+def _build_record(graph: NamedNode, iris: Iris, digest: str, stamp: Literal, document: NamedNode | None,
+                  owners: Sequence[tuple[str, str]] = ()) -> list[Quad]:
+    """What the build graph says of one loaded graph: its content hash, when, from which source, and the
+    owners that source states (:data:`STATED_OWNER`)."""
     build = iris.build_graph
     meta = [
         Quad(graph, NamedNode(KG + "contentHash"), Literal(digest), build),
@@ -725,6 +927,7 @@ def _build_record(graph: NamedNode, iris: Iris, digest: str, stamp: Literal, doc
     ]
     if document is not None:
         meta.append(Quad(graph, NamedNode(PROV + "wasDerivedFrom"), document, build))
+    meta += [Quad(graph, NamedNode(STATED_OWNER), Literal(_owner_text(owner)), build) for owner in owners]
     return meta
 
 

@@ -14,7 +14,7 @@ there are deleted, since a remote store is usually public-facing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,8 @@ from kgbuild.vocab import KG
 if TYPE_CHECKING:
     from kgbuild.pipeline import BuildReport, PreparedSource, StaticGraph
 
-__all__ = ["Record", "published_on", "write_remote", "digest_for", "BATCH_GRAPHS", "CHECKPOINT_SECONDS"]
+__all__ = ["Record", "published_on", "mentions_on", "write_remote", "digest_for", "BATCH_GRAPHS",
+           "CHECKPOINT_SECONDS"]
 
 BATCH_GRAPHS = 256  # graphs sent between two looks at the clock (and the progress bar)
 CHECKPOINT_SECONDS = 60.0  # at most this much confirmed work is sent again after a build dies
@@ -62,6 +63,23 @@ def published_on(remote: Remote, iris: Iris) -> dict[str, Record]:
         if triple.predicate.value == KG + "contentHash" and isinstance(triple.object, Literal):
             record.digest = triple.object.value
     return records
+
+
+def mentions_on(remote: Remote) -> Callable[[Sequence[str]], dict[str, set[str]]]:
+    """For a build: which of the remote's graphs type each of some organisation IRIs as an organisation
+    (a query per :data:`BATCH_GRAPHS` IRIs: a store built before identities were recorded asks for many)."""
+    def mentions(organisations: Sequence[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {iri: set() for iri in organisations}
+        for start in range(0, len(organisations), BATCH_GRAPHS):
+            values = " ".join(f"<{iri}>" for iri in organisations[start:start + BATCH_GRAPHS])
+            rows = remote.select(f"SELECT DISTINCT ?o ?g WHERE {{ VALUES ?o {{ {values} }} "
+                                 f"GRAPH ?g {{ ?o a <{KG}Organisation> }} }}")
+            for row in rows:
+                organisation, graph = row.get("o"), row.get("g")
+                if isinstance(organisation, NamedNode) and isinstance(graph, NamedNode):
+                    found.setdefault(organisation.value, set()).add(graph.value)
+        return found
+    return mentions
 
 
 def _ntriples(nquads: bytes, graph: str) -> bytes:
@@ -139,7 +157,8 @@ def write_remote(remote: Remote, iris: Iris, records: Mapping[str, Record], stat
                 kept.pop(graph, None)
                 document = iris.id("source", iris.source_key(written.source))
                 recorded = digest_for(written.digest, include_personal)
-                fresh[graph] = [q.triple for q in _build_record(NamedNode(graph), iris, recorded, stamp, document)]
+                fresh[graph] = [q.triple for q in _build_record(NamedNode(graph), iris, recorded, stamp, document,
+                                                                written.owners)]
         if time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS and start + BATCH_GRAPHS < len(to_write):
             checkpoint()
             last_checkpoint = time.monotonic()

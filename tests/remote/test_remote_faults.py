@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,10 +19,11 @@ import httpx
 import pytest
 
 from kgbuild.errors import KgbuildError
-from kgbuild.mapping import Iris
+from kgbuild.mapping import Iris, source_key
 from kgbuild.pipeline import build, default_sources, prepare_sources
 from kgbuild.remote import Credentials, Remote, RemoteError
 from kgbuild.server.remote_pool import check_serving
+from kgbuild.store import open_read_only
 from tests.conftest import BASE_IRI, BundledBuild
 from tests.remote.conftest import OxigraphServer, Proxy, Seen, oxigraph
 from tests.server.conftest import make_settings, running_server
@@ -68,7 +70,7 @@ def test_an_unchanged_rebuild_sends_no_graph_and_a_change_sends_only_its_graph(
             assert proxy.puts() == [IRIS.graph("source", "001-49fdefbf50581b3b").value, IRIS.build_graph.value]
             proxy.seen.clear()
             changed.unlink()
-            fourth = build(sorted(sources.glob("*.txt")), remote, IRIS)
+            fourth = build(sorted(sources.glob("*.txt")), remote, IRIS, sync=True)
             assert fourth.removed == ["001-49fdefbf50581b3b"]
             deleted = [s.graph for s in proxy.seen if s.method == "DELETE"]
             assert deleted == [IRIS.graph("source", "001-49fdefbf50581b3b").value]
@@ -336,3 +338,56 @@ def test_a_running_server_stops_answering_when_a_build_puts_personal_data_on_the
         while httpx.post(url + "/sparql", data=ask, timeout=10).status_code != 200:
             assert time.monotonic() < deadline, "did not answer again once the personal graphs were gone"
             time.sleep(0.2)
+
+
+def _said(stderr: str, store: str) -> list[str]:
+    """What a build said, with where it wrote (a store directory's generation, or the remote's URL) left out."""
+    where = rf"(remote store )?{re.escape(store)}(/gen-\d{{6}})?"
+    return [re.sub(where, "STORE", line) for line in stderr.splitlines()]
+
+
+def test_builds_add_and_removal_is_explicit_on_a_remote_as_on_the_embedded_store(
+        oxigraph_store: OxigraphServer, tmp_path: Path) -> None:
+    """Issue 19, each step run by the real command on both stores: the same exit, the same words, and
+    then the same source graphs, triple for triple."""
+    embedded = tmp_path / "kgstore"
+    pages = tmp_path / "my-pages"
+    pages.mkdir()
+    sia = next(p for p in default_sources() if p.name.startswith("003_"))
+    (pages / "my-page.txt").write_text(sia.read_text(encoding="utf-8").replace("22-005-S01", "22-005-S42"),
+                                       encoding="utf-8")
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text("Hej!\nDet här är ingen projektsida.\n", encoding="utf-8")
+    karlstad = str(default_sources()[1])
+    bundled = [source_key(p.name) for p in default_sources()]
+    mine = [*bundled, "my-page"]
+    kept = [key for key in bundled if not key.startswith("002-")]
+    steps: list[tuple[tuple[str, ...], int, list[str]]] = [  # (arguments, exit code, the sources afterwards)
+        (("build",), 0, bundled),
+        (("build", str(pages)), 0, mine),
+        (("build", str(garbage)), 1, mine),
+        (("build", "--sync", "/nonexistent/file.txt"), 1, mine),
+        (("build", "--sync", "--dry-run", karlstad), 0, mine),
+        (("remove", "--dry-run", "my-page.txt"), 0, mine),
+        (("remove", "my-page", "002_c5b1d8a317488e7e.txt"), 0, kept),
+        # Karlstad's record states the number the partner search (000, kept) links: a warning says so.
+        (("remove", karlstad), 0, kept[:1] + kept[2:]),
+        (("remove", "no-such-page.txt"), 1, kept[:1] + kept[2:]),
+        (("build", "--sync", karlstad, str(garbage)), 1, ["001-49fdefbf50581b3b"]),
+    ]
+    prefix = IRIS.graph("source").value + "/"
+    for arguments, code, sources in steps:
+        here = _kgbuild(*arguments, "--store", str(embedded))
+        there = _kgbuild(*arguments, "--store", oxigraph_store.url)
+        assert (here.returncode, there.returncode) == (code, code), (arguments, here.stderr, there.stderr)
+        assert "Traceback" not in here.stderr + there.stderr
+        assert _said(here.stderr, str(embedded)) == _said(there.stderr, oxigraph_store.url), arguments
+        if arguments == ("remove", karlstad):
+            assert "organisation identities changed" in there.stderr and "000-fa21285db760708c" in there.stderr
+        with Remote(oxigraph_store.url) as remote:
+            remote_graphs = _graph_sets(remote)
+        store = open_read_only(embedded)
+        embedded_graphs = {g.value: {str(q.triple) for q in store.quads_for_pattern(None, None, None, g)}
+                           for g in store.named_graphs() if g.value.startswith(prefix)}
+        assert sorted(g.removeprefix(prefix) for g in embedded_graphs) == sources, arguments
+        assert remote_graphs == embedded_graphs, arguments

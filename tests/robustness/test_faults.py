@@ -107,7 +107,7 @@ def test_a_build_killed_at_random_moments_leaves_the_previous_store_and_the_next
     # How long the build takes, measured on a copy: the kills are spread over that time.
     calibration = shutil.copytree(generated.store, tmp_path / "calibration")
     started = time.monotonic()
-    code, stderr = finish(kgbuild("build", corpora["B"], "--store", calibration))
+    code, stderr = finish(kgbuild("build", "--sync", corpora["B"], "--store", calibration))
     duration = time.monotonic() - started
     assert code == 0, stderr[-2000:]
     assert f"{CHANGED} source(s) loaded" in stderr and "1 removed" in stderr, stderr[-500:]
@@ -120,7 +120,7 @@ def test_a_build_killed_at_random_moments_leaves_the_previous_store_and_the_next
         target = "B" if served == "A" else "A"
         previous = StoreDirectory(store).current()
         assert previous is not None
-        process = kgbuild("build", corpora[target], "--store", store)
+        process = kgbuild("build", "--sync", corpora[target], "--store", store)
         started = time.monotonic()
         try:
             if number < KILLS - 1:
@@ -146,7 +146,7 @@ def test_a_build_killed_at_random_moments_leaves_the_previous_store_and_the_next
         assert content(store) == expected[target if switched else served], f"kill {number}: mixed content"
 
         # The next build clears what the killed one left, and succeeds.
-        report = build(sorted(corpora[target].glob("*.txt")), store, Iris(BASE_IRI))
+        report = build(sorted(corpora[target].glob("*.txt")), store, Iris(BASE_IRI), sync=True)
         assert report.ok, report.failures
         assert content(store) == expected[target]
         assert [g for g in StoreDirectory(store).generations() if g.name > report.generation] == []

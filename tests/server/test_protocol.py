@@ -427,9 +427,10 @@ def test_sparqlwrapper_json(server_url: str, method: str) -> None:
     query = (queries_path() / "granted-by-nuts2.rq").read_text(encoding="utf-8")
     result = _wrapper(server_url, query, JSON, method).queryAndConvert()
     assert isinstance(result, dict)
-    rows = {(b["region"]["value"], b["period"]["value"]): b["grantedSEK"]["value"]
+    rows = {(b["region"]["value"], b["period"]["value"]): b.get("grantedSEK", {}).get("value")
             for b in result["results"]["bindings"]}
     assert rows[("SE11", "2007-2013")] == "13857478"
+    assert rows[("SE21", "2021-2027")] is None  # no amount stated: unbound (no binding), not 0
     count = _wrapper(server_url, COUNT_PROJECTS, JSON, method).queryAndConvert()
     assert count["results"]["bindings"][0]["n"]["value"] == "4"  # type: ignore[index]
 
@@ -461,8 +462,9 @@ def test_rdflib_sparqlstore(server_url: str) -> None:
     rows = list(graph.query(COUNT_PROJECTS))
     assert int(rows[0][0]) == 4  # type: ignore[index]
     query = (queries_path() / "granted-by-nuts2.rq").read_text(encoding="utf-8")
-    by_region = {(str(r.region), str(r.period)): r.grantedSEK.toPython() for r in graph.query(query)}  # type: ignore[union-attr]
-    assert by_region[("SE11", "2007-2013")] == 13857478
+    by_region = {(str(r.region), str(r.period)): r.grantedSEK for r in graph.query(query)}  # type: ignore[union-attr]
+    assert by_region[("SE11", "2007-2013")].toPython() == 13857478  # type: ignore[union-attr]
+    assert by_region[("SE21", "2021-2027")] is None  # no amount stated: unbound, not 0
     projects = sorted(str(s) for s in graph.subjects(RDF.type, URIRef(KG + "Project")))
     assert projects == EXPECTED_PROJECTS
     ask = graph.query(ASK_PROJECT)

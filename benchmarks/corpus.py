@@ -683,6 +683,15 @@ def _sv_context(rng: random.Random, county: ref.County, place: str, listed: Sequ
             "nword": words, "mlist": mlist}
 
 
+def _prose_municipalities(text: str, context: dict[str, str], listed: Sequence[str]) -> tuple[str, ...]:
+    """The municipalities a page states: those in its list, then those its prose lists where it says the
+    project works in them ("samverkar ... i åtta kommuner i Jämtlands län: Ragunda, Bräcke ..."; a list
+    of two or more names: one alone is a place, not a list)."""
+    sentence = "I projektet samverkar skolor, socialtjänst och fritid i {nword} kommuner i {county}: {mlist}."
+    prose = context["mlist"].replace(" och ", ", ").split(", ") if sentence.format_map(context) in text else []
+    return tuple(dict.fromkeys([*listed, *(prose if len(prose) > 1 else [])]))
+
+
 def _sv_title(rng: random.Random, place: str, county_short: str, pre_study: bool) -> str:
     core = _SV_TITLE_CORES[int(rng.random() * len(_SV_TITLE_CORES))]
     r = rng.random()
@@ -824,7 +833,8 @@ def _esf_plus(rng: random.Random, index: int, world: _World, traps: Counter[str]
         "total_budget_sek": amounts.get("Total projektbudget") if "Total projektbudget" in stated else None,
         "eu_cofinancing_rate": kept("Unionens medfinansieringsgrad", (rate / 100).normalize()),
         "participants": kept("Antal deltagare", participants), "region_name": kept("Region", region_name),
-        "nuts_code": kept("NUTS-2 kod", nuts), "national": national, "municipalities": (),
+        "nuts_code": kept("NUTS-2 kod", nuts), "national": national,
+        "municipalities": _prose_municipalities(summary, context, ()),
         "child_poverty_theme": kept("Sekundärtema - Motverka barnfattigdom", child),
         "strategic_importance": kept("Insats av strategisk betydelse", strategic),
         "specific_objective": kept("Specifikt mål", objective),
@@ -964,16 +974,21 @@ def _esf_bank(rng: random.Random, index: int, world: _World, traps: Counter[str]
             out += [heading, ""] + [f" • {item}" for item in items] + [""]
     text = "\n".join(out).rstrip("\n") + ("\n" if rand() < 0.5 else "")
     return text, {
-        "source_format": "esf_2007", "title": title, "project_number": None, "case_number": case_number,
+        # A line above the fields that is a web address ("ung.nu") names the site, as in seed 002, not the
+        # project: the page states no title then (under "Namn:" on an ESF+ record, it is the title).
+        "source_format": "esf_2007", "title": None if title.endswith(".nu") else title, "project_number": None,
+        "case_number": case_number,
         "owner_name": owner_name, "owner_org_number": None, "start_date": start, "end_date": end,
         "granted_amount_sek": Decimal(granted), "total_budget_sek": _decimal(total, cents),
         "eu_cofinancing_rate": None, "participants": participants, "region_name": region_name,
-        "nuts_code": None, "national": national, "municipalities": tuple(municipalities),
+        "nuts_code": None, "national": national,
+        "municipalities": _prose_municipalities("\n".join(sections.values()), context, municipalities),
         "co_financiers": tuple(co_financiers), "partners": tuple(partners),
         "contact_name": person if "Kontaktperson" in stated else None,
         "contact_email": email if "E-post" in stated else None,
         "contact_phone": phone if "Telefonnummer" in stated else None,
-        "project_phase": phase, "programme_area": area, "fund": "ESF", "summary": sections["Sammanfattning"],
+        # The area's code, as the gold convention reads "Programområde 2 Ökat arbetskraftsutbud".
+        "project_phase": phase, "programme_area": area.split()[1], "fund": "ESF", "summary": sections["Sammanfattning"],
         "period_2014": modern,
     }
 
@@ -1058,7 +1073,8 @@ def _partner_search(rng: random.Random, index: int, world: _World, traps: Counte
         out += ["\tOther information:", "", f"\t{_EN_OTHER[int(rand() * len(_EN_OTHER))]} "]
     return "\n".join(out), {
         "source_format": "partner_search", "title": title, "project_number": None, "case_number": None,
-        "owner_name": english, "owner_org_number": None, "start_date": start, "end_date": end,
+        # Names as written without a leading article ("The Municipality of X" is "Municipality of X").
+        "owner_name": english.removeprefix("The "), "owner_org_number": None, "start_date": start, "end_date": end,
         "period_text": period_text, "deadline": deadline, "fund": fund, "programme": programme,
         "keywords": keywords, "contact_name": person, "contact_email": email, "contact_phone": phone,
         "postal_code": owner.postal, "city": owner.city, "national": False, "municipalities": (),

@@ -81,7 +81,7 @@ def extract(text: str) -> Extraction:
     language = detect_language(lex, text)
     reading = read_layout(lex, text, language)
     kind = _document_kind(lex, text, reading)
-    groups = _split_records(reading)
+    groups = _split_records(reading, kind)
     records: list[ProjectRecord] = []
     warnings = list(reading.warnings)
     for number, (first_line, last_line, candidates) in enumerate(groups):
@@ -146,9 +146,10 @@ def _source_format(reading: Reading, kind: DocumentKind, language: str) -> Sourc
 # --- records ------------------------------------------------------------------------------------------
 
 
-def _split_records(reading: Reading) -> list[tuple[int, int, list[Candidate]]]:
-    """Cut the candidates into records: a record ends where a label it has already had comes again, or a
-    key it has comes with another value. The title line just above the label that starts a record
+def _split_records(reading: Reading, kind: DocumentKind) -> list[tuple[int, int, list[Candidate]]]:
+    """Cut the candidates into records: a record ends where a label it has already had comes again (on a
+    page of projects or calls; a partner search's form repeats "Organisation" in its contact and as a
+    heading), or a key it has comes with another value. The title line just above the label that starts a record
     belongs to it; a stretch that states no fact of a project of its own stays with the record before."""
     candidates = sorted(reading.candidates, key=lambda c: c.start)
     groups: list[tuple[int, int, list[Candidate]]] = []
@@ -159,8 +160,8 @@ def _split_records(reading: Reading) -> list[tuple[int, int, list[Candidate]]]:
     for candidate in candidates:
         key, label = candidate.key, label_key(candidate.label)
         labelled = candidate.label not in ("list", "prose", "heading") and not key.startswith("extra:")
-        again = labelled and label in labels and not any(c.label == candidate.label and c.line == candidate.line
-                                                          for c in current)
+        again = kind != "partner_search" and labelled and label in labels and \
+            not any(c.label == candidate.label and c.line == candidate.line for c in current)
         if again or (key in _RECORD_KEYS and key in seen and seen[key] != candidate.value and labelled):
             boundary = _record_start(reading, candidate.line, current)
             groups.append((first_line, boundary - 1, [c for c in current if c.line < boundary]))
@@ -304,7 +305,9 @@ def _text_sections(lex: Lexicon, reading: Reading, builder: _Builder, lines: tup
     """The record's running text, kept under ``extra`` by the heading it stands under ("summary" first)."""
     name, blocks = "summary", {}  # type: ignore[var-annotated]
     first_label = min(reading.label_lines, default=len(reading.lines))
-    headings = {h.index for h in reading.headings if h.index < first_label}  # a title line, a site's name
+    # Above the fields: a title line, a site's name or address; not the project's text.
+    headings = {line.index for line in reading.lines[:first_label]
+                if len(line.text) <= 150 and not line.text.rstrip().endswith((".", "!", "?"))}
     for line in reading.lines[lines[0]:lines[1] + 1]:
         key = label_key(line.text) if len(line.text) <= 150 else ""
         if key in lex.sections:

@@ -28,6 +28,8 @@ _BULLET_RE = re.compile(r"^[ \t\u00a0]*(?:[•·▪◦●∙*]|[-–—](?=\s)|\
 _TYPED = {"date", "period", "amount", "percent", "int", "email", "phone", "org_number", "postal_code",
           "project_number", "bool", "nuts", "deadline", "area"}
 _DIGIT_RE = re.compile(r"[0-9]")
+# A line that is only a web address or a file name names a site or an attachment, not a project.
+_WEB_ADDRESS_RE = re.compile(r"(?:https?://)?[\w.-]+\.(?:nu|se|com|org|eu|net|pdf|docx?)/?\S*", re.I)
 _GLUED_UNKNOWN_RE = re.compile(r"^(?P<label>[A-ZÅÄÖ][a-zåäöé\- ]{3,40}[a-zåäö])(?P<value>[A-ZÅÄÖ0-9].*)$")
 # A label is a few words; a longer line ending in a colon introduces a list in prose.
 _UNKNOWN_LABEL_WORDS = 4
@@ -97,24 +99,25 @@ def is_heading(lex: Lexicon, line: Line) -> bool:
     text = clean(line.text)
     if not text or len(text) > 150 or len(text.split()) > 20 or text.endswith((".", ":", ",", ";")):
         return False
-    if _BULLET_RE.match(line.text) or is_chrome(lex, text) or not re.search(r"[^\W\d_]", text):
+    if _BULLET_RE.match(line.text) or is_chrome(lex, text) or not re.search(r"[^\W\d_]", text) or \
+            _WEB_ADDRESS_RE.fullmatch(text):
         return False
     return not (label_key(text) in lex.sections or label_key(text) in lex.lists)
 
 
 def _fund(lex: Lexicon, text: str, language: str = "en") -> v.Found | None:
-    """The fund a text names first, as the short name the text gives it in brackets or the lexicon's."""
-    best: tuple[int, int, str] | None = None
+    """The fund a text names (the lexicon's first, the most specific, where it names several), as the
+    short name the text gives it in brackets or else the lexicon's."""
     for _, short, pattern in lex.funds:
         match = pattern.search(text)
-        if match and (best is None or match.start() < best[0]):
+        if match:
             name = short.get(language, short["en"])
             bracket = re.match(r"\s*\(([^()\s]{2,10})\)", text[match.end():])
             end = match.end()
             if bracket and pattern.fullmatch(bracket.group(1)):
                 name, end = bracket.group(1), match.end() + bracket.end()
-            best = (match.start(), end, name)
-    return v.Found(best[2], best[0], best[1]) if best else None
+            return v.Found(name, match.start(), end)
+    return None
 
 
 def _org(lex: Lexicon, text: str) -> v.Found | None:
@@ -135,10 +138,15 @@ def _org(lex: Lexicon, text: str) -> v.Found | None:
     if len(halves) == 2 and halves[0].casefold() == halves[1].casefold():
         value, end = halves[0], start + len(halves[0])
     if len(value) > 120 or re.search(r"[.!?]\s+[A-ZÅÄÖ]", value) or " is " in value or " är " in value:
+        # A description: the organisation it starts with ("University of Gothenburg is located in ..."),
+        # else the first name of a known form in it.
+        subject = _SUBJECT_RE.match(text)
+        if subject:
+            name = re.sub(r"^The\s+", "", subject.group("name"))
+            return v.Found(name, subject.end("name") - len(name), subject.end("name"))
         match = lex.org_re.search(text)
         if not match:
-            subject = _SUBJECT_RE.match(text)
-            return v.Found(subject.group("name"), subject.start("name"), subject.end("name")) if subject else None
+            return None
         return v.Found(re.sub(r"^The\s+", "", match.group(0)), match.start() + (4 if match.group(0).startswith("The ") else 0),
                        match.end())
     if value.startswith("The "):
@@ -147,7 +155,8 @@ def _org(lex: Lexicon, text: str) -> v.Found | None:
 
 
 # The organisation a description starts with: "Stadt Musterstadt is a municipality in Germany."
-_SUBJECT_RE = re.compile(r"^\s*(?:The\s+)?(?P<name>[A-ZÅÄÖ][\w'’&.-]*(?:\s+[A-ZÅÄÖ0-9][\w'’&.-]*){0,6})\s+"
+_SUBJECT_RE = re.compile(r"^\s*(?:The\s+)?(?P<name>[A-ZÅÄÖ][\w'’&.-]*(?:\s+(?:(?:of|de|di|da|del|für|för|i|och|and)\s+)?"
+                         r"[A-ZÅÄÖ0-9][\w'’&.-]*){0,6})\s+"
                          r"(?:is|are|was|has|have|works|represents|consists|operates|comprises|är|arbetar)\b")
 _PERSON_RE = re.compile(r"^[A-ZÅÄÖÉÜØÆ][\w’'.-]+(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÅÄÖÉÜØÆ][\w’'.-]+){1,4}$")
 
@@ -252,11 +261,16 @@ def _accepts(spec: FieldSpec, written: str, rest: str, section: str | None) -> s
     if not stripped:
         return "alone"
     if rest[0] in " \t\u00a0":
-        if written.isupper() and len(written) > 2:
+        # "SVENSK PROJEKTÄGARE Åre kommun": a label in capitals before its value; "REGION SKÅNE" is a
+        # value in capitals (a name), unless what follows is a value of the label's kind.
+        if written.isupper() and len(written) > 2 and (not stripped.isupper() or (
+                spec.kind in _TYPED and _finder_matches_at_start(spec, stripped))):
             return "spaced"
         if spec.kind in _TYPED and (written.endswith(".") or _finder_matches_at_start(spec, stripped)):
             return "spaced"
         return None
+    if written[-1].isupper() and rest[0].isalpha():
+        return None  # a word in capitals goes on ("LÄNSSTYRELSEN" is not "Län" glued to a value)
     if rest[0].isupper() or rest[0].isdigit() or rest[0] in "#\"“€" or \
             (spec.kind in _TYPED and _finder_matches_at_start(spec, stripped)):
         return "glued"
@@ -379,7 +393,7 @@ class _Reader:
             return line.index + 1
         value_line = self._value_line(line.index)
         if value_line is None:
-            if label_key(written) not in self.lex.sections:
+            if label_key(written) not in self.lex.sections and not self._same_field_follows(line.index, spec):
                 self.reading.warnings.append(f"line {line.index + 1}: {clean(written)}: no value")
             return line.index + 1
         if len(value_line.text.strip()) <= 150:  # a longer value is prose, kept as the section's text too
@@ -387,6 +401,18 @@ class _Reader:
         self._read(spec, value_line.text, value_line.start, written, value_line.index,
                    line.start + label_end - len(written))
         return value_line.index + 1
+
+    def _same_field_follows(self, index: int, spec: FieldSpec) -> bool:
+        """Whether the next line states the same field ("Deadline:" over "Deadline for proposals: 1 May"):
+        the label above is then a heading, not a label missing its value."""
+        following = next((line for line in self.reading.lines[index + 1:index + 4] if line.text.strip()), None)
+        if following is None:
+            return False
+        text = following.text.lstrip(" \t")
+        match = self.lex.label_at_start(text)
+        keys = {s.key for s in self.lex.fields_for(match.group("label"))} if match else set()
+        keys |= {s.key for p, s in self.lex.pattern_fields if p.match(text)}
+        return spec.key in keys
 
     def _value_line(self, index: int) -> Line | None:
         """The line after a label alone on its own: the next non-blank line, unless that is a label too."""

@@ -356,11 +356,13 @@ def _annotation(writer: _Writer, evidence: Evidence, subject: NamedNode, documen
     writer.add(target, OA + "hasSource", document)
     writer.add(target, OA + "hasSelector", selector)
     writer.typed(selector, OA + "TextPositionSelector", OA + "TextQuoteSelector")
-    writer.add(selector, OA + "start", _typed(evidence.start, XSD + "nonNegativeInteger"))
-    writer.add(selector, OA + "end", _typed(evidence.end, XSD + "nonNegativeInteger"))
+    # xsd:integer, not the nonNegativeInteger of the OA context: Virtuoso stores the derived types as
+    # xsd:integer, and a remote store must give back what was loaded.
+    writer.add(selector, OA + "start", _typed(evidence.start, XSD + "integer"))
+    writer.add(selector, OA + "end", _typed(evidence.end, XSD + "integer"))
     writer.add(selector, OA + "exact", _lit(evidence.quote))
-    writer.add(selector, KG + "line", _typed(evidence.line, XSD + "positiveInteger"))
-    writer.add(selector, KG + "column", _typed(evidence.column, XSD + "positiveInteger"))
+    writer.add(selector, KG + "line", _typed(evidence.line, XSD + "integer"))
+    writer.add(selector, KG + "column", _typed(evidence.column, XSD + "integer"))
 
 
 _NOT_DIGITS_RE = re.compile(r"[^0-9]+")

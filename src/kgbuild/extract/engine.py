@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -56,8 +55,10 @@ def detect_language(lex: Lexicon, text: str) -> str:
     """
     # The first few thousand characters tell a page's language as well as all of it.
     sample = text[:_LANGUAGE_SAMPLE]
-    words = Counter(w.casefold() for w in _WORD_RE.findall(sample))
-    scores = {lang: sum(words[w] for w in stop) for lang, stop in lex.stopwords.items()}
+    scores = dict.fromkeys(lex.stopwords, 0)
+    for word in _WORD_RE.findall(sample.casefold()):
+        for language in lex.stop_languages.get(word, ()):
+            scores[language] += 1
     first, second = sorted(scores.values(), reverse=True)[:2]
     if first >= 20 and first >= 2 * second:
         return max(scores, key=lambda lang: scores[lang])  # the words alone tell
@@ -354,13 +355,9 @@ def _line_of(reading: Reading, offset: int) -> int:
     return len(reading.lines) - 1
 
 
-_LIST_SEP = r"(?:\s*,\s*|\s+(?:och|and|und|et|e|y|samt)\s+|\s*&\s*)"
-
-
 def _municipalities(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
     """"i nio kommuner i Värmland: Eda, Filipstad, ... och Årjäng"; "Forshaga och Munkfors kommuner"."""
-    name = lex.municipality_re.pattern
-    run = re.compile(rf"(?:{name})(?:{_LIST_SEP}(?:{name}))+")
+    run, tail_run = lex.municipality_list_re, lex.municipality_list_at_end_re
     for cue in lex.municipality_cue_re.finditer(sentence):
         after = sentence[cue.end():cue.end() + 400]
         names = None
@@ -372,7 +369,7 @@ def _municipalities(lex: Lexicon, builder: _Builder, sentence: str, start: int) 
                 break
         if names is None:
             before = sentence[max(0, cue.start() - 300):cue.start()]
-            tail = re.search(rf"(?:{name})(?:{_LIST_SEP}(?:{name}))+\s*$", before)
+            tail = tail_run.search(before)
             if tail is None:
                 continue
             names_start = start + max(0, cue.start() - 300) + tail.start()

@@ -140,10 +140,18 @@ class Lexicon:
         # The words that must occur in a paragraph for each prose reader to run (see the engine).
         self.prose_cues = {name: tuple(cues) for name, cues in phrases["prose_cues"].items()}
         self.stopwords = {lang: frozenset(words) for lang, words in phrases["stopwords"].items()}
+        self.stop_languages: dict[str, tuple[str, ...]] = {}
+        for lang, words in self.stopwords.items():
+            for word in words:
+                self.stop_languages[word] = (*self.stop_languages.get(word, ()), lang)
 
         self.municipalities = frozenset(municipalities)
         names = "|".join(re.escape(m) for m in sorted(municipalities, key=len, reverse=True))
         self.municipality_re = re.compile(rf"(?<![\w-])(?:{names})(?![\w-])")
+        # Two or more names in a list ("Eda, Filipstad och Årjäng"), from where it starts or up to the end.
+        one, separator = self.municipality_re.pattern, r"(?:\s*,\s*|\s+(?:och|and|und|et|e|y|samt)\s+|\s*&\s*)"
+        self.municipality_list_re = re.compile(rf"(?:{one})(?:{separator}(?:{one}))+")
+        self.municipality_list_at_end_re = re.compile(rf"(?:{one})(?:{separator}(?:{one}))+\s*$")
         # A region glued to the next word is still read ("MellansverigeDnr: 23-059"): the engine checks
         # that no small letter follows.
         self.esf_region_re = re.compile(

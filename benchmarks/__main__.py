@@ -17,7 +17,7 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks.build import benchmark_build, benchmark_dumps, benchmark_validation
+from benchmarks.build import benchmark_build, benchmark_dumps, benchmark_parse, benchmark_validation
 from benchmarks.corpus import generate
 from benchmarks.endpoint import benchmark_endpoints, wait_for_dumps
 from benchmarks.harness import VENV_BIN, free_port, run_wrk, start_server
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             sources = generate(size, corpus, seed=1)
         else:
             sources = sorted(corpus.glob("*.txt"))
+        print(f"[{size}] reading, CPU per document ...", file=sys.stderr)
+        parse = benchmark_parse(sources)
         print(f"[{size}] build vs bulk load ...", file=sys.stderr)
         build, artifacts = benchmark_build(sources, work)
         print(f"[{size}] validation vs pyshacl ...", file=sys.stderr)
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                                           run_rdflib=size <= args.rdflib_max)
             if size == max(args.sizes):
                 latency = latency_curve(artifacts.store, work / "servers", artifacts.project_iri, args.seconds)
-        runs.append(Run(size, build, validation, dumps, servers, latency))
+        runs.append(Run(size, build, validation, dumps, servers, latency, parse))
         write_report(runs, args.out, _machine())
     print((args.out / "latest.md").read_text(encoding="utf-8"))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.build import BuildResult, DumpResult, ValidationResult
+from benchmarks.build import BuildResult, DumpResult, ParseTiming, ValidationResult
 from benchmarks.endpoint import ServerResult
 
 __all__ = ["Run", "write_report", "render"]
@@ -19,6 +19,7 @@ class Run:
     dumps: list[DumpResult]
     servers: list[ServerResult]
     latency: dict[str, dict[int, tuple[float, float]]] = field(default_factory=dict)
+    parse: ParseTiming | None = None
 
 
 def _f(value: float | None, digits: int = 2) -> str:
@@ -35,6 +36,12 @@ def render(runs: list[Run], machine: str) -> str:
         lines.append(f"| {b.documents:,} | {b.quads:,} | {_f(b.build_seconds)} | {_f(b.documents / b.build_seconds, 0)}"
                      f" | {_f(b.quads / b.build_seconds, 0)} | {_f(b.bulk_load_seconds)} | **{_f(b.ratio)}×** |"
                      f" {_f(b.peak_mb, 0)} | {b.failures} | {b.violations} | {b.warnings} |")
+    lines += ["", "## Reading (decoding and extraction), CPU per document\n",
+              "| documents | records | median ms | p90 ms |", "|---|---|---|---|"]
+    for run in runs:
+        if run.parse is not None:
+            p = run.parse
+            lines.append(f"| {p.documents:,} | {p.records:,} | {_f(p.median_ms)} | {_f(p.p90_ms)} |")
     lines += ["", "## Validation against pyshacl on the whole graph\n",
               "| documents | ours s | pyshacl s | speed-up | same findings | findings |", "|---|---|---|---|---|---|"]
     for run in runs:

@@ -91,8 +91,9 @@ def test_text_without_facts_is_refused_saying_what_was_looked_for(text: str) -> 
         parse_text(text, "x.txt")
 
 
-ESF_PLUS = [("Berörd fond", "ESF+"), ("Program CCI", "2021SE05SFPR"), ("Projektägare organisationsnummer", "2120001850"),
-            ("Projektägare", "KARLSTADS KOMMUN"), ("Namn", "Testprojekt"), ("Startdatum", "2023-03-01"),
+ESF_PLUS = [("Berörd fond", "ESF+"), ("Program CCI", "2021SE05SFPR"),
+            ("Projektägare organisationsnummer", "2120001850"), ("Projektägare", "KARLSTADS KOMMUN"),
+            ("Namn", "Testprojekt"), ("Startdatum", "2023-03-01"),
             ("Slutdatum", "2025-07-31"), ("Unionens medfinansieringsgrad", "60%"), ("Region", "Norra Mellansverige"),
             ("NUTS-2 kod", "SE31"), ("Antal deltagare", "1600"), ("Projektnummer", "22-999-S99"),
             ("Beviljat ESF-stöd", "1 234 567 kr"), ("Programområde", "A"), ("Specifikt mål", "A2B")]

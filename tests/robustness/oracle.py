@@ -21,8 +21,8 @@ from decimal import Decimal
 
 import phonenumbers
 
-from kgbuild.parsers.common import MAX_FIELD_LINE
-from kgbuild.parsers.partner_search import _FUNDS
+from kgbuild.extract.lexicon import lexicon
+from kgbuild.extract.reading import MAX_FIELD_LINE
 from kgbuild.records import ProjectRecord
 
 __all__ = ["problems", "squash"]
@@ -107,7 +107,8 @@ def problems(record: ProjectRecord, text: str) -> list[str]:
         need(record.nuts_code.casefold() in "".join(text.split()).casefold(), "nuts_code", record.nuts_code)
     if record.fund is not None:
         # Partner searches name a fund by its programme ("Erasmus plus" is the fund Erasmus+).
-        by_pattern = any(name == record.fund and re.search(pattern, squashed, re.I) for name, pattern in _FUNDS)
+        by_pattern = any(record.fund in short.values() and pattern.search(squashed)
+                         for _, short, pattern in lexicon().funds)
         need(squash(record.fund).casefold() in folded or by_pattern, "fund", record.fund)
     for field in ("child_poverty_theme", "strategic_importance"):
         if getattr(record, field) is not None:

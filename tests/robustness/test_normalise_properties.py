@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from benchmarks.corpus import org_number
 from kgbuild import normalise as n
 from kgbuild.errors import NormaliseError
-from kgbuild.parsers.common import split_postal_city
-from kgbuild.parsers.labels_sv import code, nuts_code, split_title_line
+from kgbuild.extract import values as finders
+from kgbuild.extract.engine import split_title_line
 from tests.robustness.conftest import examples
 from tests.robustness.test_parser_properties import LOOKALIKES
 
@@ -35,6 +35,21 @@ ANY_STRING = st.one_of(st.text(), st.text(st.sampled_from(VALUE_ALPHABET), max_s
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 GROUP_SEPARATORS = (" ", "\u00a0", "\u202f", "\u2009", ".")
+
+def _strict(kind: str, finder: Callable[[str], finders.Found | None]) -> Callable[[str], Any]:
+    """A finder as a reader: its value, or NormaliseError when the text holds none."""
+
+    def read(text: str) -> Any:
+        found = finder(text)
+        if found is None:
+            raise NormaliseError(kind, text)
+        return found.value
+
+    return read
+
+
+nuts_code = _strict("NUTS code", finders.find_nuts)
+code = _strict("code", finders.find_code)
 
 READERS: dict[str, Callable[[str], Any]] = {
     "amount": n.parse_amount, "percent": n.parse_percent, "bool": n.parse_bool, "int": n.parse_int,
@@ -129,7 +144,8 @@ def test_a_reader_returns_a_stated_value_or_raises_normalise_error(name: str, te
 def test_the_title_line_and_postal_city_splitters_only_split(text: str) -> None:
     number, title = split_title_line(text)
     assert (number is None or number in text) and " ".join(title.split()) in " ".join(text.split())
-    postal, city = split_postal_city(text)
+    found = finders.find_postal_city(text)
+    postal, city = found.value if found else (None, None)
     assert postal is None or postal in _digits(text)
     assert city is None or " ".join(city.split()) in " ".join(text.split())
 

@@ -20,7 +20,7 @@ from kgbuild.extract.lexicon import Lexicon, label_key, lexicon
 from kgbuild.extract.reading import Candidate, Line, Reading, clean, is_chrome, read_layout, sentences
 from kgbuild.records import DocumentKind, Evidence, ProjectRecord, SourceFormat
 
-__all__ = ["Extraction", "extract", "detect_language", "supports"]
+__all__ = ["Extraction", "extract", "detect_language", "split_title_line", "supports"]
 
 # Keys whose second, different value starts a new record (a page listing several projects).
 _RECORD_KEYS = {"title", "project_number", "owner_name", "start_date", "granted_amount", "total_budget",
@@ -207,6 +207,17 @@ def _record_start(reading: Reading, line: int, current: list[Candidate]) -> int:
 # --- the title --------------------------------------------------------------------------------------
 
 _TITLE_LINE_RE = re.compile(r"^(?P<number>[0-9][0-9A-Za-z/\-]{3,}[0-9A-Za-z])\s+[-–—]\s+(?P<title>\S.*)$")
+
+
+def split_title_line(line: str) -> tuple[str | None, str]:
+    """``"22-010-S04 - Värmlands Skolsamverkan"`` → ``("22-010-S04", "Värmlands Skolsamverkan")``.
+
+    >>> split_title_line('Förprojekt "Utvecklad Samverkan i Klarälvdalen"')
+    (None, 'Förprojekt "Utvecklad Samverkan i Klarälvdalen"')
+    """
+    text = clean(line)
+    match = _TITLE_LINE_RE.match(text)
+    return (match.group("number"), match.group("title")) if match else (None, text)
 
 
 def _heading_title(lex: Lexicon, reading: Reading, kind: DocumentKind) -> list[Candidate]:
@@ -518,9 +529,10 @@ class _Builder:
         elif key in self.values and candidate.confidence > 0.5 >= self.values[key].confidence:
             self.values[key] = candidate  # a value a label states beats one a label implies
         elif key in self.values:
-            if self.values[key].value != candidate.value and min(candidate.confidence, self.values[key].confidence) >= 0.9:
+            kept = self.values[key]
+            if kept.value != candidate.value and min(candidate.confidence, kept.confidence) >= 0.9:
                 self.warnings.append(f"{_where(self.text, candidate.start)}: {key} stated twice with different "
-                                     f"values ({self.values[key].value!r}, {candidate.value!r}); the first is kept")
+                                     f"values ({kept.value!r}, {candidate.value!r}); the first is kept")
         else:
             self.values[key] = candidate
 

@@ -10,8 +10,8 @@ import csv
 import functools
 import re
 import tomllib
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from kgbuild.resources import data_path
@@ -93,16 +93,16 @@ class Lexicon:
         self._colon_re = re.compile(r"[ \t\u00a0]*:(?!//)")
         contact_labels = [label for name in ("contact_email", "contact_phone") for lang, labels_ in
                           labels["fields"][name].items() if len(lang) == 2 for label in labels_]
-        self.spaced_contact_re = re.compile(
-            rf"(?<=\s)(?P<label>{'|'.join(_label_regex(x) for x in sorted(set(contact_labels), key=len, reverse=True))})"
-            rf"[ \t\u00a0]+(?=\S)", re.I)
+        contact_alternatives = "|".join(_label_regex(x) for x in sorted(set(contact_labels), key=len, reverse=True))
+        self.spaced_contact_re = re.compile(rf"(?<=\s)(?P<label>{contact_alternatives})[ \t\u00a0]+(?=\S)", re.I)
         self.lists = {label_key(h): key for key, headings in labels["lists"].items() for h in headings}
         self.sections = {label_key(h): name for name, headings in labels["sections"].items() for h in headings}
 
         self.chrome_re = re.compile(rf"^(?:{'|'.join(phrases['chrome'])})$", re.I)
         # Names stay on one line: a page's next line is another thing.
         space = r"[^\S\n]+"
-        name = rf"{phrases['name_word']}(?:{space}(?:(?:{'|'.join(phrases['name_joiners'])}){space})?{phrases['name_word']})*"
+        word, joiners = phrases["name_word"], "|".join(phrases["name_joiners"])
+        name = rf"{word}(?:{space}(?:(?:{joiners}){space})?{word})*"
         self.org_re = re.compile("|".join(f"(?:{form.replace(chr(92) + 's+', space).replace('NAME', name)})"
                                           for form in phrases["org_forms"]))
         self.org_city_re = re.compile(

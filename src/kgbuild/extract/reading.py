@@ -147,16 +147,16 @@ def _org(lex: Lexicon, text: str) -> v.Found | None:
         match = lex.org_re.search(text)
         if not match:
             return None
-        return v.Found(re.sub(r"^The\s+", "", match.group(0)), match.start() + (4 if match.group(0).startswith("The ") else 0),
-                       match.end())
+        name = re.sub(r"^The\s+", "", match.group(0))
+        return v.Found(name, match.end() - len(name), match.end())
     if value.startswith("The "):
         value, start = value[4:], start + 4
     return v.Found(value, start, end) if value else None
 
 
 # The organisation a description starts with: "Stadt Musterstadt is a municipality in Germany."
-_SUBJECT_RE = re.compile(r"^\s*(?:The\s+)?(?P<name>[A-ZÅÄÖ][\w'’&.-]*(?:\s+(?:(?:of|de|di|da|del|für|för|i|och|and)\s+)?"
-                         r"[A-ZÅÄÖ0-9][\w'’&.-]*){0,6})\s+"
+_SUBJECT_RE = re.compile(r"^\s*(?:The\s+)?(?P<name>[A-ZÅÄÖ][\w'’&.-]*"
+                         r"(?:\s+(?:(?:of|de|di|da|del|für|för|i|och|and)\s+)?[A-ZÅÄÖ0-9][\w'’&.-]*){0,6})\s+"
                          r"(?:is|are|was|has|have|works|represents|consists|operates|comprises|är|arbetar)\b")
 _PERSON_RE = re.compile(r"^[A-ZÅÄÖÉÜØÆ][\w’'.-]+(?:\s+(?:[a-z]{1,3}\s+)?[A-ZÅÄÖÉÜØÆ][\w’'.-]+){1,4}$")
 
@@ -172,7 +172,7 @@ def _person(lex: Lexicon, text: str) -> v.Found | None:
         value, start = value[role.end():], start + role.end()
     trailing = lex.trailing_role_re.search(value) or re.search(r",.*$", value)
     if trailing:
-        value, end = value[:trailing.start()], start + trailing.start()
+        value = value[:trailing.start()]
     value = value.strip()
     if not _PERSON_RE.match(value) or len(value) > 60:
         return None
@@ -516,9 +516,8 @@ class _Reader:
             found = v.find_text(line.text[start:])
             if found:
                 self.reading.label_lines.add(following)
-                self.reading.candidates.append(Candidate(key, found.value.rstrip("."), line.start + start + found.start,
-                                                         line.start + start + found.start + len(found.value.rstrip(".")),
-                                                         "list", following))
+                item, at = found.value.rstrip("."), line.start + start + found.start
+                self.reading.candidates.append(Candidate(key, item, at, at + len(item), "list", following))
             following += 1
         return following
 

@@ -135,8 +135,10 @@ def find_date(text: str) -> Found | None:
     return next(find_dates(text), None)
 
 
-_RANGE_GAP_RE = re.compile(r"^\s*(?:-|–|—|→|->|till|to|until|and|och|bis|au|al|a|–\s*till)?\s*(?:ends\s+on\s+)?$", re.I)
-_YEARS_RE = re.compile(r"(?<![0-9])(?P<start>(?:19|20)[0-9]{2})\s*(?:-|–|—|/|till|to)\s*(?P<end>(?:19|20)[0-9]{2})(?![0-9])")
+_RANGE_GAP_RE = re.compile(r"^\s*(?:-|–|—|→|->|till|to|until|and|och|bis|au|al|a|–\s*till)?\s*(?:ends\s+on\s+)?$",
+                           re.I)
+_YEARS_RE = re.compile(r"(?<![0-9])(?P<start>(?:19|20)[0-9]{2})\s*(?:-|–|—|/|till|to)\s*"
+                       r"(?P<end>(?:19|20)[0-9]{2})(?![0-9])")
 
 
 def find_period(text: str) -> Found | None:
@@ -242,8 +244,8 @@ def find_amount(text: str) -> Found | None:
     return None
 
 
-_PERCENT_RE = re.compile(r"(?<![0-9.,])(?P<int>[0-9]{1,3})(?:[,.](?P<frac>[0-9]{1,4}))?\s?(?:%|procent\b|percent\b|per cent\b)",
-                         re.I)
+_PERCENT_RE = re.compile(r"(?<![0-9.,])(?P<int>[0-9]{1,3})(?:[,.](?P<frac>[0-9]{1,4}))?\s?"
+                         r"(?:%|procent\b|percent\b|per cent\b)", re.I)
 
 
 def find_percent(text: str) -> Found | None:
@@ -333,7 +335,8 @@ def find_org_number(text: str) -> Found | None:
     return None
 
 
-_POSTAL_CITY_RE = re.compile(r"(?<![0-9])(?:SE-?\s?|S-)?(?P<code>[1-9][0-9]{2}\s?[0-9]{2})(?![0-9])(?:\s+(?P<city>[A-ZÅÄÖ][\wåäöÅÄÖ-]+(?:\s[A-ZÅÄÖ][\wåäöÅÄÖ-]+)?))?")
+_POSTAL_CITY_RE = re.compile(r"(?<![0-9])(?:SE-?\s?|S-)?(?P<code>[1-9][0-9]{2}\s?[0-9]{2})(?![0-9])"
+                             r"(?:\s+(?P<city>[A-ZÅÄÖ][\wåäöÅÄÖ-]+(?:\s[A-ZÅÄÖ][\wåäöÅÄÖ-]+)?))?")
 
 
 def find_postal_city(text: str) -> Found | None:

@@ -9,14 +9,12 @@ This stage imports no RDF library.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
 from kgbuild.decoding import decode_source
 from kgbuild.errors import SourceError
 from kgbuild.extract import extract
-from kgbuild.parsers.detect import detect_format
-from kgbuild.records import ParseResult, ProjectRecord
+from kgbuild.records import ParseResult, ProjectRecord, SourceFormat
 
 __all__ = ["parse_text", "parse_bytes", "parse_file", "detect_format", "PARSER_VERSION", "MAX_SOURCE_BYTES"]
 
@@ -30,9 +28,9 @@ def parse_text(text: str, source: str) -> ParseResult:
 
     :param text: the decoded text, lines separated by ``\\n``.
     :param source: the file name, for messages.
-    :raises SourceError: when the format is not recognised or no record can be read.
+    :raises SourceError: when the text states no fact of a project, a call or a partner search.
 
-    >>> text = "Berörd fond:\\nESF+\\nNUTS-2 kod:\\nSE31\\nNamn:\\nExempel\\n"
+    >>> text = "Berörd fond:\\nESF+\\nNUTS-2 kod:\\nSE31\\nNamn:\\nExempel\\nLand som berörs:\\nSverige\\n"
     >>> result = parse_text(text, "x.txt")
     >>> result.source_format, result.records[0].title
     ('esf_plus_2021', 'Exempel')
@@ -46,6 +44,18 @@ def parse_text(text: str, source: str) -> ParseResult:
     if extraction.source_format == "other":
         warnings.insert(0, "a layout kgbuild has not seen before: read by its labels and sentences")
     return ParseResult(source, extraction.source_format, tuple(records), tuple(warnings))
+
+
+def detect_format(text: str) -> SourceFormat | None:
+    """The layout a text was seen to have, or ``None`` for one kgbuild has not seen before.
+
+    It names what was seen; it never decides whether a text is read.
+
+    >>> detect_format("\\tProgramme:\\n\\tErasmus+\\n\\tDeadline:\\n\\t1 March 2015\\n\\tlooking for partners\\n")
+    'partner_search'
+    """
+    found = extract(text).source_format
+    return None if found == "other" else found
 
 
 def parse_bytes(data: bytes, source: str) -> ParseResult:

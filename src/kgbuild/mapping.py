@@ -297,6 +297,9 @@ def _map_record(public: _Writer, personal: _Writer, iris: Iris, identity: Organi
         public.add(subject, DCT + "identifier", _lit(record.project_number))
     if lang:
         public.add(subject, DCT + "language", _lit(lang))
+    if record.kohesio_item:
+        # The same project in Kohesio's knowledge graph (linkedopendata.eu), as the page names it.
+        public.add(subject, RDFS + "seeAlso", NamedNode(KOHESIO_ENTITY + record.kohesio_item))
     extra = record.extra_dict()
     summary = extra.get("summary")
     if isinstance(summary, str):
@@ -327,6 +330,7 @@ def _map_record(public: _Writer, personal: _Writer, iris: Iris, identity: Organi
             _add_text(public, personal, record, raw, KG + "rawValue", item, None)
 
 
+KOHESIO_ENTITY = "https://linkedopendata.eu/entity/"
 # The record keys whose values are personal data: their evidence (which quotes them) is personal too.
 _PERSONAL_KEYS = {"contact_name", "contact_email", "contact_phone"}
 

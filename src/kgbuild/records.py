@@ -108,6 +108,7 @@ class ProjectRecord:
     eu_contribution_eur: Decimal | None = None
     managing_authority: str | None = None
     source_url: str | None = None
+    kohesio_item: str | None = None  # the project's item in Kohesio's knowledge graph, "Q4038989"
     # Fields the text states that have no key above, by label (unknown labels as written).
     extra: tuple[tuple[str, RawValue], ...] = field(default=())
     # Where each value was read (several for a list); empty for records not read from a text.

@@ -295,6 +295,11 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
         if owner and city:
             builder.add(Candidate("city", city.group("city"), owner.start + city.start("city"),
                                   owner.start + city.end("city"), owner.label, owner.line, 0.7))
+    if kind == "project" and "kohesio" in text[region[0]:region[1] + 1].casefold():
+        item = _KOHESIO_ITEM_RE.search(text, region[0], region[1] + 1)
+        if item:
+            builder.add(Candidate("kohesio_item", item.group(0), item.start(), item.end(), "heading",
+                                  _line_of(reading, item.start()), 0.8))
     if kind in ("project", "call") and not builder.has("region_name") and builder.language == "sv":
         regions = {clean(m.group(0)).casefold(): m for m in lex.esf_region_re.finditer(text, region[0], region[1] + 1)
                    if not re.match(r"[a-zåäö0-9-]", text[m.end():m.end() + 1])}
@@ -340,6 +345,10 @@ def _text_sections(lex: Lexicon, reading: Reading, builder: _Builder, lines: tup
         if text and name not in builder.extra:
             start = reading.text.find(text_lines[0]) if text_lines else 0
             builder.extra[name] = Candidate(f"extra:{name}", text, start, start + len(text), "text", -1, 1.0)
+
+
+# A Kohesio page names its project's item in Kohesio's Wikibase ("KOHESIO · Q4038989 · SE", ".../Q7362480").
+_KOHESIO_ITEM_RE = re.compile(r"(?<![\w-])Q[1-9][0-9]{3,9}(?![\w-])")
 
 
 def _paragraphs(reading: Reading, region: tuple[int, int]) -> list[tuple[int, str]]:

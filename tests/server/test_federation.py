@@ -115,6 +115,10 @@ class Recorder:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def release(self) -> None:
+        """Answer the requests kept waiting (``hang``), and every later one at once."""
+        self._release.set()
+
     def seen(self) -> tuple[int, int]:
         """(connections accepted, requests read) so far."""
         with self._lock:

@@ -391,7 +391,8 @@ def test_many_slow_queries_from_one_client(hostile_server: str, recorder: Record
     for response in refused:
         assert int(response.headers["retry-after"]) >= 1
         assert f"too many queries from 127.0.0.1 at once (limit {share})" in response.text, response.text
-    assert all(c.status_code == 200 for c in cheap[:-1]), statuses
+    codes = [c.status_code for c in cheap]  # answered until the one refused (the last), if a cheap one was
+    assert set(codes[:-1]) <= {200} and set(codes[-1:]) <= {200, 429}, statuses
     stopped = [r for r in runaways if r.status_code != 429]
     assert stopped, statuses
     for response in stopped:  # each runaway let in was stopped at the deadline

@@ -221,6 +221,7 @@ def test_cli_writes_the_corpus(tmp_path: Path) -> None:
     assert (tmp_path / "again" / first).read_bytes() == (out / first).read_bytes()
 
 
+@pytest.mark.slow  # a benchmark: the figure is printed, only the corpus's size is checked
 def test_generation_throughput_is_printed() -> None:
     count = 3000
     started, cpu = time.perf_counter(), time.process_time()

@@ -5,7 +5,8 @@ The figures are not checked (that is what the benchmark is for); what is checked
 measures what it says: every answer a 200, and the varied lookup really asks a different project each
 time, in a text no request sent before, so that kgbuild's answer cache cannot serve it (the cache's
 hits and misses on /healthz prove it).
-Skipped only where Debian's ``wrk`` is absent and ``KGBUILD_CI`` is unset; ``.ci/run`` installs it.
+Marked slow (about 40 s): not in the default run, nor in CI; ``scripts/test -m slow`` runs it. Skipped only
+where Debian's ``wrk`` is absent and ``KGBUILD_CI`` is unset.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from benchmarks.endpoint import benchmark_endpoints, project_sample, queries_for
 from benchmarks.harness import VENV_BIN, free_port, run_wrk, start_server
 from kgbuild.store import open_read_only
 from tests.conftest import BundledBuild, copy_store
+
+pytestmark = pytest.mark.slow
 
 
 def _require_wrk() -> None:

@@ -3,7 +3,8 @@
 Findings are compared as sets of (source, severity, focus node, path, message, value): on the bundled
 corpus, on one broken variant per constraint (every compiled check must fire at least once), on the
 realistic broken variants of the corpus, and on a few hundred seeded random mutations. Any difference
-fails with the difference printed. A benchmark prints our time against pyshacl's (never asserted).
+fails with the difference printed. A benchmark (marked slow: ``scripts/test -m slow``) prints our time against
+pyshacl's (never asserted).
 """
 
 from __future__ import annotations
@@ -584,6 +585,7 @@ def replicate(corpus: list[MappedSource], reference: list[Quad], copies: int) ->
     return out
 
 
+@pytest.mark.slow  # 70-100 s on a 2-core machine; scripts/test -m slow runs it
 def test_benchmark_against_pyshacl(corpus: list[MappedSource], reference: list[Quad], index: ReferenceIndex,
                                    compiled: CompiledShapes, capsys: pytest.CaptureFixture[str]) -> None:
     """Print our time against pyshacl's, per source (extrapolated from a sample) and on the whole graph.

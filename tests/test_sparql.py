@@ -8,10 +8,10 @@ SERVICE call off the allow-list), or refuse it as unreadable (400).
 from __future__ import annotations
 
 import pytest
-from pyoxigraph import QuerySolutions
+from pyoxigraph import QueryBoolean, QuerySolutions
 
 from kgbuild.export import public_graphs
-from kgbuild.query import Dataset, dataset_for, execute
+from kgbuild.query import Dataset, QueryResult, dataset_for, execute
 from kgbuild.sparql import MAX_OPERATORS, QUERY_FORMS, QueryRefused, check_query, inspect_query
 from kgbuild.store import open_in_memory, open_read_only
 from tests.conftest import BundledBuild
@@ -20,6 +20,7 @@ ALLOW = ["http://allowed.example/sparql"]
 ALLOWED = "allowed"
 EVIL = "http://evil.example/sparql"
 SPO = "{ ?s ?p ?o }"
+LOOPBACK_SERVICE = "http://127.0.0.1:9/sparql"  # port 9 (discard): pyoxigraph refuses it, no network
 
 TABLE = [
     # plain queries
@@ -125,12 +126,25 @@ def test_security_table(query: str, expected: str | int) -> None:
         assert str(refused.value)  # always says why
 
 
+def _drain(result: QueryResult) -> object:
+    """Read a whole answer: pyoxigraph evaluates SELECT and CONSTRUCT lazily, a SERVICE call included."""
+    return bool(result) if isinstance(result, QueryBoolean) else list(result)
+
+
+def test_a_service_call_fails_only_when_the_answer_is_read() -> None:
+    # The control for the test below: a real SERVICE, to a port pyoxigraph refuses to call, fails, and only
+    # once the answer is read (so a test that does not read it would pass with a SERVICE in the query).
+    result = execute(open_in_memory(), f"SELECT * WHERE {{ SERVICE <{LOOPBACK_SERVICE}> {SPO} }}", Dataset((), ()))
+    with pytest.raises(OSError):
+        _drain(result)
+
+
 @pytest.mark.parametrize("query", [pytest.param(q, id=i) for i, q, e in TABLE
                                    if e == ALLOWED and not inspect_query(q).services])
 def test_what_the_check_lets_through_without_a_service_runs_without_one(query: str) -> None:
-    # The engine agrees: a SERVICE in a string, comment or IRI is not a SERVICE (on an empty in-memory
-    # store these run locally; a real SERVICE call would fail, there being no such host).
-    execute(open_in_memory(), query, Dataset((), ()))
+    # The engine agrees: a SERVICE in a string, comment or IRI is not a SERVICE. On an empty in-memory
+    # store these run locally; were any a SERVICE call, reading the answer would fail (no such host).
+    _drain(execute(open_in_memory(), query, Dataset((), ())))
 
 
 def test_a_chain_of_exactly_the_limit_is_let_through() -> None:

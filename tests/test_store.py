@@ -196,7 +196,6 @@ def kill_while_writing(corpus: Path, store: Path, delay: float, log: IO[str]) ->
     return True
 
 
-@pytest.mark.slow
 def test_a_build_killed_while_writing_leaves_the_previous_generation(
         bundled_build: BundledBuild, tmp_path: Path) -> None:
     corpus = generated_corpus(tmp_path / "sources")

@@ -6,7 +6,9 @@ The bundled corpus is built into Oxigraph server and into Virtuoso; every named 
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -119,13 +121,69 @@ def test_virtuoso_answers_every_named_query_as_the_embedded_store(
 
 
 def test_virtuoso_is_passed_the_deadline_and_its_incomplete_answer_is_refused(virtuoso: str) -> None:
-    """Virtuoso answers "200 OK" with a partial result when its timeout strikes: that is an error here."""
+    """Virtuoso, at the time limit kgbuild passes it, answers in one of two ways; both are refused.
+
+    Mostly "200 OK" with whatever it had found so far (``X-SQL-State: S1TAT``): refused as an incomplete
+    answer (206). Sometimes (1 of 2 clean runs) "500 ... SR203: Async statement killed by SQLCancel": refused
+    with Virtuoso's status and message. Either way no answer is handed out, so nothing partial passes as complete.
+    """
+    client_timeout, store_timeout = 30.0, 0.5
     with Remote(virtuoso) as remote:
         remote.ask("ASK { ?s ?p ?o }")  # learns that the store is Virtuoso (its Server header)
         assert remote.is_virtuoso
         started = time.monotonic()
-        with pytest.raises(RemoteError, match="incomplete answer") as refused, remote.query(
-                "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", timeout=30, store_timeout=0.5,
-                retries=0):
+        with pytest.raises(RemoteError) as refused, remote.query(
+                "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", timeout=client_timeout,
+                store_timeout=store_timeout, retries=0) as answer:
+            pytest.fail(f"a partial answer was handed out as complete: {answer!r}")
+        elapsed = time.monotonic() - started
+    status, message = refused.value.status, str(refused.value)
+    assert (status == 206 and "incomplete answer" in message) or (status == 500 and "SR203" in message), \
+        (status, message)
+    # Virtuoso stopped itself at the time limit it was passed, well before our own client timeout
+    assert elapsed < client_timeout / 2, elapsed
+
+
+
+# The two answers Virtuoso gives at the time limit it was passed (which one is not ours to choose: the test
+# above may see either): a fake Virtuoso on 127.0.0.1 gives each, every run.
+PARTIAL_ROWS = b'{"head":{"vars":["n"]},"results":{"bindings":[{"n":{"type":"literal","value":"7"}}]}}'
+AT_THE_LIMIT: dict[str, tuple[int, dict[str, str], bytes]] = {
+    "anytime-200": (200, {"X-SQL-State": "S1TAT", "Content-Type": "application/sparql-results+json"}, PARTIAL_ROWS),
+    "cancelled-500": (500, {"Content-Type": "text/plain"},
+                      b"Virtuoso S1T00 Error SR203: Async statement killed by SQLCancel\n\nSPARQL query:\n..."),
+}
+
+
+@pytest.mark.parametrize("answer", sorted(AT_THE_LIMIT))
+def test_either_answer_virtuoso_gives_at_its_limit_is_refused(answer: str) -> None:
+    status, headers, body = AT_THE_LIMIT[answer]
+
+    class FakeVirtuoso(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
             pass
-        assert refused.value.status == 206 and time.monotonic() - started < 15
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(status)
+            self.send_header("Server", "Virtuoso/07.20.3240 (Linux) x86_64-pc-linux-gnu")
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeVirtuoso)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        with Remote(f"http://127.0.0.1:{server.server_address[1]}/sparql") as remote, \
+                pytest.raises(RemoteError) as refused, \
+                remote.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", timeout=10, retries=0) as handed_out:
+            pytest.fail(f"a partial answer was handed out as complete: {handed_out!r}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    expected = {"anytime-200": (206, "incomplete answer"), "cancelled-500": (500, "SR203")}[answer]
+    assert refused.value.status == expected[0] and expected[1] in str(refused.value), str(refused.value)

@@ -137,22 +137,36 @@ def test_a_dump_is_never_missing_while_the_dumps_are_swapped(bundled_store: Path
                 generation="gen-000001")
     assert "kgbuild.nt.gz" in keeper.files()
     probes, misses, stop = [0], [0], threading.Event()
+    swapped = [0]  # swaps done
+    began_after = [0]  # swaps done before the last finished probe began
+    probed = threading.Condition()
 
     def probe() -> None:
         while not stop.is_set():
-            probes[0] += 1
+            swaps_before = swapped[0]
             if "kgbuild.nt.gz" not in keeper.files() or keeper.generation() != "gen-000001":
                 misses[0] += 1
+            with probed:
+                probes[0] += 1
+                began_after[0] = swaps_before
+                probed.notify_all()
 
     prober = threading.Thread(target=probe, name="dumps-prober")
     prober.start()
     try:
-        for _ in range(SWAPS):  # a complete new set of dumps each time, as write_dumps stages it
+        for number in range(1, SWAPS + 1):  # a complete new set of dumps each time, as write_dumps stages it
             staging = Path(tempfile.mkdtemp(prefix=".dumps-", dir=store))
             for path in keeper.directory.iterdir():
                 os.link(path, staging / path.name)
             _swap_in(staging, keeper.directory, keep_previous=True)  # as the server's DumpKeeper does
+            swapped[0] = number
             time.sleep(0.02)  # swaps come once per store generation: this is thousands of times as often
+            # The set replaced here is removed at the next swap: that swap must come after every listing begun
+            # before this one has ended, as it does when swaps are a generation apart. Every 20 ms, a prober
+            # held off a loaded machine's processors across two swaps would read a set being removed.
+            with probed:
+                assert probed.wait_for(lambda: began_after[0] >= swapped[0] or not prober.is_alive(), timeout=60), \
+                    "no listing began and ended after a swap within 60 s"
     finally:
         stop.set()
         prober.join(timeout=30)

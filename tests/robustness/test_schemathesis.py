@@ -10,6 +10,7 @@ Bounded: a fixed number of examples per operation, a 10 s query deadline, a clie
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,14 @@ SAMPLE_QUERIES = [
 
 @pytest.fixture(scope="module")
 def served_url(bundled_store: Path) -> Iterator[str]:
+    """The server, once its dumps are made: until then ``/dumps/`` answers 503 + Retry-After by design, and
+    on a loaded machine the fuzzer can reach it before the background dump maker (at nice 10) is done."""
     with running_server(make_settings(bundled_store, query_timeout=10.0, max_rows=200)) as url:
+        ready_by = time.monotonic() + 300  # generous: a bound on a stuck dump maker, not on the machine's speed
+        while (index := httpx.get(f"{url}/dumps/", timeout=30)).status_code != 200:
+            assert index.status_code == 503 and index.headers.get("retry-after"), index.text
+            assert time.monotonic() < ready_by, "the dumps were not made within 300 s"
+            time.sleep(0.2)
         yield url
 
 

@@ -31,9 +31,7 @@ from tests.server.conftest import BASE, make_settings, running_server
 MAX_BODY = 131072
 MAX_ROWS = 1000
 DEADLINE = 2.0
-# A few tenths of a second on the bundled store (1 952² rows counted): slow enough to overlap, well inside the deadline.
-SKOS_LABEL = "<http://www.w3.org/2004/02/skos/core#prefLabel>"
-SLOW_ISH = f"SELECT (COUNT(*) AS ?n) {{ ?a {SKOS_LABEL} ?t . ?b {SKOS_LABEL} ?u }}"
+MAX_CONCURRENT_PER_CLIENT = 2
 FORM = "application/x-www-form-urlencoded"
 RESET = 0  # "status" of a request the server refused by closing the connection
 DIRECT = "application/sparql-query"
@@ -90,7 +88,7 @@ def test_recorder_would_see_a_fetch(recorder: Recording) -> None:
 @pytest.fixture(scope="module")
 def hostile_server(bundled_store: Path) -> Iterator[str]:
     settings = make_settings(bundled_store, query_timeout=DEADLINE, max_rows=MAX_ROWS, max_body_bytes=MAX_BODY,
-                             max_concurrent_per_client=2, query_workers=2)
+                             max_concurrent_per_client=MAX_CONCURRENT_PER_CLIENT, query_workers=2)
     with running_server(settings) as url:
         yield url
 
@@ -358,15 +356,50 @@ def test_hostile_request(row: Row, hostile_server: str, recorder: Recording, bef
 
 def test_many_slow_queries_from_one_client(hostile_server: str, recorder: Recording, before: State,
                                            bundled_store: Path) -> None:
-    """Resources: one client sends many slow queries at once; past its share it gets 429 + Retry-After."""
-    async def fire() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=hostile_server, timeout=30) as client:
-            return list(await asyncio.gather(*(client.get("/sparql", params={"query": SLOW_ISH}) for _ in range(8))))
+    """Resources: one client keeps its whole share busy; past it, it gets 429 + Retry-After, at once.
 
-    responses = asyncio.run(fire())
-    statuses = sorted(r.status_code for r in responses)
-    assert set(statuses) == {200, 429}, statuses
-    assert all(r.headers.get("retry-after") for r in responses if r.status_code == 429)
+    The share is taken by runaway queries (the store's cartesian product with itself, twice: it runs until
+    the deadline however fast the machine), one per slot, sent together, while the same client keeps
+    asking cheap queries (each its own text: no cached answer) until it is refused. Whichever of its
+    requests comes when its share is full is refused with 429 (a cheap one while the runaways run, or a
+    runaway if a cheap one was in flight when it came); none waits for a slot. No wall-clock bound is
+    tight: each runaway let in is stopped at the deadline (503, the deadline message) however long the
+    machine takes to get there, and afterwards the client's share is free again.
+    """
+    share = MAX_CONCURRENT_PER_CLIENT
+    runaway = "SELECT (COUNT(*) AS ?n) {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }} # runaway {}"
+
+    async def fill_the_share() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        # generous: a runaway ends at the deadline; the client gives up only far past it
+        async with httpx.AsyncClient(base_url=hostile_server, timeout=DEADLINE + 60,
+                                     limits=httpx.Limits(max_connections=share + 1)) as client:
+            runaways = [asyncio.ensure_future(client.get("/sparql", params={"query": runaway.format(n)}))
+                        for n in range(share)]
+            cheap: list[httpx.Response] = []
+            while not all(r.done() for r in runaways):
+                if any(r.done() and r.result().status_code == 429 for r in runaways):
+                    break
+                cheap.append(await client.get("/sparql", params={"query": f"ASK {{}} # cheap {len(cheap)}"}))
+                if cheap[-1].status_code == 429:
+                    break
+            return list(await asyncio.gather(*runaways)), cheap
+
+    runaways, cheap = asyncio.run(fill_the_share())
+    statuses = ([r.status_code for r in runaways], [c.status_code for c in cheap])
+    refused = [r for r in runaways + cheap if r.status_code == 429]
+    assert refused, f"the client was never refused past its share of {share}: {statuses}"
+    for response in refused:
+        assert int(response.headers["retry-after"]) >= 1
+        assert f"too many queries from 127.0.0.1 at once (limit {share})" in response.text, response.text
+    codes = [c.status_code for c in cheap]  # answered until the one refused (the last), if a cheap one was
+    assert set(codes[:-1]) <= {200} and set(codes[-1:]) <= {200, 429}, statuses
+    stopped = [r for r in runaways if r.status_code != 429]
+    assert stopped, statuses
+    for response in stopped:  # each runaway let in was stopped at the deadline
+        assert response.status_code == 503, (response.status_code, response.text)
+        assert f"{DEADLINE:g} s deadline" in response.text and response.headers.get("retry-after")
+    # the share is free again: the same client is served
+    assert httpx.get(hostile_server + "/sparql", params={"query": "ASK {} # after"}, timeout=30).status_code == 200
     assert recorder.seen == []
     assert state(hostile_server, bundled_store) == before
 

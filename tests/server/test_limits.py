@@ -94,25 +94,35 @@ def patient_server(bundled_store: Path) -> Iterator[str]:
 
 
 def test_reading_a_long_query_does_not_stall_other_clients(patient_server: str) -> None:
-    """A 1 MB query takes the inspector (kgbuild.sparql) seconds of Python; that must not freeze the server."""
+    """A 1 MB query takes the inspector (kgbuild.sparql) seconds of Python; that must not freeze the server.
+
+    Measured against the long request itself, not the clock: were the inspection run on the event loop,
+    one of the other client's requests would wait through all of it, most of the long request's time; as
+    it runs beside the loop, none waits more than a fraction of it, on a fast machine or a loaded one.
+    """
     long_query = "SELECT * { " + "?s ?p ?o . " * 90000 + "} LIMIT 1 )"  # malformed at the very end
-    outcome: list[httpx.Response] = []
+    outcome: list[tuple[httpx.Response, float]] = []
 
     def send_long() -> None:
-        outcome.append(httpx.post(patient_server + "/sparql", content=long_query.encode(), timeout=60,
-                                  headers={"content-type": "application/sparql-query"}))
+        started = time.monotonic()
+        response = httpx.post(patient_server + "/sparql", content=long_query.encode(), timeout=120,
+                              headers={"content-type": "application/sparql-query"})
+        outcome.append((response, time.monotonic() - started))
 
     thread = threading.Thread(target=send_long)
     thread.start()
     latencies = []
-    with httpx.Client(base_url=patient_server, timeout=30) as other:
+    with httpx.Client(base_url=patient_server, timeout=120) as other:
         while thread.is_alive():
             started = time.monotonic()
             assert other.get("/healthz").status_code == 200
             latencies.append(time.monotonic() - started)
     thread.join()
-    assert outcome[0].status_code == 400, outcome[0].text[:200]
-    assert len(latencies) >= 3 and max(latencies) < 1.0, latencies
+    response, long_took = outcome[0]
+    assert response.status_code == 400, response.text[:200]
+    print(f"\nthe long query took {long_took:.2f} s; the other client's {len(latencies)} requests, at most "
+          f"{max(latencies):.2f} s each")
+    assert len(latencies) >= 3 and max(latencies) < long_took / 3, (long_took, sorted(latencies)[-5:])
 
 
 # --- (b) the row cap -----------------------------------------------------------------------------

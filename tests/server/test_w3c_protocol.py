@@ -1,9 +1,10 @@
 """The W3C SPARQL 1.1 Protocol and Service Description tests, run from their manifests against a live server.
 
-Source: ``/work/shared/w3c/`` (w3c/rdf-tests, ``sparql/sparql11/``, unchanged). The runner reads
-``protocol/manifest.ttl``, sends every ``ht:Request`` of every test with httpx (the ``/sparql/`` path
-prefix is the server's ``/sparql/``) and checks the status class and the result format the manifest
-expects (``mf:expectedStatus``, ``mf:expectedFormat``, ``mf:expectedBoolean``).
+Source: ``tests/data/w3c/`` (copied unchanged from w3c/rdf-tests, ``sparql/sparql11/``; its README names
+the commit and the licence), read relative to this file. The runner reads ``protocol/manifest.ttl``,
+sends every ``ht:Request`` of every test with httpx (the ``/sparql/`` path prefix is the server's
+``/sparql/``) and checks the status class and the result format the manifest expects
+(``mf:expectedStatus``, ``mf:expectedFormat``, ``mf:expectedBoolean``).
 
 The dataset: the dataset tests name, in ``ut:graphData``, files ``data1.nt``..``data3.nt`` and the
 graph each belongs in (its ``rdfs:label``, e.g. ``http://kasei.us/2009/09/sparql/data/data1.rdf``);
@@ -15,8 +16,11 @@ The 13 query, 7 bad-query and 7 bad-update tests must pass. The 7 positive updat
 to a read-only endpoint: each is run only as far as its update request (which must be refused with
 403, leaving the store unchanged) and then reported as skipped "not applicable", never as passed.
 
-Service Description: the server is started on a socket bound beforehand (port 0), so its ``base_iri``
-is its own URL and ``sd:endpoint`` is checked against the exact URL the test used.
+Service Description: the runner reads ``service-description/manifest.ttl`` and runs each of its tests
+(the manifest names them; the recommendation, section 2, says what each checks) with the check written
+for it below; a test in the manifest without a check fails. All three apply to a read-only endpoint, so
+none is skipped. The server is started on a socket bound beforehand (port 0), so its ``base_iri`` is its
+own URL and ``sd:endpoint`` is checked against the exact URL the test used.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +48,9 @@ from kgbuild.settings import Settings
 from kgbuild.store import StoreDirectory, open_read_only
 from tests.server.conftest import make_settings
 
-W3C = Path("/work/shared/w3c")
-PROTOCOL = W3C / "protocol"
+SPARQL11 = Path(__file__).resolve().parents[1] / "data" / "w3c" / "sparql" / "sparql11"
+PROTOCOL = SPARQL11 / "protocol"
+SERVICE_DESCRIPTION = SPARQL11 / "service-description"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")
 HTS = Namespace("http://www.w3.org/2011/http-statusCodes#")
@@ -260,29 +265,28 @@ def _objects(triples: Triples, subject: str, predicate: str) -> set[str]:
     return {o for s, p, o in triples if s == subject and p == predicate}
 
 
-@pytest.mark.parametrize("accept", [None, "text/turtle", "application/rdf+xml", "application/ld+json"])
-def test_sd_returns_rdf(w3c_server: tuple[str, Settings], accept: str | None) -> None:
-    """returns-rdf: GET on the endpoint (no query) returns an RDF document."""
-    url, _ = w3c_server
-    response, triples = _description(url, accept)
-    assert response.status_code == 200
-    assert response.headers["content-type"].split(";")[0] in RDF_TYPES
-    assert len(triples) > 5
+def _returns_rdf(url: str) -> None:
+    """returns-rdf: GET on the endpoint (no query) returns an RDF document, whatever RDF syntax is asked for."""
+    for accept in (None, "text/turtle", "application/rdf+xml", "application/ld+json"):
+        response, triples = _description(url, accept)
+        assert response.status_code == 200, accept
+        media = response.headers["content-type"].split(";")[0]
+        assert media in RDF_TYPES, (accept, media)
+        if accept is not None:
+            assert media == accept
+        assert len(triples) > 5, accept
 
 
-def test_sd_has_endpoint_triple(w3c_server: tuple[str, Settings]) -> None:
+def _has_endpoint_triple(url: str) -> None:
     """has-endpoint-triple: the description has ``?service sd:endpoint <the URL the client used>``."""
-    url, settings = w3c_server
-    assert settings.base_iri == url + "/"  # the server was started knowing its own URL
     _, triples = _description(url)
     services = [s for s, p, o in triples if p == SD + "endpoint" and o == url + "/sparql"]
-    assert len(services) == 1
+    assert len(services) == 1, sorted(o for _, p, o in triples if p == SD + "endpoint")
     assert (services[0], TYPE, SD + "Service") in triples
 
 
-def test_sd_conforms_to_schema(w3c_server: tuple[str, Settings]) -> None:
+def _conforms_to_schema(url: str) -> None:
     """conforms-to-schema: every SD term used exists in the SD vocabulary and is used as the vocabulary says."""
-    url, _ = w3c_server
     _, triples = _description(url)
     for s, p, o in triples:
         if p.startswith(SD):
@@ -303,3 +307,44 @@ def test_sd_conforms_to_schema(w3c_server: tuple[str, Settings]) -> None:
         assert (dataset, TYPE, SD + "Dataset") in triples
     formats = _objects(triples, service, SD + "resultFormat")
     assert formats and all(f.startswith(("http://", "https://")) for f in formats)
+
+
+# The manifest names each test (mf:name) but gives no request: the check for each is written here, from
+# the recommendation's section 2. None is skipped: all three hold for a read-only endpoint.
+SD_CHECKS: dict[str, Callable[[str], None]] = {
+    "returns-rdf": _returns_rdf,
+    "has-endpoint-triple": _has_endpoint_triple,
+    "conforms-to-schema": _conforms_to_schema,
+}
+
+
+@dataclass(frozen=True)
+class ServiceDescriptionTest:
+    name: str  # the manifest's local name, e.g. returns-rdf
+    title: str
+
+
+def read_service_description_manifest(path: Path) -> list[ServiceDescriptionTest]:
+    """Every mf:ServiceDescriptionTest of the manifest, in the manifest's order."""
+    graph = Graph().parse(path, format="turtle", publicID=path.resolve().as_uri())
+    manifest = next(graph.subjects(RDF.type, MF.Manifest))
+    entries = _items(graph, graph.value(manifest, MF.entries))
+    assert all((entry, RDF.type, MF.ServiceDescriptionTest) in graph for entry in entries)  # type: ignore[operator]
+    return [ServiceDescriptionTest(str(entry).rsplit("#", 1)[1], str(graph.value(entry, MF.name)))  # type: ignore[arg-type]
+            for entry in entries]
+
+
+SD_TESTS = read_service_description_manifest(SERVICE_DESCRIPTION / "manifest.ttl")
+
+
+def test_service_description_manifest_has_the_3_tests() -> None:
+    assert [t.name for t in SD_TESTS] == ["has-endpoint-triple", "returns-rdf", "conforms-to-schema"]
+
+
+@pytest.mark.parametrize("test", SD_TESTS, ids=[t.name for t in SD_TESTS])
+def test_w3c_service_description(test: ServiceDescriptionTest, w3c_server: tuple[str, Settings]) -> None:
+    url, settings = w3c_server
+    assert settings.base_iri == url + "/"  # the server was started knowing its own URL
+    check = SD_CHECKS.get(test.name)
+    assert check is not None, f"no check written for the manifest's {test.name} ({test.title})"
+    check(url)

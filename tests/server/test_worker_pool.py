@@ -11,6 +11,7 @@ from pathlib import Path
 from pyoxigraph import QueryResultsFormat
 
 from kgbuild.server.workers import Answer, Job, WorkerPool
+from tests.server.test_federation import Recorder
 
 JSON = QueryResultsFormat.JSON.name
 CARTESIAN = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # never ends on the bundled store
@@ -37,25 +38,37 @@ def test_one_worker_runs_several_queries_each_answered_to_its_own_job(bundled_st
 
 
 def test_queries_sharing_a_worker_with_a_runaway_are_restarted_elsewhere(bundled_store: Path) -> None:
-    timeout = 6.0
+    """A query on the worker killed at another query's deadline is run again on a new worker, within its own.
 
-    async def scenario() -> tuple[Answer, Answer, int, int]:
+    It must still be running when the runaway's worker is killed, however fast the machine: it waits on a
+    SERVICE endpoint that answers only when told to, and is told once the query has been sent again from
+    the new worker. It starts half a deadline after the runaway, so half a deadline is left for the new
+    worker to start and send it again.
+    """
+    timeout = 10.0
+
+    async def scenario(endpoint: Recorder) -> tuple[Answer, Answer, int, int]:
         pool = WorkerPool(bundled_store, size=1, timeout=timeout, slots=2)  # one worker: they share it
         await pool.start()
         try:
-            alone = _count(await pool.run(Job(SLOW_ISH, JSON, 10)))
             runaway = asyncio.ensure_future(pool.run(Job(CARTESIAN, JSON, 10)))
-            await asyncio.sleep(timeout - 0.3)  # still running when the runaway's worker is killed
-            other = await pool.run(Job(SLOW_ISH + " # the same work, another text", JSON, 10))
-            assert _count(other) == alone
-            return await runaway, other, pool.killed, pool.restarted
+            await asyncio.sleep(timeout / 2)
+            waiting = Job(f"SELECT ?s {{ SERVICE <{endpoint.url}sparql> {{ ?s ?p ?o }} }}", JSON, 10, federated=True)
+            other = asyncio.ensure_future(pool.run(waiting))
+            while endpoint.seen()[1] < 2 and not other.done():  # sent from the first worker, then from the new one
+                await asyncio.sleep(0.05)
+            endpoint.release()
+            return await runaway, await other, pool.killed, pool.restarted
         finally:
             await pool.close()
 
-    runaway, other, killed, restarted = asyncio.run(scenario())
+    with Recorder(hang=120) as endpoint:
+        runaway, other, killed, restarted = asyncio.run(scenario(endpoint))
+        sent = endpoint.seen()[1]
     assert runaway.status == 503 and "deadline" in runaway.error, runaway
-    assert other.status == 200
-    assert (killed, restarted) == (1, 1)
+    assert other.status == 200, other
+    assert [b["s"]["value"] for b in json.loads(other.body)["results"]["bindings"]] == ["http://example.org/recorded"]
+    assert (killed, restarted, sent) == (1, 1, 2)
 
 
 def test_a_slot_of_a_worker_killed_before_its_job_was_sent_is_chosen_again(bundled_store: Path) -> None:

@@ -89,10 +89,10 @@ def extract(text: str) -> Extraction:
         region = (reading.lines[first_line].start, reading.lines[last_line].end)
         builder = _Builder(text, language, kind, warnings)
         builder.add_all(candidates)
-        if len(groups) == 1:
+        _prose_facts(lex, reading, builder, region, kind, several=len(groups) > 1)
+        if len(groups) == 1 and not builder.has("title"):
             for candidate in _heading_title(lex, reading, kind):
                 builder.add(candidate)
-        _prose_facts(lex, reading, builder, region, kind, several=len(groups) > 1)
         _text_sections(lex, reading, builder, (first_line, last_line))
         record = builder.build(_source_format(reading, kind, language))
         if record is not None:
@@ -409,11 +409,73 @@ def _owner_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) 
     if builder.has("owner_name"):
         return
     for cue in lex.owner_cue_re.finditer(sentence):
-        match = lex.org_re.match(sentence, cue.end())
+        # A name of a known form, else the run of capitalised words the cue introduces.
+        match = lex.org_re.match(sentence, cue.end()) or _NAME_RUN_RE.match(sentence, cue.end())
         if match:
             builder.add(Candidate("owner_name", match.group(0), start + match.start(), start + match.end(),
                                   "prose", -1, 0.6))
             return
+
+
+# "Samordningsförbundet Västra Mälardalen", "Region Gävleborg", "Arbetsförmedlingen": capitalised words.
+_NAME_RUN_RE = re.compile(r"[A-ZÅÄÖ][\w’'-]+(?:[^\S\n]+(?:i[^\S\n]+|of[^\S\n]+)?[A-ZÅÄÖ][\w’'-]+){0,5}")
+
+
+def _period_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """"Projektet pågår från 1 januari 2024 till 31 december 2026"; "runs between ... and ends on ..."."""
+    if builder.has("start_date") or builder.has("period_text") or not lex.period_cue_re.search(sentence):
+        return
+    period = v.find_period(sentence)
+    if period is not None:
+        first, last = period.value
+        quote = clean(sentence[period.start:period.end])
+        for key, value in (("start_date", first), ("end_date", last), ("period_text", quote)):
+            builder.add(Candidate(key, value, start + period.start, start + period.end, "prose", -1, 0.6))
+        return
+    years = v.find_years(sentence)
+    if years is not None:
+        builder.add(Candidate("period_text", clean(sentence[years.start:years.end]), start + years.start,
+                              start + years.end, "prose", -1, 0.6))
+
+
+def _amounts_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """"beviljas 3,2 miljoner kronor"; "Den totala budgeten är 12 miljoner kronor varav 5,5 miljoner kronor
+    är stöd från ESF+". An amount the sentence gives as approximate ("ca", "cirka", "about") is not read:
+    a sum of them would not be the sum of what was granted."""
+    offset = 0
+    while (found := v.find_amount(sentence[offset:])) is not None:
+        at, end = offset + found.start, offset + found.end
+        offset = end
+        amount: v.Amount = found.value
+        before = sentence[max(0, at - 60):at]
+        if amount.currency is None or lex.approximate_re.search(before[-12:]):
+            continue
+        grant, total = lex.grant_cue_re.search(before), lex.total_cue_re.search(before)
+        after = sentence[end:end + 40]
+        if grant is None and total is None and lex.grant_cue_re.match(after.lstrip(" ,")):
+            grant = lex.grant_cue_re.match(after.lstrip(" ,"))  # "5,5 miljoner kronor är stöd från ESF+"
+        if grant is None and total is None:
+            continue
+        # The nearer cue decides: "budgeten är 12 miljoner kronor varav 5,5 miljoner" is a total, then a grant.
+        key = "granted_amount" if total is None or (grant is not None and grant.start() > total.start()) else \
+            "total_budget"
+        if "varav" in before[-20:].casefold() or "of which" in before[-20:].casefold():
+            key = "granted_amount"
+        if not builder.has(key):
+            builder.add(Candidate(key, amount, start + at, start + end, "prose", -1, 0.6))
+
+
+_QUOTED_TITLE_RE = re.compile(r"\b(?:[Pp]rojektet|[Tt]he\s+project|[Pp]roject)\s+[“\"”«]([^“\"”»\n]{2,100})[”\"»]")
+
+
+def _quoted_title(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
+    """'Projektet "Framtidsspåret" beviljas ...': a project named in quotes, where no label names it."""
+    if builder.has("title"):
+        return
+    match = _QUOTED_TITLE_RE.search(sentence)
+    if match:
+        builder.add(Candidate("title", match.group(1).strip(), start + match.start(1), start + match.end(1), "prose",
+                              -1, 0.65))
 
 
 def _coordinator(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
@@ -489,6 +551,9 @@ def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -
 _PROSE_READERS = (
     (_municipalities, {"project"}),
     (_owner_in_prose, {"project"}),
+    (_period_in_prose, {"project"}),
+    (_amounts_in_prose, {"project"}),
+    (_quoted_title, {"project"}),
     (_coordinator, {"partner_search"}),
     (_strand, {"partner_search"}),
     (_deadline_in_prose, {"partner_search", "call"}),

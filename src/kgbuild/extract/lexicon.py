@@ -106,7 +106,8 @@ class Lexicon:
         self.org_re = re.compile("|".join(f"(?:{form.replace(chr(92) + 's+', space).replace('NAME', name)})"
                                           for form in phrases["org_forms"]))
         self.org_city_re = re.compile(
-            rf"(?:Municipality|City|Town|Comune|Città|Ayuntamiento|Câmara\s+Municipal|Município|Commune|Concello)"
+            rf"(?:Municipality|City|Town|Comune|Città|Ayuntamiento|Câmara\s+Municipal|Município|Commune|Concello"
+            rf"|Gemeinde|Stadt|Kommune)"
             rf"{space}(?:(?:of|di|de|da|do|del){space})?(?P<city>{name})")
         self.funds = [
             (fund["id"], fund["short"], re.compile(rf"(?<![\w+])(?:{'|'.join(fund['names'])})(?![\w+])",
@@ -124,6 +125,10 @@ class Lexicon:
         self.coordinator_cue_re = re.compile(rf"\s+(?:{'|'.join(phrases['coordinator_cues'])})\b", re.I)
         self.municipality_cue_re = re.compile(rf"\b(?:{'|'.join(phrases['municipality_cues'])})\b", re.I)
         self.cofinancing_cue_re = re.compile(rf"(?:{'|'.join(phrases['cofinancing_cues'])})\s*$", re.I)
+        self.period_cue_re = re.compile(rf"(?:{'|'.join(phrases['period_cues'])})", re.I)
+        self.grant_cue_re = re.compile(rf"(?:{'|'.join(phrases['grant_cues'])})", re.I)
+        self.total_cue_re = re.compile(rf"(?:{'|'.join(phrases['total_cues'])})", re.I)
+        self.approximate_re = re.compile(rf"(?:{'|'.join(phrases['approximate'])})\s*$", re.I)
         self.rate_cue_re = re.compile(rf"(?:{'|'.join(phrases['rate_cues'])})\s+(?:of\s+|på\s+|är\s+)?", re.I)
         self.deadline_cue_re = re.compile(rf"\b(?:{'|'.join(phrases['deadline_cues'])})\b", re.I)
         self.partner_deadline_re = re.compile(rf"(?:{'|'.join(phrases['partner_deadline'])})", re.I)

@@ -324,6 +324,8 @@ class _Reader:
                 return self._list(index, list_key)
             if key in self.lex.sections:
                 return index + 1
+        if self.section == "contact" and self._bare_contact(line):
+            return index + 1
         self._inline(line, 0)
         if index not in self.reading.label_lines and is_heading(self.lex, line):
             self.reading.headings.append(line)
@@ -401,6 +403,18 @@ class _Reader:
         self._read(spec, value_line.text, value_line.start, written, value_line.index,
                    line.start + label_end - len(written))
         return value_line.index + 1
+
+    def _bare_contact(self, line: Line) -> bool:
+        """Under a contact heading, a line that is only an e-mail address or a telephone number is one."""
+        text = line.text.strip()
+        for key, finder in (("contact_email", v.find_email), ("contact_phone", v.find_phone)):
+            found = finder(text)
+            if found is not None and found.start == 0 and found.end == len(text):
+                offset = line.start + line.text.index(text)
+                self.reading.label_lines.add(line.index)
+                self._add([Candidate(key, found.value, offset, offset + found.end, "contact", line.index, 0.8)])
+                return True
+        return False
 
     def _same_field_follows(self, index: int, spec: FieldSpec) -> bool:
         """Whether the next line states the same field ("Deadline:" over "Deadline for proposals: 1 May"):

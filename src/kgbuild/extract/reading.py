@@ -137,7 +137,8 @@ def _org(lex: Lexicon, text: str) -> v.Found | None:
     halves = [h.strip() for h in value.split(",")]
     if len(halves) == 2 and halves[0].casefold() == halves[1].casefold():
         value, end = halves[0], start + len(halves[0])
-    if len(value) > 120 or re.search(r"[.!?]\s+[A-ZÅÄÖ]", value) or " is " in value or " är " in value:
+    if len(value) > 120 or (len(value) > 80 and re.search(r"[.!?]\s+[A-ZÅÄÖ]", value)) or " is " in value or \
+            " är " in value:
         # A description: the organisation it starts with ("University of Gothenburg is located in ..."),
         # else the first name of a known form in it.
         subject = _SUBJECT_RE.match(text)

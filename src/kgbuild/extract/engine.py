@@ -61,13 +61,13 @@ def detect_language(lex: Lexicon, text: str) -> str:
             scores[language] += 1
     first, second = sorted(scores.values(), reverse=True)[:2]
     if first >= 20 and first >= 2 * second:
-        return max(scores, key=lambda lang: scores[lang])  # the words alone tell
+        return max(scores, key=scores.__getitem__)  # the words alone tell
     for line in sample.split("\n"):
         match = lex.label_at_start(line) if len(line) < 300 else None
-        language = lex.label_language.get(label_key(match.group("label"))) if match else None
-        if language in scores:
-            scores[language] += 3
-    best = max(scores, key=lambda lang: scores[lang])
+        voted = lex.label_language.get(label_key(match.group("label"))) if match else None
+        if voted in scores:
+            scores[voted] += 3
+    best = max(scores, key=scores.__getitem__)
     return best if scores[best] else "sv"
 
 
@@ -640,9 +640,8 @@ class _Builder:
             evidence += [self._evidence(key, c) for c in items]
         if not fields:
             return None
-        extra = tuple((k, str(c.value)) for k, c in self.extra.items())
         return ProjectRecord(source_format=source_format, language=self.language, document_kind=self.kind,
-                             extra=extra, evidence=tuple(sorted(evidence, key=lambda e: (e.start, e.key))),
+                             extra=tuple((k, str(c.value)) for k, c in self.extra.items()), evidence=tuple(sorted(evidence, key=lambda e: (e.start, e.key))),
                              **fields)
 
     def _evidence(self, key: str, candidate: Candidate) -> Evidence:

@@ -452,9 +452,11 @@ class _Reader:
             for spec in self.lex.fields_for(match.group("label")):
                 if _accepts(spec, match.group("label"), match.group("rest"), self.section):
                     return True
-        if any(p.match(text.lstrip()) and text.lstrip()[p.match(text.lstrip()).end():].lstrip().startswith(":")
-               for p, _ in self.lex.pattern_fields):
-            return True
+        stripped = text.lstrip()
+        for pattern, _ in self.lex.pattern_fields:
+            found = pattern.match(stripped)
+            if found and stripped[found.end():].lstrip().startswith(":"):
+                return True
         return bool(_UNKNOWN_LABEL_RE.match(text)) and len(text.split()) <= _UNKNOWN_LABEL_WORDS or \
             label_key(text) in self.lex.sections
 
@@ -504,12 +506,11 @@ class _Reader:
 
     def _list_heading(self, text: str) -> str | None:
         key = label_key(text)
-        if key in self.lex.lists:
-            return self.lex.lists[key]
         words = key.split()
-        if text.rstrip().endswith(":") and 1 < len(words) <= 8 and words[-1] in self.lex.lists:
-            return self.lex.lists[words[-1]]
-        return None
+        if key not in self.lex.lists and text.rstrip().endswith(":") and 1 < len(words) <= 8:
+            key = words[-1]  # "Ett urval av externa samverkanspartners:"
+        found: str | None = self.lex.lists.get(key)
+        return found
 
     def _list(self, index: int, key: str) -> int:
         """Items under a list heading: bullet lines, or short lines, until the list ends."""

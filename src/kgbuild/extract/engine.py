@@ -621,9 +621,9 @@ class _Builder:
         self._resolve_amounts(values)
         self._resolve_deadline(values)
         if self.kind == "call":
-            for key, extra in (("start_date", "call_opens"), ("granted_amount_sek", "call_amount")):
+            for key, name in (("start_date", "call_opens"), ("granted_amount_sek", "call_amount")):
                 if key in values:
-                    self.extra.setdefault(extra, values.pop(key))
+                    self.extra.setdefault(name, values.pop(key))
             if "end_date" in values:
                 values.setdefault("deadline", values.pop("end_date"))
         if self.kind != "project":
@@ -640,8 +640,9 @@ class _Builder:
             evidence += [self._evidence(key, c) for c in items]
         if not fields:
             return None
+        extra = tuple((k, str(c.value)) for k, c in self.extra.items())
         return ProjectRecord(source_format=source_format, language=self.language, document_kind=self.kind,
-                             extra=tuple((k, str(c.value)) for k, c in self.extra.items()), evidence=tuple(sorted(evidence, key=lambda e: (e.start, e.key))),
+                             extra=extra, evidence=tuple(sorted(evidence, key=lambda e: (e.start, e.key))),
                              **fields)
 
     def _evidence(self, key: str, candidate: Candidate) -> Evidence:

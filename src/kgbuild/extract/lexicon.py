@@ -144,7 +144,8 @@ class Lexicon:
         self.call_words = tuple(phrases["call_words"])
         # The words that must occur in a paragraph for each prose reader to run (see the engine).
         self.prose_cues = {name: tuple(cues) for name, cues in phrases["prose_cues"].items()}
-        self.stopwords = {lang: frozenset(words) for lang, words in phrases["stopwords"].items()}
+        self.stopwords: dict[str, frozenset[str]] = {
+            lang: frozenset(words) for lang, words in phrases["stopwords"].items()}
         self.stop_languages: dict[str, tuple[str, ...]] = {}
         for lang, words in self.stopwords.items():
             for word in words:

@@ -34,8 +34,10 @@ from pyoxigraph import (
 from kgbuild.errors import KgbuildError
 from kgbuild.export import EXPORT_FORMATS, dataset_description, export_quads, public_graphs, write_dumps, write_export
 from kgbuild.store import open_read_only
-from kgbuild.vocab import DCAT, RDF, VOID
+from kgbuild.vocab import DCAT, RDF, VOID, XSD
 from tests.conftest import ROOT, BundledBuild
+
+IANA = "https://www.iana.org/assignments/media-types/"
 
 # The contact persons the bundled texts name: none of this may leave the store by default.
 PERSONAL = (
@@ -215,11 +217,15 @@ def test_write_dumps_and_the_void_dcat_description(store: Store, bundled_build: 
         file_name = url.value.rsplit("/", 1)[1]  # type: ignore[attr-defined]
         data = (directory / file_name).read_bytes()
         [checksum] = values(distribution, "http://spdx.org/rdf/terms#checksum")  # type: ignore[arg-type]
-        assert checksum.value == "sha256:" + hashlib.sha256(data).hexdigest()  # type: ignore[attr-defined]
+        assert values(checksum, "http://spdx.org/rdf/terms#algorithm") == [  # type: ignore[arg-type]
+            NamedNode("http://spdx.org/rdf/terms#checksumAlgorithm_sha256")]
+        assert values(checksum, "http://spdx.org/rdf/terms#checksumValue") == [  # type: ignore[arg-type]
+            Literal(hashlib.sha256(data).hexdigest(), datatype=NamedNode(XSD + "hexBinary"))]
         [size] = values(distribution, DCAT + "byteSize")  # type: ignore[arg-type]
         assert int(size.value) == len(data)  # type: ignore[attr-defined]
         [media_type] = values(distribution, DCAT + "mediaType")  # type: ignore[arg-type]
-        media_types.add(media_type.value)  # type: ignore[attr-defined]
+        media_types.add(media_type.value.removeprefix(IANA))  # type: ignore[attr-defined]
+        assert media_type.value.startswith(IANA)  # type: ignore[attr-defined]
         assert values(distribution, "http://purl.org/dc/terms/license") == [NamedNode(licence)]  # type: ignore[arg-type]
     assert media_types == {f.rdf_format.media_type for f in EXPORT_FORMATS.values()}
 

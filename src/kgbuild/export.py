@@ -26,7 +26,7 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QuerySolutions, R
 from kgbuild.errors import KgbuildError
 from kgbuild.mapping import Iris
 from kgbuild.merge import DISTINCT_TRIPLES, has_merge
-from kgbuild.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, VOID, XSD
+from kgbuild.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, RDFS, VOID, XSD
 
 __all__ = ["EXPORT_FORMATS", "ExportFormat", "public_graphs", "export_quads", "write_export",
            "dataset_description", "write_dumps"]
@@ -37,6 +37,7 @@ class ExportFormat:
     name: str
     rdf_format: RdfFormat
     extension: str
+    file_type: str  # its code in the EU file-type authority table (what DCAT-AP asks ``dct:format`` to be)
 
     @property
     def keeps_graphs(self) -> bool:
@@ -44,12 +45,18 @@ class ExportFormat:
 
 
 EXPORT_FORMATS = {
-    "turtle": ExportFormat("turtle", RdfFormat.TURTLE, "ttl"),
-    "ntriples": ExportFormat("ntriples", RdfFormat.N_TRIPLES, "nt"),
-    "nquads": ExportFormat("nquads", RdfFormat.N_QUADS, "nq"),
-    "trig": ExportFormat("trig", RdfFormat.TRIG, "trig"),
-    "jsonld": ExportFormat("jsonld", RdfFormat.JSON_LD, "jsonld"),
+    "turtle": ExportFormat("turtle", RdfFormat.TURTLE, "ttl", "RDF_TURTLE"),
+    "ntriples": ExportFormat("ntriples", RdfFormat.N_TRIPLES, "nt", "RDF_N_TRIPLES"),
+    "nquads": ExportFormat("nquads", RdfFormat.N_QUADS, "nq", "RDF_N_QUADS"),
+    "trig": ExportFormat("trig", RdfFormat.TRIG, "trig", "RDF_TRIG"),
+    "jsonld": ExportFormat("jsonld", RdfFormat.JSON_LD, "jsonld", "JSON_LD"),
 }
+
+# The EU Publications Office's authority tables and IANA's media types: the IRIs DCAT-AP asks for.
+AUTHORITY = "http://publications.europa.eu/resource/authority/"
+MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+SPDX = "http://spdx.org/rdf/terms#"
+SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
 
 
 def public_graphs(store: Store, iris: Iris, include_personal: bool = False) -> list[NamedNode]:
@@ -152,35 +159,86 @@ def _count(store: Store, query: str, over: dict[str, list[NamedNode]]) -> int:
 def dataset_description(store: Store, iris: Iris, title: str, publisher: str, license_iri: str,
                         distributions: dict[str, tuple[Path, str]] | None = None,
                         include_personal: bool = False) -> list[Triple]:
-    """A VoID + DCAT description of the published dataset: what portals harvest.
+    """A VoID + DCAT-AP 3 description of the published dataset: what portals harvest.
+
+    A ``dcat:Catalog`` lists the ``dcat:Dataset`` and the SPARQL endpoint as a ``dcat:DataService``;
+    each dump is a ``dcat:Distribution`` with its IANA media type, its EU file type, its size and its
+    SHA-256 as an ``spdx:Checksum``. Languages, file types and the frequency are IRIs of the EU
+    authority tables. DCAT-AP's shapes check the class of every such value (``sh:class``, no
+    inference), so each is typed here: the licence a ``dct:LicenseDocument``, a media type a
+    ``dct:MediaType`` and so on. The result conforms to the DCAT-AP 3.0.1 SHACL shapes.
 
     :param distributions: format name → (dump file, SHA-256), each described as a ``dcat:Distribution``.
     """
     graphs = public_graphs(store, iris, include_personal)
     over = _merge_of(store, graphs)  # once: each check walks the store's named graphs
     dataset = NamedNode(iris.base + "dataset")
+    catalogue = NamedNode(iris.base + "catalogue")
+    service = NamedNode(iris.base + "sparql#service")
+    endpoint = NamedNode(iris.base + "sparql")
+    agent = NamedNode(iris.base + "dataset/publisher")
+    home = NamedNode(iris.base)
+    licence = NamedNode(license_iri)
     node = NamedNode
 
     def lit(value: object, datatype: str | None = None) -> Literal:
         return Literal(str(value), datatype=node(datatype)) if datatype else Literal(str(value))
 
+    def a(subject: NamedNode, cls: str) -> Triple:
+        return Triple(subject, node(RDF + "type"), node(cls))
+
+    def en(text: str) -> Literal:
+        return Literal(text, language="en")
+
+    languages = [node(AUTHORITY + "language/" + code) for code in ("ENG", "SWE")]
+    modified = lit(dt.date.today().isoformat(), XSD + "date")
     triples = [
-        Triple(dataset, node(RDF + "type"), node(VOID + "Dataset")),
-        Triple(dataset, node(RDF + "type"), node(DCAT + "Dataset")),
-        Triple(dataset, node(DCT + "title"), Literal(title, language="en")),
-        Triple(dataset, node(DCT + "description"), Literal(
+        a(catalogue, DCAT + "Catalog"),
+        Triple(catalogue, node(DCT + "title"), en(title)),
+        Triple(catalogue, node(DCT + "description"), en(
+            "The catalogue of this server: one dataset, its dumps and its SPARQL endpoint.")),
+        Triple(catalogue, node(DCT + "publisher"), agent),
+        Triple(catalogue, node(DCT + "modified"), modified),
+        Triple(catalogue, node(DCT + "license"), licence),
+        Triple(catalogue, node(FOAF + "homepage"), home),
+        Triple(catalogue, node(DCAT + "dataset"), dataset),
+        Triple(catalogue, node(DCAT + "service"), service),
+        *(Triple(catalogue, node(DCT + "language"), language) for language in languages),
+        a(agent, FOAF + "Agent"),
+        Triple(agent, node(FOAF + "name"), Literal(publisher)),
+        a(service, DCAT + "DataService"),
+        Triple(service, node(DCT + "title"), en(f"{title}: SPARQL endpoint")),
+        Triple(service, node(DCT + "description"), en("A read-only SPARQL 1.1 Protocol endpoint over the dataset.")),
+        Triple(service, node(DCT + "publisher"), agent),
+        Triple(service, node(DCT + "license"), licence),
+        Triple(service, node(DCAT + "endpointURL"), endpoint),
+        Triple(service, node(DCAT + "endpointDescription"), endpoint),  # GET without a query: the description
+        a(endpoint, RDFS + "Resource"),  # DCAT-AP's range shapes check even this class
+        Triple(service, node(DCAT + "servesDataset"), dataset),
+        Triple(service, node(DCT + "conformsTo"), node(SPARQL_PROTOCOL)),
+        a(node(SPARQL_PROTOCOL), DCT + "Standard"),
+        a(dataset, VOID + "Dataset"),
+        a(dataset, DCAT + "Dataset"),
+        Triple(dataset, node(DCT + "title"), en(title)),
+        Triple(dataset, node(DCT + "description"), en(
             "EU-funded projects (Swedish ESF and ESF+ projects, EU partner-search calls) as linked open data: "
             "projects, funds, programmes, NUTS regions, municipalities, organisations and their roles, amounts "
-            "and dates, each fact traceable to its source text.", language="en")),
-        Triple(dataset, node(DCT + "license"), node(license_iri)),
-        Triple(dataset, node(DCT + "publisher"), Literal(publisher)),
-        Triple(dataset, node(DCT + "modified"), lit(dt.date.today().isoformat(), XSD + "date")),
-        Triple(dataset, node(VOID + "sparqlEndpoint"), node(iris.base + "sparql")),
+            "and dates, each fact traceable to its source text.")),
+        Triple(dataset, node(DCT + "license"), licence),
+        a(licence, DCT + "LicenseDocument"),
+        Triple(dataset, node(DCT + "publisher"), agent),
+        Triple(dataset, node(DCT + "modified"), modified),
+        *(Triple(dataset, node(DCT + "language"), language) for language in languages),
+        *(a(language, DCT + "LinguisticSystem") for language in languages),
+        Triple(dataset, node(DCT + "accrualPeriodicity"), node(AUTHORITY + "frequency/IRREG")),  # on each rebuild
+        a(node(AUTHORITY + "frequency/IRREG"), DCT + "Frequency"),
+        Triple(dataset, node(VOID + "sparqlEndpoint"), endpoint),
         Triple(dataset, node(VOID + "uriSpace"), lit(iris.base + "id/")),
         Triple(dataset, node(VOID + "exampleResource"), node(iris.base + "id/project/22-010-S04")),
         Triple(dataset, node(VOID + "vocabulary"), node("https://w3id.org/kgbuild/ontology#")),
-        Triple(dataset, node(DCAT + "landingPage"), node(iris.base)),
-        Triple(dataset, node(FOAF + "homepage"), node(iris.base)),
+        Triple(dataset, node(DCAT + "landingPage"), home),
+        Triple(dataset, node(FOAF + "homepage"), home),
+        a(home, FOAF + "Document"),
         Triple(dataset, node(VOID + "triples"), lit(_count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", over),
                                                     XSD + "integer")),
         Triple(dataset, node(VOID + "distinctSubjects"), lit(
@@ -197,19 +255,34 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
             Triple(partition, node(VOID + "class"), row[0]),  # type: ignore[arg-type]
             Triple(partition, node(VOID + "entities"), lit(row[1].value, XSD + "integer")),  # type: ignore[union-attr]
         ]
+    gzip_type = node(MEDIA_TYPES + "application/gzip")
+    if distributions:
+        triples += [a(gzip_type, DCT + "MediaType"), a(node(SPDX + "checksumAlgorithm_sha256"),
+                                                       SPDX + "ChecksumAlgorithm")]
     for name, (path, digest) in sorted((distributions or {}).items()):
         fmt = EXPORT_FORMATS[name]
         distribution = node(f"{iris.base}dumps/{path.name}")
+        checksum = node(f"{distribution.value}#sha256")
+        media_type = node(MEDIA_TYPES + fmt.rdf_format.media_type)
+        file_type = node(AUTHORITY + "file-type/" + fmt.file_type)
         triples += [
             Triple(dataset, node(DCAT + "distribution"), distribution),
             Triple(dataset, node(VOID + "dataDump"), distribution),
-            Triple(distribution, node(RDF + "type"), node(DCAT + "Distribution")),
+            a(distribution, DCAT + "Distribution"),
+            Triple(distribution, node(DCT + "title"), en(f"{title}: {fmt.rdf_format.name} dump, gzipped")),
+            Triple(distribution, node(DCAT + "accessURL"), node(iris.base + "dumps/")),
             Triple(distribution, node(DCAT + "downloadURL"), distribution),
-            Triple(distribution, node(DCAT + "mediaType"), lit(fmt.rdf_format.media_type)),
-            Triple(distribution, node(DCAT + "compressFormat"), lit("application/gzip")),
+            Triple(distribution, node(DCAT + "mediaType"), media_type),  # of the data: the file is gzipped
+            a(media_type, DCT + "MediaType"),
+            Triple(distribution, node(DCT + "format"), file_type),
+            a(file_type, DCT + "MediaTypeOrExtent"),
+            Triple(distribution, node(DCAT + "compressFormat"), gzip_type),
             Triple(distribution, node(DCAT + "byteSize"), lit(path.stat().st_size, XSD + "nonNegativeInteger")),
-            Triple(distribution, node("http://spdx.org/rdf/terms#checksum"), lit(f"sha256:{digest}")),
-            Triple(distribution, node(DCT + "license"), node(license_iri)),
+            Triple(distribution, node(SPDX + "checksum"), checksum),
+            a(checksum, SPDX + "Checksum"),
+            Triple(checksum, node(SPDX + "algorithm"), node(SPDX + "checksumAlgorithm_sha256")),
+            Triple(checksum, node(SPDX + "checksumValue"), lit(digest, XSD + "hexBinary")),
+            Triple(distribution, node(DCT + "license"), licence),
         ]
     return triples
 

@@ -131,8 +131,8 @@ SETTINGS: tuple[Setting, ...] = (
             "where the server keeps its dumps; empty: inside the store directory, or ./kgdumps for a remote store"),
     Setting("dataset_title", "kgbuild: EU-funded projects as linked open data", str, "dataset title (VoID/DCAT)"),
     Setting("dataset_publisher", "kgbuild", str, "publisher named in the dataset description"),
-    Setting("dataset_license", "http://creativecommons.org/publicdomain/zero/1.0/", str,
-            "licence IRI of the published data"),
+    Setting("dataset_license", "http://publications.europa.eu/resource/authority/licence/CC0", str,
+            "licence IRI of the published data (DCAT-AP: one of the EU licence authority table)"),
 )
 
 

@@ -11,16 +11,18 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, quote
+from typing import Any, BinaryIO
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse, serialize
 
@@ -29,6 +31,7 @@ from kgbuild.errors import KgbuildError
 from kgbuild.resources import ontology_path, queries_path
 from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
+from kgbuild.server.files import file_response
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
 from kgbuild.server.pages import dumps_page, resource_page
 from kgbuild.server.remote_pool import RemoteGeneration, RemotePool
@@ -43,6 +46,9 @@ log = logging.getLogger("kgbuild.server")
 STATIC = Path(__file__).parent / "static"
 TRUNCATED_HEADER = "X-Kgbuild-Truncated"
 ROW_LIMIT_HEADER = "X-Kgbuild-Row-Limit"
+# How long a request for the dumps or the description waits for the dumps of a new generation (after
+# that, the previous dumps are served, or 503 when there are none yet).
+DUMPS_WAIT = 30.0
 _EXTENSIONS = {"ttl": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "jsonld": RdfFormat.JSON_LD,
                "rdf": RdfFormat.RDF_XML}
 
@@ -148,7 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="kgbuild SPARQL endpoint", version=__version__, lifespan=lifespan, docs_url="/api",
                   redoc_url=None, description="Read-only SPARQL 1.1 endpoint and linked data for EU-funded projects.")
     app.state.kg = state
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=[TRUNCATED_HEADER, ROW_LIMIT_HEADER, "Retry-After"])
     # One handler reads the protocol's parameters itself (a form, a query string or a body); the
     # description says so, per method, so that clients and fuzzers see them.
@@ -156,15 +162,22 @@ def create_app(settings: Settings) -> FastAPI:
         app.add_api_route("/sparql", sparql_endpoint, methods=[method], operation_id=f"sparql_{method.lower()}",
                           summary="SPARQL 1.1 Protocol query endpoint (read-only)",
                           openapi_extra=_protocol_description(method))
-    app.add_api_route("/sparql/", sparql_endpoint, methods=["GET", "POST"], include_in_schema=False)
-    app.add_api_route("/id/{path:path}", linked_data, methods=["GET"], summary="A resource's description")
-    app.add_api_route("/dumps/", dumps_index, methods=["GET"], summary="The dumps, with checksums")
-    app.add_api_route("/dumps/{name}", dump_file, methods=["GET"], summary="One dump file")
-    app.add_api_route("/.well-known/void", void_description, methods=["GET"], summary="VoID + DCAT description")
-    app.add_api_route("/ontology", ontology, methods=["GET"], summary="The ontology (HTML or Turtle)")
-    app.add_api_route("/queries", queries, methods=["GET"], summary="The named example queries")
-    app.add_api_route("/healthz", health, methods=["GET"], summary="Liveness and store generation")
-    app.add_api_route("/", index, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/sparql", sparql_endpoint, methods=["HEAD"], include_in_schema=False)
+    app.add_api_route("/sparql/", sparql_endpoint, methods=["GET", "HEAD", "POST"], include_in_schema=False)
+    pages: list[tuple[str, Callable[..., Any], str]] = [
+        ("/id/{path:path}", linked_data, "A resource's description"),
+        ("/dumps/", dumps_index, "The dumps, with checksums"),
+        ("/dumps/{name}", dump_file, "One dump file (Range, ETag and conditional requests supported)"),
+        ("/.well-known/void", void_description, "VoID + DCAT-AP description"),
+        ("/ontology", ontology, "The ontology (HTML or Turtle)"),
+        ("/queries", queries, "The named example queries"),
+        ("/healthz", health, "Liveness and store generation"),
+        ("/", index, ""),
+    ]
+    for path, endpoint, summary in pages:
+        app.add_api_route(path, endpoint, methods=["GET"], summary=summary or None, include_in_schema=bool(summary))
+        # HEAD answers what GET would, without the body (harvesters check size and validators first).
+        app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
@@ -235,7 +248,7 @@ async def sparql_endpoint(request: Request) -> Response:
         if updates:
             raise QueryRefused(403, "this endpoint is read-only: SPARQL updates are refused")
         if not queries:
-            if request.method == "GET":
+            if request.method in ("GET", "HEAD"):
                 return _service_description(request, state)
             raise QueryRefused(400, "no query: send it as the 'query' parameter or an application/sparql-query body")
         if len(queries) > 1:
@@ -386,31 +399,27 @@ async def linked_data(path: str, request: Request) -> Response:
 
 # --- files ---------------------------------------------------------------------------------------
 
-def _open_stream(path: Path) -> Iterator[bytes]:
-    """Open now (a swap of the dumps directory after this keeps the open file valid), stream later."""
-    handle = path.open("rb")
+async def _current_dumps(keeper: DumpKeeper) -> None:
+    """Make sure the dumps follow the current generation; wait (a while) while they are being made.
 
-    def chunks() -> Iterator[bytes]:
-        with handle:
-            while chunk := handle.read(1 << 16):
-                yield chunk
-
-    return chunks()
+    So ``/dumps/`` and the description are those of the current generation from the server's first
+    request and from the first request after a rebuild, not the previous ones once more.
+    """
+    keeper.refresh()
+    deadline = time.monotonic() + DUMPS_WAIT
+    while keeper.making() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 async def dumps_index(request: Request) -> Response:
     keeper = _state(request).dumps
-    keeper.refresh()
+    await _current_dumps(keeper)
     generation = keeper.generation()
     if generation is None:
         message = "the dumps are being prepared; try again in a moment"
         return _text(503, message + (f" (last attempt failed: {keeper.last_error})" if keeper.last_error else ""),
                      {"Retry-After": "5"})
-    sums = {}
-    with contextlib.suppress(FileNotFoundError):
-        for line in (keeper.directory / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
-            digest, _, name = line.partition("  ")
-            sums[name] = digest
+    sums = _checksums(keeper.directory)
     files = []
     for name in keeper.files():
         with contextlib.suppress(FileNotFoundError):
@@ -421,26 +430,53 @@ async def dumps_index(request: Request) -> Response:
     return HTMLResponse(dumps_page(files, generation))
 
 
+def _checksums(directory: Path) -> dict[str, str]:
+    """File name → SHA-256, from the dumps' ``SHA256SUMS``."""
+    sums = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in (directory / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
+            digest, _, name = line.partition("  ")
+            sums[name] = digest
+    return sums
+
+
+def _open_dump(path: Path) -> tuple[BinaryIO, str | None]:
+    """The dump opened, and its SHA-256 from the same generation's ``SHA256SUMS``.
+
+    Opened first: the open file stays what it is whatever is swapped in after. The checksum read
+    next belongs to the same generation if the name still points to the opened file afterwards;
+    should a swap fall in between, the pair is read again.
+    """
+    for _ in range(3):
+        handle = path.open("rb")
+        digest = _checksums(path.parent).get(path.name)
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle, digest
+        handle.close()
+    raise FileNotFoundError(path)
+
+
 _DUMP_TYPES = {".gz": "application/gzip", ".ttl": "text/turtle", "SHA256SUMS": "text/plain; charset=utf-8"}
 
 
 async def dump_file(name: str, request: Request) -> Response:
     keeper = _state(request).dumps
+    await _current_dumps(keeper)
     if name not in keeper.files():  # only names we listed: no path can escape the directory
         return _text(404, f"no dump called {name!r}; see /dumps/")
     path = keeper.directory / name
     media = _DUMP_TYPES.get(path.suffix) or _DUMP_TYPES.get(name, "application/octet-stream")
     try:
-        stream = _open_stream(path)
+        handle, digest = _open_dump(path)
     except FileNotFoundError:
         return _text(503, "the dumps were just replaced; try again", {"Retry-After": "1"})
-    return StreamingResponse(stream, media_type=media,
-                             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return file_response(handle, request.headers, media, name, digest)
 
 
 async def void_description(request: Request) -> Response:
     keeper = _state(request).dumps
-    keeper.refresh()
+    await _current_dumps(keeper)
     path = keeper.directory / "void.ttl"
     try:
         body = path.read_bytes()

@@ -57,6 +57,11 @@ class DumpKeeper:
         except FileNotFoundError:
             return None
 
+    def making(self) -> bool:
+        """Whether dumps are being made now (of a generation newer than those in the directory)."""
+        with self._lock:
+            return self._running
+
     def refresh(self) -> None:
         """Start making dumps of the current generation unless they exist or are being made."""
         if self.remote is not None:

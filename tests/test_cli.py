@@ -79,6 +79,20 @@ def test_validate_sources_with_a_violation_exits_1(tmp_path: Path) -> None:
     run = kgbuild("validate", broken)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "1 violation(s)" in run.stdout and "003_broken.txt" in run.stdout
+    # The finding names where the end date was read: the line after "Slutdatum:".
+    line = broken.read_text(encoding="utf-8").split("\n").index("2020-01-31") + 1
+    [violation] = [row for row in run.stdout.splitlines() if row.startswith("Violation")]
+    assert f"003_broken.txt, line {line}, column 1: " in violation, violation
+
+
+def test_build_names_the_line_of_a_value_a_finding_is_about(tmp_path: Path) -> None:
+    text = (SOURCES / "003_03dc92fa27c0c321.txt").read_text(encoding="utf-8")
+    broken = tmp_path / "003_broken.txt"
+    broken.write_text(text.replace("Slutdatum:\n2026-01-31", "Slutdatum:\n2020-01-31"), encoding="utf-8")
+    run = kgbuild("build", broken, "--store", tmp_path / "kgstore")
+    line = broken.read_text(encoding="utf-8").split("\n").index("2020-01-31") + 1
+    assert run.returncode == 1
+    assert f"violation: 003_broken.txt, line {line}, column 1: " in run.stderr, run.stderr
 
 
 def test_build_with_a_malformed_file_among_good_ones(tmp_path: Path) -> None:

@@ -89,6 +89,30 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return _run_build(_settings(args), sources, sync=args.sync, dry_run=args.dry_run)
 
 
+class _Locator:
+    """Where in its source a finding's value was read, as ", line L, column C" for a message; the sources
+    are read again for it (a finding is rare, and a build keeps no parse results)."""
+
+    def __init__(self, sources: Sequence[Path]) -> None:
+        self._paths = {path.name: path for path in sources}
+        self._records: dict[str, Any] = {}
+
+    def __call__(self, finding: Any) -> str:
+        from kgbuild.locate import locate
+        from kgbuild.parsers import parse_file
+
+        path = self._paths.get(finding.source)
+        if path is None:
+            return ""
+        if finding.source not in self._records:
+            try:
+                self._records[finding.source] = parse_file(path).records
+            except KgbuildError:
+                self._records[finding.source] = ()
+        evidence = locate(self._records[finding.source], finding.path, finding.value, finding.focus_node)
+        return f", line {evidence.line}, column {evidence.column}" if evidence else ""
+
+
 def _cmd_remove(args: argparse.Namespace) -> int:
     return _run_build(_settings(args), [], remove=[str(name) for name in args.names], dry_run=args.dry_run)
 
@@ -116,9 +140,10 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
             target.close()
     for warning in report.warnings:
         _say(f"warning: {warning}")
+    where = _Locator(sources)
     for finding in report.validation.findings:
-        _say(f"{finding.severity.value.lower()}: {finding.source}: {finding.focus_node} {finding.path}: "
-             f"{finding.message}")
+        _say(f"{finding.severity.value.lower()}: {finding.source}{where(finding)}: {finding.focus_node} "
+             f"{finding.path}: {finding.message}")
     for failure in report.failures:
         kept = " (the previously published version stays)" if failure.kept_previous else ""
         _say(f"error: {failure.source}: {failure.problem}{kept}")
@@ -164,14 +189,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     iris = Iris(settings.base_iri)
     if args.sources:
-        parsed, failures = read_sources(source_files(args.sources))
+        paths = source_files(args.sources)
+        parsed, failures = read_sources(paths)
         for failure in failures:
             _say(f"error: {failure.source}: {failure.problem}")
         report = validate_mapped(map_sources(parsed, iris), static_graphs(iris)[iris.reference_graph].quads)
+        where = _Locator(paths)
     else:
         failures = []
         report = validate_store(settings.store_dir, iris)
-    print(report.to_json() if args.json else report.to_text())
+        where = _Locator([])
+    if args.json:
+        print(report.to_json())
+    else:
+        for finding in report.findings:
+            print(f"{finding.severity.value}: {finding.source}{where(finding)}: {finding.focus_node} "
+                  f"{finding.path or '-'}: {finding.message}" + (f" (value: {finding.value})" if finding.value else ""))
+        print(f"{len(report.violations)} violation(s), {len(report.warnings)} warning(s)")
     return EXIT_FAILED if failures or not report.conforms else EXIT_OK
 
 

@@ -124,7 +124,6 @@ KITCHEN_SINK = """
 @prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix nuts: <http://data.europa.eu/nuts/code/> .
-@prefix oa: <http://www.w3.org/ns/oa#> .
 
 <id/project/KS-1> a kg:Project ;
     dct:title "Allt i ett"@sv ; dct:identifier "KS-1" ; dct:description "Ett projekt"@sv ;
@@ -187,10 +186,6 @@ kg:owner a kg:Role ; skos:prefLabel "owner"@en ; skos:inScheme kg:Roles .
 
 <id/call/ks> a kg:Call ; dct:title "En utlysning"@sv ; kg:deadline "2024-01-31"^^xsd:date ;
     prov:wasDerivedFrom <id/source/ks> .
-<id/project/KS-1/evidence/title> a kg:Evidence , oa:Annotation ; oa:hasBody <id/project/KS-1> ;
-    kg:recordKey "title" ; kg:readUnder "Namn" ; kg:confidence "0.9"^^xsd:decimal ;
-    oa:hasTarget <id/project/KS-1/evidence/title/target> .
-<id/project/KS-1/evidence/title/target> a oa:SpecificResource ; oa:hasSource <id/source/ks> .
 """
 
 PROJECT = NamedNode(BASE + "id/project/KS-1")
@@ -338,7 +333,7 @@ def test_every_constraint_in_the_shapes_file_is_compiled(compiled: CompiledShape
     expected = Counter(c for target in set(shapes.subjects(SHNS.targetClass)) for c in walk(target, str(target)))
     found = Counter((c.shape, c.component) for c in compiled.checks)
     assert found == expected
-    assert sum(expected.values()) == len(compiled.checks) == 178
+    assert sum(expected.values()) == len(compiled.checks) == 165
     assert all(c.query.lstrip().startswith("SELECT") for c in compiled.checks)
 
 

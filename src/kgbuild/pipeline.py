@@ -44,7 +44,7 @@ from kgbuild.records import ParseResult, pickled_by_fields
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.store import StoreDirectory, open_in_memory
 from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, finding_order, validate_quads
-from kgbuild.vocab import KG, PROV, RDF, XSD
+from kgbuild.vocab import KG, OWL, PROV, RDF, XSD
 
 if TYPE_CHECKING:
     from kgbuild.remote import Remote
@@ -409,8 +409,12 @@ def _stated_projects(quads: Iterable[Quad]) -> set[str]:
     return {q.subject.value for q in quads if q.predicate.value == RDF_TYPE and q.object.value in _PROJECT_KINDS}
 
 
+# What a source says of its own file, not of the project: where it came from, its file-named earlier IRI.
+_NOT_COMPARED = frozenset({PROV + "wasDerivedFrom", OWL + "sameAs"})
+
+
 def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
-    """Projects (same IRI, i.e. same project number) stated by more than one source.
+    """Projects (same IRI: same project number, or same title, owner and start date) stated by more than one source.
 
     Identical statements are harmless; conflicting ones are named with the properties that differ.
     Both sources stay published: the graph keeps what each source says, with its provenance.
@@ -419,7 +423,7 @@ def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
     for item in mapped:
         for subject in _stated_projects(item.quads):
             facts = {(q.predicate.value, str(q.object)) for q in item.quads
-                     if q.subject.value == subject and q.predicate.value != PROV + "wasDerivedFrom"}
+                     if q.subject.value == subject and q.predicate.value not in _NOT_COMPARED}
             stated.setdefault(subject, {})[item.source.name] = facts
     out = []
     for subject, by_source in sorted(stated.items()):
@@ -539,17 +543,19 @@ def _relinking(published: _Published, kept: set[str], identity: OrganisationIden
 
     A kept source is not read again, so it keeps the IRIs it was mapped with: when a source given (or
     removed) now states (or no longer states) the organisationsnummer of a name a kept source mentions,
-    that source links the earlier IRI until it is built again.
+    that source links the earlier IRI until it is built again (which redirects to the current one while
+    a source states the number, :meth:`~kgbuild.mapping.OrganisationIdentity.aliases`). An organisation
+    that governs a municipality keeps its IRI either way: only its registration waits for the rebuild.
     """
     before = OrganisationIdentity.from_owners(owner for owners in published.owners.values() for owner in owners)
     earlier: dict[str, set[str]] = {}  # an IRI a kept source may have minted → the numbers stating it makes it
-    for kind, old, new in (("municipality", before.by_municipality, identity.by_municipality),
-                           ("name", before.by_name, identity.by_name)):
-        for key in old.keys() | new.keys():
-            if old.get(key) != new.get(key):
-                number = old.get(key)
-                earlier.setdefault(iris.id("organisation", *((number,) if number else (kind, key))).value,
-                                   set()).update((number,) if number else ())
+    # Only names: an organisation that governs a municipality has one IRI whatever numbers are known.
+    old, new = before.by_name, identity.by_name
+    for key in old.keys() | new.keys():
+        if old.get(key) != new.get(key):
+            number = old.get(key)
+            earlier.setdefault(iris.id("organisation", *((number,) if number else ("name", key))).value,
+                               set()).update((number,) if number else ())
     if not earlier or not kept:
         return []
     stale: set[str] = set()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
+from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
 from kgbuild.mapping import (
@@ -433,8 +434,12 @@ def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
         first = by_source[names[0]]
         differing = sorted({p for name in names[1:] for p, _ in first ^ by_source[name]})
         if differing:
-            out.append(f"{subject} is stated differently by {', '.join(names)}: "
-                       f"{', '.join(differing)} differ; every version is kept with its provenance")
+            values = "; ".join(f"{p}: " + ", ".join(
+                f"{' '.join(sorted(o for q, o in by_source[name] if q == p)) or 'none'} ({name})" for name in names)
+                for p in differing)
+            out.append(f"{subject} is stated differently by {', '.join(names)}: {', '.join(differing)} differ "
+                       f"({values}); every version is kept with its provenance, and queries read the current "
+                       "one: the most recently loaded source's")
         else:
             out.append(f"{subject} is stated identically by {', '.join(names)}")
     return out
@@ -718,6 +723,7 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
             _forget(keeper, NamedNode(item.graph), iris)
         keeper.extend(_build_records(to_write, iris, stamp))
         keeper.settle()
+        _settle_current(store, iris)
         report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
@@ -781,6 +787,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
             raise
         if parsed and not loaded:
             raise _NothingLoaded  # every source has violations: no store of the ontology alone
+        _settle_current(store, iris)
         report.warnings = _source_warnings(prepared, lambda item: item.quads() if item.nquads else
                                            store.quads_for_pattern(None, None, None, NamedNode(item.graph)))
         report.replaced = [item.source.name for item in loaded]
@@ -805,6 +812,12 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
     report.failures += _refusals(report.validation, {p.source.name: p.graph for p in prepared}, {})
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
+
+
+def _settle_current(store: Store, iris: Iris) -> None:
+    """The default graph holds the current value of what several sources state (:mod:`kgbuild.current`)."""
+    prefix = iris.graph("source").value + "/"
+    settle_current(store, iris.build_graph, prefix, lambda graph: iris.id("source", graph.removeprefix(prefix)).value)
 
 
 class _NothingLoaded(Exception):
@@ -972,4 +985,23 @@ def validate_store(store_dir: Path, iris: Iris) -> ValidationReport:
         quads = list(store.quads_for_pattern(None, None, None, NamedNode(graph)))
         document = iris.id("source", graph.removeprefix(prefix)).value
         findings += validate_quads(quads, names.get(document, graph), index)
+    findings += _conflict_findings(store, iris, names)
     return ValidationReport(tuple(findings))
+
+
+def _conflict_findings(store: Store, iris: Iris, names: dict[str, str]) -> list[Finding]:
+    """A warning for each property that two sources of one thing state differently, naming both sources,
+    their values and the current one (:mod:`kgbuild.current`)."""
+    prefix = iris.graph("source").value + "/"
+
+    def name(graph: str) -> str:
+        return names.get(iris.id("source", graph.removeprefix(prefix)).value, graph)
+
+    findings = []
+    for conflict in conflicts(store, iris.build_graph, prefix):
+        stated = ", ".join(f"{name(graph)} states {' '.join(sorted(values)) or 'nothing'}"
+                           for graph, values in sorted(conflict.values.items(), key=lambda item: name(item[0])))
+        findings.append(Finding(name(conflict.current), Severity.WARNING, conflict.subject, conflict.predicate,
+                                f"sources disagree: {stated}; the current value is {name(conflict.current)}'s "
+                                "(the source loaded last)", " ".join(sorted(conflict.values[conflict.current]))))
+    return findings

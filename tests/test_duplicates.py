@@ -93,6 +93,12 @@ def test_two_scrapes_of_one_page_are_one_project_counted_once(tmp_path: Path) ->
     for said in ("vs-2024-05-01.txt states", "420", "vs-2024-06-01.txt states", "500",
                  "the current value is vs-2024-06-01.txt's"):
         assert said in finding["message"], finding["message"]
+    # The sources alone, given together: the same warning (the current one is the name that sorts last).
+    given = kgbuild("validate", "--json", may, june)
+    assert given.returncode == 0, given.stderr
+    [finding] = [r for r in json.loads(given.stdout)["results"] if r["path"] == KG + "plannedParticipants"]
+    assert "vs-2024-05-01.txt states" in finding["message"] and "420" in finding["message"]
+    assert "the current value is vs-2024-06-01.txt's" in finding["message"]
 
     # Built again later, the May scrape is the source loaded last: its value is current.
     may.write_text(may.read_text(encoding="utf-8") + "\n", encoding="utf-8")

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 RDF_TYPE = RDF + "type"
 
-__all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources", "validate_mapped",
+__all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources", "validate_mapped", "validate_given",
            "default_sources", "source_files", "static_graphs", "duplicate_projects", "validate_store",
            "ensure_built"]
 
@@ -474,6 +474,16 @@ def validate_mapped(mapped: Sequence[MappedSource], reference: Sequence[Quad], w
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
         results = list(pool.map(_validate_one, jobs, chunksize=max(1, len(jobs) // (4 * (os.cpu_count() or 1)))))
     return ValidationReport(tuple(f for found in results for f in found))
+
+
+def validate_given(mapped: Sequence[MappedSource], reference: Sequence[Quad], iris: Iris) -> ValidationReport:
+    """:func:`validate_mapped`, and the disagreements of sources that state one project, as
+    :func:`validate_store` reports them (given together, the current source is the name that sorts last)."""
+    report = validate_mapped(mapped, reference)
+    store = open_in_memory()
+    store.extend(q for m in mapped for q in m.quads)
+    names = {iris.id("source", iris.source_key(m.source)).value: m.source.name for m in mapped}
+    return ValidationReport(report.findings + tuple(_conflict_findings(store, iris, names)))
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,18 @@ def test_a_project_without_a_number_is_named_by_what_it_states_not_by_its_file()
     assert objects(mapped["d.txt"].quads, ident("project", "source", "d"), OWL + "sameAs") == set()
 
 
+def test_a_kohesio_page_without_a_project_number_is_named_by_its_kohesio_item() -> None:
+    scraped = ProjectRecord("other", language="en", title="Skills for the green north", owner_name="Region Norrbotten",
+                            start_date=dt.date(2024, 3, 1), kohesio_item="Q7362999")
+    edited = ProjectRecord("other", language="en", title="Skills for the green North (ESF+)",
+                           owner_name="Region Norrbotten", kohesio_item="Q7362999")
+    mapped = map_all(result("a.txt", scraped), result("b.txt", edited))
+    project = ident("project", "kohesio", "Q7362999")
+    for name in ("a.txt", "b.txt"):
+        assert subjects(mapped[name].quads, RDF + "type", node(KG + "Project")) == {project}
+    assert objects(mapped["a.txt"].quads, project, RDFS + "seeAlso") == {node("https://linkedopendata.eu/entity/Q7362999")}
+
+
 def test_a_municipal_organisation_has_one_iri_whether_or_not_its_number_is_known() -> None:
     unnumbered = ProjectRecord("esf_2007", title="Ett", owner_name="Falu kommun")
     numbered = ProjectRecord("esf_plus_2021", title="Två", project_number="23-002-S01", owner_name="FALU KOMMUN",

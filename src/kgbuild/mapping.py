@@ -11,7 +11,8 @@ IRIs come from natural keys, readable under the base: ``id/project/22-010-S04``,
 An IRI never depends on the file a record came from or on what other sources say, so that it never
 changes meaning or disappears when a file is renamed or another source arrives (issue 19):
 
-- a project with a project number (or a Diarienummer) is ``id/project/<number>``;
+- a project with a project number (or a Diarienummer) is ``id/project/<number>``; else, one whose page
+  names its item in Kohesio is ``id/project/kohesio/<item>`` (``id/project/kohesio/Q7362999``);
 - a project, call or partner search without one is ``id/<kind>/digest/<16 hex digits>``, a digest of
   what it states of itself (:func:`stated_key`: its normalised title, owner and start date); only a
   record stating none of these is named after its file, ``id/project/source/<file>`` (``id/<kind>/<file>``);
@@ -371,6 +372,8 @@ def _subject(iris: Iris, source: SourceInfo, record: ProjectRecord, index: int, 
     number = record.project_number or str(record.extra_dict().get("case_number", "")) or None
     if kind == "project" and number:
         return iris.id("project", _code_segment(number)), None
+    if kind == "project" and record.kohesio_item:  # Kohesio's own identifier of the project, as the page states it
+        return iris.id("project", "kohesio", _code_segment(record.kohesio_item)), by_file
     key = stated_key(record)
     if key is None:
         return by_file, None

@@ -8,19 +8,21 @@ live in a separate named graph. The same inputs always give the same quads.
 IRIs come from natural keys, readable under the base: ``id/project/22-010-S04``,
 ``id/organisation/2120001850``, ``id/municipality/1780``. NUTS regions use the EU's own IRIs.
 
-An IRI never depends on the file a record came from or on what other sources say, so that it never
-changes meaning or disappears when a file is renamed or another source arrives (issue 19):
+The IRI of a project, call, partner search or municipality never depends on the file a record came
+from or on what other sources say, so that it never changes meaning or disappears when a file is
+renamed or another source arrives (issue 19):
 
 - a project with a project number (or a Diarienummer) is ``id/project/<number>``; else, one whose page
   names its item in Kohesio is ``id/project/kohesio/<item>`` (``id/project/kohesio/Q7362999``);
-- a project, call or partner search without one is ``id/<kind>/digest/<16 hex digits>``, a digest of
+- a project, call or partner search without either is ``id/<kind>/digest/<16 hex digits>``, a digest of
   what it states of itself (:func:`stated_key`: its normalised title, owner and start date); only a
   record stating none of these is named after its file, ``id/project/source/<file>`` (``id/<kind>/<file>``);
 - an organisation that governs a municipality is ``id/organisation/municipality/<code>`` whether or
   not its organisationsnummer is known (that number is a registration on it); another organisation is
-  ``id/organisation/<organisationsnummer>`` when the corpus knows it, else ``id/organisation/name/<name>``.
+  ``id/organisation/<organisationsnummer>`` when a source states the number (with the name, which ties
+  the name to it across the corpus), else ``id/organisation/name/<name>``.
 
-Where an earlier IRI names the same thing (the file-named IRI of a project kgbuild 0.x minted, the
+Where an earlier IRI names the same thing (the file-named IRI earlier versions gave a project, the
 organisationsnummer IRI of a municipality, the name IRI of an organisation whose number a source
 states), the current IRI states ``owl:sameAs`` that earlier one, and the server redirects it (301).
 """

@@ -179,6 +179,28 @@ def test_sync_removes_the_sources_not_given_and_names_them(store_copy: Path, tmp
     assert source_keys(store_copy) == ["001-49fdefbf50581b3b", "my-page"]
 
 
+def test_renaming_a_page_keeps_its_projects_iri(tmp_path: Path) -> None:
+    """The pre-study (004) states no project number: its IRI is not its file's name (issue 19.4)."""
+    pages, store = tmp_path / "pages", tmp_path / "kgstore"
+    pages.mkdir()
+    shutil.copy(SOURCES / "004_9880f10e1b458694.txt", pages / "forstudie.txt")
+    query = "SELECT ?project WHERE { ?project a <https://w3id.org/kgbuild/ontology#Project> }"
+
+    def projects() -> list[list[str]]:
+        run = kgbuild("query", query, "--format", "csv", "--store", store)
+        assert run.returncode == 0, run.stderr
+        return list(csv.reader(io.StringIO(run.stdout)))[1:]
+
+    assert kgbuild("build", pages, "--store", store).returncode == 0
+    before = projects()
+    assert before == [[BASE_IRI + "id/project/digest/0caabebe770ed572"]]
+    (pages / "forstudie.txt").rename(pages / "pre-study-klaralvdalen.txt")
+    run = kgbuild("build", "--sync", pages, "--store", store)
+    assert run.returncode == 0, run.stderr
+    assert "removed forstudie" in run.stderr
+    assert source_keys(store) == ["pre-study-klaralvdalen"] and projects() == before
+
+
 def test_remove_takes_out_the_source_named_by_path_file_name_or_graph_name(store_copy: Path) -> None:
     for name, key in ((SOURCES / "002_c5b1d8a317488e7e.txt", "002-c5b1d8a317488e7e"),
                       ("003_03dc92fa27c0c321.txt", "003-03dc92fa27c0c321"),

@@ -33,7 +33,7 @@ from kgbuild.pipeline import (
     validate_mapped,
 )
 from kgbuild.store import StoreDirectory, open_read_only
-from kgbuild.vocab import DCT, KG, SCHEMA, SKOS, XSD
+from kgbuild.vocab import DCT, KG, OWL, RDF, REGORG, SCHEMA, SKOS, XSD
 from tests.conftest import BASE_IRI, SOURCES, BundledBuild, canonical, copy_store
 from tests.test_merge import merge_errors
 
@@ -106,7 +106,7 @@ def _setting(predicate: str, value: Literal, subject: str | None = None) -> Call
 
 
 PROJECT_IRI = "http://127.0.0.1:8000/id/project/22-010-S04"
-ORGANISATION_IRI = "http://127.0.0.1:8000/id/organisation/2120001850"
+ORGANISATION_IRI = "http://127.0.0.1:8000/id/organisation/municipality/1780"
 BROKEN = {
     "two titles": (_with_a_second_title, PROJECT_IRI, DCT + "title"),
     "end before start": (_setting(SCHEMA + "endDate", Literal("2020-01-01", datatype=NamedNode(XSD + "date"))),
@@ -325,7 +325,7 @@ def test_a_source_not_given_stays(bundled_build: BundledBuild, tmp_path: Path) -
 
 
 PARTNER_GRAPH = "000-fa21285db760708c"
-KARLSTAD_MUNICIPALITY = "http://127.0.0.1:8000/id/organisation/2120001850"
+KARLSTAD_MUNICIPALITY = "http://127.0.0.1:8000/id/organisation/municipality/1780"
 
 
 def _applicants(store: Path, iris: Iris) -> set[str]:
@@ -350,19 +350,131 @@ def test_a_source_built_alone_links_organisations_as_the_whole_corpus_does(
     assert not [w for w in report.warnings if "organisation identities" in w]
 
 
-def test_removing_the_source_of_an_organisationsnummer_names_the_sources_still_linked_by_it(
+def test_removing_the_source_of_an_organisationsnummer_keeps_the_municipalitys_iri(
         bundled_build: BundledBuild, tmp_path: Path) -> None:
+    """Karlstad's organisationsnummer comes from 001 alone. Without it, the partner search still links the
+    organisation that governs Karlstad by the same IRI: nothing to relink, so no warning (issue 19.4)."""
     store = copy_store(bundled_build.store, tmp_path / "kgstore")
     iris = bundled_build.iris
     report = build([], store, iris, remove=[KARLSTAD])
     assert report.ok and report.removed == ["001-49fdefbf50581b3b"]
-    [warning] = [w for w in report.warnings if "organisation identities" in w]
-    assert PARTNER_GRAPH in warning and "build them again" in warning
-    assert _applicants(store, iris) == {KARLSTAD_MUNICIPALITY}  # kept as it was built
-    # Built again, it links what it states alone: the municipality.
+    assert not [w for w in report.warnings if "organisation identities" in w]
+    assert _applicants(store, iris) == {KARLSTAD_MUNICIPALITY}
     again = build([SOURCES / PARTNER_SEARCH], store, iris)
     assert again.replaced == [PARTNER_SEARCH] and not [w for w in again.warnings if "organisation identities" in w]
-    assert _applicants(store, iris) == {iris.id("organisation", "municipality", "1780").value}
+    assert _applicants(store, iris) == {KARLSTAD_MUNICIPALITY}
+    # Built again without the number in the corpus, it no longer states the registration.
+    registration = NamedNode(KARLSTAD_MUNICIPALITY + "/registration")
+    assert not list(open_read_only(store).quads_for_pattern(None, None, registration, None))
+
+
+# An ESF project-bank page naming the federation of 003 (KOMMUNFÖRBUNDET KALMAR LÄN) without its number.
+CO_FINANCED = """\
+Vägen till arbete i Kalmar
+
+ProjektägareKalmar kommun
+Beviljat ESF-stöd100 000 kr
+Total projektbudget250 000 kr
+Projektperiod2009-01-01 till 2010-12-31
+RegionSmåland och Öarna
+
+Medfinansiärer
+
+ • Kommunförbundet Kalmar län
+"""
+
+
+def _co_financiers(store: Path, graph: NamedNode) -> set[str]:
+    quads = open_read_only(store).quads_for_pattern(None, NamedNode(KG + "participant"), None, graph)
+    return {q.object.value for q in quads} - {MUNICIPAL + "0880"}
+
+
+MUNICIPAL = "http://127.0.0.1:8000/id/organisation/municipality/"
+
+
+def test_removing_the_source_of_an_organisationsnummer_names_the_sources_still_linked_by_it(
+        bundled_build: BundledBuild, tmp_path: Path) -> None:
+    """An organisation that governs no municipality is named by its number while a source states it: a
+    source kept as it is links that IRI until it is built again, and the warning says so."""
+    store = copy_store(bundled_build.store, tmp_path / "kgstore")
+    iris = bundled_build.iris
+    page = tmp_path / "kalmar.txt"
+    page.write_text(CO_FINANCED, encoding="utf-8")
+    assert build([page], store, iris).ok
+    graph = iris.graph("source", "kalmar")
+    assert _co_financiers(store, graph) == {iris.id("organisation", "8025185011").value}
+    report = build([], store, iris, remove=[SIA])
+    [warning] = [w for w in report.warnings if "organisation identities" in w]
+    assert "kalmar" in warning and "build them again" in warning
+    assert _co_financiers(store, graph) == {iris.id("organisation", "8025185011").value}  # kept as it was built
+    again = build([page], store, iris)
+    assert again.replaced == [page.name] and not [w for w in again.warnings if "organisation identities" in w]
+    by_name = iris.id("organisation", "name", "kommunförbundet-kalmar-län")
+    assert _co_financiers(store, graph) == {by_name.value}
+    # With 003 back, the name's IRI is an earlier name of the numbered one: owl:sameAs, served as a redirect.
+    assert build([SOURCES / SIA], store, iris).ok
+    same = open_read_only(store).quads_for_pattern(iris.id("organisation", "8025185011"),
+                                                    NamedNode(OWL + "sameAs"), by_name, DefaultGraph())
+    assert len(list(same)) == 1
+
+
+# A page that names Falu kommun without its organisationsnummer, and one that states it: the SIA record
+# (003) as Falun's project.
+FALUN_UNNUMBERED = CO_FINANCED.replace("Kalmar kommun", "Falu kommun").replace("Småland och Öarna",
+                                                                              "Norra Mellansverige")
+FALUN = MUNICIPAL + "2080"
+
+
+def test_a_later_source_with_the_organisationsnummer_keeps_the_municipal_organisations_iri(tmp_path: Path) -> None:
+    iris = Iris(BASE_IRI)
+    store = tmp_path / "kgstore"
+    early, later = tmp_path / "early.txt", tmp_path / "later.txt"
+    early.write_text(FALUN_UNNUMBERED, encoding="utf-8")
+    later.write_text(variant("22-005-S77", "Unga i Falun", ("8025185011", "2120002312"),
+                             ("KOMMUNFÖRBUNDET KALMAR LÄN", "FALU KOMMUN")), encoding="utf-8")
+
+    def owners(graph: NamedNode) -> set[str]:
+        served = open_read_only(store)
+        return {q.object.value for p in served.quads_for_pattern(None, NamedNode(KG + "role"), NamedNode(KG + "owner"),
+                                                                  graph)
+                for q in served.quads_for_pattern(p.subject, NamedNode(KG + "participant"), None, graph)}
+
+    assert build([early], store, iris).ok
+    assert owners(iris.graph("source", "early")) == {FALUN}
+    report = build([later], store, iris)
+    assert report.ok and not [w for w in report.warnings if "organisation identities" in w]
+    assert owners(iris.graph("source", "later")) == {FALUN}
+    assert owners(iris.graph("source", "early")) == {FALUN}  # never relinked: its IRI did not change
+    served = open_read_only(store)
+    [registration] = [q.object for q in served.quads_for_pattern(NamedNode(FALUN), NamedNode(REGORG + "registration"),
+                                                                  None, DefaultGraph())]
+    assert [q.object.value for q in served.quads_for_pattern(registration, NamedNode(SKOS + "notation"), None,
+                                                              DefaultGraph())] == ["2120002312"]
+    # The IRI an organisationsnummer alone would give is kept as an earlier name of it.
+    assert [q.object.value for q in served.quads_for_pattern(NamedNode(FALUN), NamedNode(OWL + "sameAs"), None,
+                                                              DefaultGraph())] == [iris.id("organisation",
+                                                                                           "2120002312").value]
+    assert not list(served.quads_for_pattern(iris.id("organisation", "2120002312"), None, None, None))
+
+
+def test_renaming_a_source_keeps_its_projects_iri(tmp_path: Path) -> None:
+    """The pre-study (004) states no project number: its IRI comes from its title, owner and start date."""
+    iris = Iris(BASE_IRI)
+    store, pages = tmp_path / "kgstore", tmp_path / "pages"
+    pages.mkdir()
+    first = Path(shutil.copy(SOURCES / PRE_STUDY, pages / "forstudie.txt"))
+
+    def projects() -> set[str]:
+        return {q.subject.value for q in open_read_only(store).quads_for_pattern(
+            None, NamedNode(RDF + "type"), NamedNode(KG + "Project"), DefaultGraph())}
+
+    assert build([first], store, iris).ok
+    [project] = projects()
+    assert project.startswith(iris.id("project", "digest").value + "/")
+    renamed = first.rename(pages / "pre-study-2024-05.txt")
+    report = build([renamed], store, iris, sync=True)
+    assert report.ok and report.removed == ["forstudie"]
+    assert projects() == {project}
 
 
 def test_a_remove_naming_a_source_not_in_the_store_removes_nothing(bundled_build: BundledBuild,

@@ -26,12 +26,12 @@ QUERIES = sorted(queries_path().glob("*.rq"))
 FEDERATED = "federated-wikidata-municipality.rq"
 WIKIDATA = "https://query.wikidata.org/sparql"
 BASE = "http://127.0.0.1:8000/"
-PARTNER_SEARCH = BASE + "id/partner-search/000-fa21285db760708c"
+PARTNER_SEARCH = BASE + "id/partner-search/digest/bc8c75b4e1ea941c"
 KARLSTAD_PROJECT = BASE + "id/project/22-010-S04"
-MERIT = BASE + "id/project/source/002-c5b1d8a317488e7e"
-PRE_STUDY = BASE + "id/project/source/004-9880f10e1b458694"
+MERIT = BASE + "id/project/digest/00fa4d25cd4df775"
+PRE_STUDY = BASE + "id/project/digest/0caabebe770ed572"
 PRE_STUDY_TITLE = 'Förprojekt "Utvecklad Samverkan i Klarälvdalen"'
-KARLSTAD = BASE + "id/organisation/2120001850"
+KARLSTAD = BASE + "id/organisation/municipality/1780"
 IRIS = Iris(BASE)
 
 Row = dict[str, str | None]
@@ -88,7 +88,7 @@ Kommun
 
  • Forshaga
 """
-EXTRA = BASE + "id/project/source/005-forshaga"
+EXTRA = BASE + "id/project/digest/89b9b7ec005fde0b"  # its title, owner and start date
 EXTRA_TITLE = "Vägen till arbete i Forshaga"
 
 

@@ -182,7 +182,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         read_sources,
         source_files,
         static_graphs,
-        validate_mapped,
+        validate_given,
         validate_store,
     )
 
@@ -193,7 +193,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         parsed, failures = read_sources(paths)
         for failure in failures:
             _say(f"error: {failure.source}: {failure.problem}")
-        report = validate_mapped(map_sources(parsed, iris), static_graphs(iris)[iris.reference_graph].quads)
+        report = validate_given(map_sources(parsed, iris), static_graphs(iris)[iris.reference_graph].quads, iris)
         where = _Locator(paths)
     else:
         failures = []

@@ -7,11 +7,30 @@ live in a separate named graph. The same inputs always give the same quads.
 
 IRIs come from natural keys, readable under the base: ``id/project/22-010-S04``,
 ``id/organisation/2120001850``, ``id/municipality/1780``. NUTS regions use the EU's own IRIs.
+
+The IRI of a project, call, partner search or municipality never depends on the file a record came
+from or on what other sources say, so that it never changes meaning or disappears when a file is
+renamed or another source arrives (issue 19):
+
+- a project with a project number (or a Diarienummer) is ``id/project/<number>``; else, one whose page
+  names its item in Kohesio is ``id/project/kohesio/<item>`` (``id/project/kohesio/Q7362999``);
+- a project, call or partner search without either is ``id/<kind>/digest/<16 hex digits>``, a digest of
+  what it states of itself (:func:`stated_key`: its normalised title, owner and start date); only a
+  record stating none of these is named after its file, ``id/project/source/<file>`` (``id/<kind>/<file>``);
+- an organisation that governs a municipality is ``id/organisation/municipality/<code>`` whether or
+  not its organisationsnummer is known (that number is a registration on it); another organisation is
+  ``id/organisation/<organisationsnummer>`` when a source states the number (with the name, which ties
+  the name to it across the corpus), else ``id/organisation/name/<name>``.
+
+Where an earlier IRI names the same thing (the file-named IRI earlier versions gave a project, the
+organisationsnummer IRI of a municipality, the name IRI of an organisation whose number a source
+states), the current IRI states ``owl:sameAs`` that earlier one, and the server redirects it (301).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,7 +43,7 @@ from kgbuild import reference as ref
 from kgbuild.errors import NormaliseError
 from kgbuild.normalise import parse_year_range
 from kgbuild.records import DocumentKind, Evidence, ParseResult, ProjectRecord, pickled_by_fields
-from kgbuild.vocab import ADMS, DCT, KG, NUTS, OA, PROV, RDF, RDFS, REGORG, SCHEMA, SKOS, VCARD, XSD
+from kgbuild.vocab import ADMS, DCT, KG, NUTS, OA, OWL, PROV, RDF, RDFS, REGORG, SCHEMA, SKOS, VCARD, XSD
 
 __all__ = [
     "SourceInfo",
@@ -35,6 +54,7 @@ __all__ = [
     "reference_quads",
     "slug",
     "source_key",
+    "stated_key",
     "stated_owners",
 ]
 
@@ -137,13 +157,27 @@ def stated_owners(records: Iterable[ProjectRecord]) -> set[tuple[str, str]]:
     return {(r.owner_org_number, r.owner_name) for r in records if r.owner_org_number and r.owner_name}
 
 
+def governs_itself(number: str | None) -> bool:
+    """Whether an organisationsnummer can be a municipality's own (or none is stated).
+
+    Every Swedish municipality is registered in group 212000: a municipal company or a
+    kommunalförbund named after its municipality has another number, and is not the municipality.
+
+    >>> governs_itself("2120002312"), governs_itself(None), governs_itself("5564871234")
+    (True, True, False)
+    """
+    return number is None or number.startswith("212000")
+
+
 @dataclass(frozen=True)
 class OrganisationIdentity:
     """Which organisationsnummer belongs to which municipality or exact name, across the whole corpus.
 
     Built from every record first, so that "The Municipality of Karlstad" in a partner search and
-    "KARLSTADS KOMMUN" with its organisationsnummer in an ESF+ record get one IRI. Only facts a
-    source states are used; two different numbers for one key cancel out (never a guess).
+    "KARLSTADS KOMMUN" with its organisationsnummer in an ESF+ record are one organisation with that
+    registration. Only facts a source states are used; two different numbers for one key cancel out
+    (never a guess). The identities decide registrations and, for an organisation that governs no
+    municipality, whether its IRI is its number or its name; a municipality's IRI never depends on them.
     """
 
     by_municipality: dict[str, str] = field(default_factory=dict)
@@ -158,14 +192,14 @@ class OrganisationIdentity:
         """From (organisationsnummer, name) pairs: what :func:`stated_owners` gives, for one or many sources.
 
         >>> identity = OrganisationIdentity.from_owners([("2120001850", "Karlstads kommun")])
-        >>> identity.organisation(Iris("http://x/"), "The Municipality of Karlstad")[0].value
-        'http://x/id/organisation/2120001850'
+        >>> identity.organisation(Iris("http://x/"), "The Municipality of Karlstad")[2]
+        '2120001850'
         """
         municipal: dict[str, set[str]] = {}
         named: dict[str, set[str]] = {}
         for number, name in owners:
             municipality = ref.resolve_municipality(name)
-            if municipality is not None:
+            if municipality is not None and governs_itself(number):
                 municipal.setdefault(municipality.code, set()).add(number)
             named.setdefault(slug(name), set()).add(number)
         return cls(
@@ -175,15 +209,37 @@ class OrganisationIdentity:
 
     def organisation(self, iris: Iris, name: str, org_number: str | None = None
                      ) -> tuple[NamedNode, ref.Municipality | None, str | None]:
-        """The organisation's IRI, the municipality it governs (if any), and its organisationsnummer."""
+        """The organisation's IRI, the municipality it governs (if any), and its organisationsnummer.
+
+        >>> falun = OrganisationIdentity().organisation(Iris("http://x/"), "Falu kommun")
+        >>> falun[0].value, falun[2]
+        ('http://x/id/organisation/municipality/2080', None)
+        >>> known = OrganisationIdentity.from_owners([("2120002312", "FALU KOMMUN")])
+        >>> known.organisation(Iris("http://x/"), "Falu kommun")[0] == falun[0]
+        True
+        """
         municipality = ref.resolve_municipality(name)
+        if municipality is not None and not governs_itself(org_number):
+            municipality = None  # a company or federation named after the municipality, with its own number
         number = org_number or (self.by_municipality.get(municipality.code) if municipality else None) \
             or self.by_name.get(slug(name))
-        if number:
-            return iris.id("organisation", number), municipality, number
         if municipality is not None:
-            return iris.id("organisation", "municipality", municipality.code), municipality, None
+            return iris.id("organisation", "municipality", municipality.code), municipality, number
+        if number:
+            return iris.id("organisation", number), None, number
         return iris.id("organisation", "name", slug(name)), None, None
+
+    def aliases(self, iris: Iris, name: str, organisation: NamedNode, number: str | None) -> list[NamedNode]:
+        """Earlier IRIs of the organisation :meth:`organisation` names ``organisation``: its number's IRI
+        for a municipality (what kgbuild minted before municipalities kept one IRI), and its name's IRI for
+        an organisation the corpus ties to one number (what a mention without the number minted)."""
+        if not number:
+            return []
+        by_number = iris.id("organisation", number)
+        if organisation != by_number:
+            return [by_number]
+        by_name = iris.id("organisation", "name", slug(name))
+        return [by_name] if name and name != number and self.by_name.get(slug(name)) == number else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,8 +314,10 @@ def map_source(result: ParseResult, source: SourceInfo, identity: OrganisationId
     public.add(document, KG + "sourceFormat", _lit(result.source_format))
     public.add(document, KG + "parserVersion", _lit(source.parser_version))
     for index, record in enumerate(result.records):
-        subject = _subject(iris, source, record, index, len(result.records))
+        subject, earlier = _subject(iris, source, record, index, len(result.records))
         _map_record(public, personal, iris, identity, record, subject, warnings)
+        if earlier is not None:
+            public.add(subject, OWL + "sameAs", earlier)
         public.add(subject, PROV + "wasDerivedFrom", document)
         _map_evidence(public, personal, record, subject, document)
     return MappedSource(source, public.graph, personal.graph, tuple(dict.fromkeys(public.quads)),
@@ -276,15 +334,52 @@ def kind_of(record: ProjectRecord) -> DocumentKind:
 _CLASS_OF_KIND = {"project": KG + "Project", "call": KG + "Call", "partner_search": KG + "PartnerSearch"}
 
 
-def _subject(iris: Iris, source: SourceInfo, record: ProjectRecord, index: int, count: int) -> NamedNode:
+def stated_key(record: ProjectRecord) -> str | None:
+    """A short digest of what a record states of itself, to name it when it states no project number.
+
+    Its title (as :func:`slug` normalises it: case, punctuation and spacing do not count), its owner
+    (the municipality an owner's name resolves to, else the name normalised, else its
+    organisationsnummer) and its start date, when stated. None when the record states none of them.
+    Never the file name, nor anything another source says: the same facts give the same key anywhere.
+
+    >>> a = ProjectRecord("other", title="Unga i  arbete!", owner_name="FALU KOMMUN")
+    >>> b = ProjectRecord("other", title="unga i arbete", owner_name="Falu kommun", participants=3)
+    >>> stated_key(a) == stated_key(b), len(stated_key(a) or ""), stated_key(ProjectRecord("other"))
+    (True, 16, None)
+    """
+    title = slug(record.title) if record.title else ""
+    owner = ""
+    if record.owner_name:
+        municipality = ref.resolve_municipality(record.owner_name)
+        owner = f"municipality {municipality.code}" if municipality is not None and \
+            governs_itself(record.owner_org_number) else slug(record.owner_name)
+    elif record.owner_org_number:
+        owner = f"number {record.owner_org_number}"
+    start = record.start_date.isoformat() if record.start_date else ""
+    if not (title or owner or start):
+        return None
+    return hashlib.sha256(f"{title}\n{owner}\n{start}".encode()).hexdigest()[:16]
+
+
+_KIND_SEGMENT = {"project": "project", "call": "call", "partner_search": "partner-search"}
+
+
+def _subject(iris: Iris, source: SourceInfo, record: ProjectRecord, index: int, count: int
+             ) -> tuple[NamedNode, NamedNode | None]:
+    """The record's IRI, and the IRI kgbuild named it by its file before (its ``owl:sameAs``), if another."""
     kind = kind_of(record)
-    if kind != "project":
-        key = iris.source_key(source) + (f"-{index + 1}" if count > 1 else "")
-        return iris.id("partner-search" if kind == "partner_search" else "call", key)
+    segment = _KIND_SEGMENT[kind]
+    by_file_key = iris.source_key(source) + (f"-{index + 1}" if count > 1 else "")
+    by_file = iris.id(segment, by_file_key) if kind != "project" else iris.id(segment, "source", by_file_key)
     number = record.project_number or str(record.extra_dict().get("case_number", "")) or None
-    if number:
-        return iris.id("project", _code_segment(number))
-    return iris.id("project", "source", iris.source_key(source) + (f"-{index + 1}" if count > 1 else ""))
+    if kind == "project" and number:
+        return iris.id("project", _code_segment(number)), None
+    if kind == "project" and record.kohesio_item:  # Kohesio's own identifier of the project, as the page states it
+        return iris.id("project", "kohesio", _code_segment(record.kohesio_item)), by_file
+    key = stated_key(record)
+    if key is None:
+        return by_file, None
+    return iris.id(segment, "digest", key), by_file
 
 
 def _map_record(public: _Writer, personal: _Writer, iris: Iris, identity: OrganisationIdentity,
@@ -590,6 +685,8 @@ def _map_organisations(public: _Writer, iris: Iris, identity: OrganisationIdenti
             public.add(registration, ADMS + "schemaAgency", _lit("Bolagsverket"))
         if municipality is not None:
             public.add(organisation, KG + "governs", iris.municipality(municipality))
+        for alias in identity.aliases(iris, name, organisation, org_number):
+            public.add(organisation, OWL + "sameAs", alias)
         key = organisation.value.removeprefix(iris.base + "id/organisation/").replace("/", "-")
         participation = NamedNode(f"{subject.value}/participation/{role}/{key}")
         public.typed(participation, KG + "Participation")

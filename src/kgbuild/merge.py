@@ -9,7 +9,8 @@ multiplies its rows (the benchmark's two-hop join at 10,000 sources: 62 s over t
 the merge). So a store keeps the merge as its own default graph, and queries read that.
 
 Adding a triple to the merge is a copy (a store is a set). A triple leaves it only when no named graph
-states it any more, which :meth:`MergeKeeper.settle` checks once a build's edits are done.
+states it any more, which :meth:`MergeKeeper.settle` checks once a build's edits are done. After that,
+:mod:`kgbuild.current` takes out the values that are not current of a project sources disagree on.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
+from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
 from kgbuild.mapping import (
@@ -44,14 +45,14 @@ from kgbuild.records import ParseResult, pickled_by_fields
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.store import StoreDirectory, open_in_memory
 from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, finding_order, validate_quads
-from kgbuild.vocab import KG, PROV, RDF, XSD
+from kgbuild.vocab import KG, OWL, PROV, RDF, XSD
 
 if TYPE_CHECKING:
     from kgbuild.remote import Remote
 
 RDF_TYPE = RDF + "type"
 
-__all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources", "validate_mapped",
+__all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources", "validate_mapped", "validate_given",
            "default_sources", "source_files", "static_graphs", "duplicate_projects", "validate_store",
            "ensure_built"]
 
@@ -409,8 +410,12 @@ def _stated_projects(quads: Iterable[Quad]) -> set[str]:
     return {q.subject.value for q in quads if q.predicate.value == RDF_TYPE and q.object.value in _PROJECT_KINDS}
 
 
+# What a source says of its own file, not of the project: where it came from, its file-named earlier IRI.
+_NOT_COMPARED = frozenset({PROV + "wasDerivedFrom", OWL + "sameAs"})
+
+
 def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
-    """Projects (same IRI, i.e. same project number) stated by more than one source.
+    """Projects (same IRI: same project number, or same title, owner and start date) stated by more than one source.
 
     Identical statements are harmless; conflicting ones are named with the properties that differ.
     Both sources stay published: the graph keeps what each source says, with its provenance.
@@ -419,7 +424,7 @@ def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
     for item in mapped:
         for subject in _stated_projects(item.quads):
             facts = {(q.predicate.value, str(q.object)) for q in item.quads
-                     if q.subject.value == subject and q.predicate.value != PROV + "wasDerivedFrom"}
+                     if q.subject.value == subject and q.predicate.value not in _NOT_COMPARED}
             stated.setdefault(subject, {})[item.source.name] = facts
     out = []
     for subject, by_source in sorted(stated.items()):
@@ -429,8 +434,12 @@ def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
         first = by_source[names[0]]
         differing = sorted({p for name in names[1:] for p, _ in first ^ by_source[name]})
         if differing:
-            out.append(f"{subject} is stated differently by {', '.join(names)}: "
-                       f"{', '.join(differing)} differ; every version is kept with its provenance")
+            values = "; ".join(f"{p}: " + ", ".join(
+                f"{' '.join(sorted(o for q, o in by_source[name] if q == p)) or 'none'} ({name})" for name in names)
+                for p in differing)
+            out.append(f"{subject} is stated differently by {', '.join(names)}: {', '.join(differing)} differ "
+                       f"({values}); every version is kept with its provenance, and queries read the current "
+                       "one: the most recently loaded source's")
         else:
             out.append(f"{subject} is stated identically by {', '.join(names)}")
     return out
@@ -465,6 +474,16 @@ def validate_mapped(mapped: Sequence[MappedSource], reference: Sequence[Quad], w
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
         results = list(pool.map(_validate_one, jobs, chunksize=max(1, len(jobs) // (4 * (os.cpu_count() or 1)))))
     return ValidationReport(tuple(f for found in results for f in found))
+
+
+def validate_given(mapped: Sequence[MappedSource], reference: Sequence[Quad], iris: Iris) -> ValidationReport:
+    """:func:`validate_mapped`, and the disagreements of sources that state one project, as
+    :func:`validate_store` reports them (given together, the current source is the name that sorts last)."""
+    report = validate_mapped(mapped, reference)
+    store = open_in_memory()
+    store.extend(q for m in mapped for q in m.quads)
+    names = {iris.id("source", iris.source_key(m.source)).value: m.source.name for m in mapped}
+    return ValidationReport(report.findings + tuple(_conflict_findings(store, iris, names)))
 
 
 @dataclass(frozen=True)
@@ -539,17 +558,19 @@ def _relinking(published: _Published, kept: set[str], identity: OrganisationIden
 
     A kept source is not read again, so it keeps the IRIs it was mapped with: when a source given (or
     removed) now states (or no longer states) the organisationsnummer of a name a kept source mentions,
-    that source links the earlier IRI until it is built again.
+    that source links the earlier IRI until it is built again (which redirects to the current one while
+    a source states the number, :meth:`~kgbuild.mapping.OrganisationIdentity.aliases`). An organisation
+    that governs a municipality keeps its IRI either way: only its registration waits for the rebuild.
     """
     before = OrganisationIdentity.from_owners(owner for owners in published.owners.values() for owner in owners)
     earlier: dict[str, set[str]] = {}  # an IRI a kept source may have minted → the numbers stating it makes it
-    for kind, old, new in (("municipality", before.by_municipality, identity.by_municipality),
-                           ("name", before.by_name, identity.by_name)):
-        for key in old.keys() | new.keys():
-            if old.get(key) != new.get(key):
-                number = old.get(key)
-                earlier.setdefault(iris.id("organisation", *((number,) if number else (kind, key))).value,
-                                   set()).update((number,) if number else ())
+    # Only names: an organisation that governs a municipality has one IRI whatever numbers are known.
+    old, new = before.by_name, identity.by_name
+    for key in old.keys() | new.keys():
+        if old.get(key) != new.get(key):
+            number = old.get(key)
+            earlier.setdefault(iris.id("organisation", *((number,) if number else ("name", key))).value,
+                               set()).update((number,) if number else ())
     if not earlier or not kept:
         return []
     stale: set[str] = set()
@@ -712,6 +733,7 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
             _forget(keeper, NamedNode(item.graph), iris)
         keeper.extend(_build_records(to_write, iris, stamp))
         keeper.settle()
+        _settle_current(store, iris)
         report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
@@ -775,6 +797,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
             raise
         if parsed and not loaded:
             raise _NothingLoaded  # every source has violations: no store of the ontology alone
+        _settle_current(store, iris)
         report.warnings = _source_warnings(prepared, lambda item: item.quads() if item.nquads else
                                            store.quads_for_pattern(None, None, None, NamedNode(item.graph)))
         report.replaced = [item.source.name for item in loaded]
@@ -799,6 +822,12 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
     report.failures += _refusals(report.validation, {p.source.name: p.graph for p in prepared}, {})
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
+
+
+def _settle_current(store: Store, iris: Iris) -> None:
+    """The default graph holds the current value of what several sources state (:mod:`kgbuild.current`)."""
+    prefix = iris.graph("source").value + "/"
+    settle_current(store, iris.build_graph, prefix, lambda graph: iris.id("source", graph.removeprefix(prefix)).value)
 
 
 class _NothingLoaded(Exception):
@@ -966,4 +995,23 @@ def validate_store(store_dir: Path, iris: Iris) -> ValidationReport:
         quads = list(store.quads_for_pattern(None, None, None, NamedNode(graph)))
         document = iris.id("source", graph.removeprefix(prefix)).value
         findings += validate_quads(quads, names.get(document, graph), index)
+    findings += _conflict_findings(store, iris, names)
     return ValidationReport(tuple(findings))
+
+
+def _conflict_findings(store: Store, iris: Iris, names: dict[str, str]) -> list[Finding]:
+    """A warning for each property that two sources of one thing state differently, naming both sources,
+    their values and the current one (:mod:`kgbuild.current`)."""
+    prefix = iris.graph("source").value + "/"
+
+    def name(graph: str) -> str:
+        return names.get(iris.id("source", graph.removeprefix(prefix)).value, graph)
+
+    findings = []
+    for conflict in conflicts(store, iris.build_graph, prefix):
+        stated = ", ".join(f"{name(graph)} states {' '.join(sorted(values)) or 'nothing'}"
+                           for graph, values in sorted(conflict.values.items(), key=lambda item: name(item[0])))
+        findings.append(Finding(name(conflict.current), Severity.WARNING, conflict.subject, conflict.predicate,
+                                f"sources disagree: {stated}; the current value is {name(conflict.current)}'s "
+                                "(the source loaded last)", " ".join(sorted(conflict.values[conflict.current]))))
+    return findings

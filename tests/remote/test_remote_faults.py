@@ -224,7 +224,7 @@ def test_the_row_cap_and_the_deadline_hold_in_front_of_a_remote(proxied_server: 
 
 def test_linked_data_void_and_dumps_in_front_of_a_remote(proxied_server: tuple[str, Proxy]) -> None:
     url, _ = proxied_server
-    page = httpx.get(url + "/id/organisation/2120001850", headers={"Accept": "text/turtle"}, timeout=10)
+    page = httpx.get(url + "/id/organisation/municipality/1780", headers={"Accept": "text/turtle"}, timeout=10)
     assert page.status_code == 200 and "2120001850" in page.text
     assert httpx.get(url + "/id/organisation/nothing-here", timeout=10).status_code == 404
     deadline = time.monotonic() + 60

@@ -30,7 +30,7 @@ SAMPLE_QUERIES = [
     "SELECT * WHERE { ?s ?p ?o } LIMIT 3",
     f"ASK {{ <{BASE}id/project/22-010-S04> ?p ?o }}",
     "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 3",
-    f"DESCRIBE <{BASE}id/organisation/2120001850>",
+    f"DESCRIBE <{BASE}id/organisation/municipality/1780>",
     "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
     "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
     "INSERT DATA { <urn:a> <urn:b> <urn:c> }",

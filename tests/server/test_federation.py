@@ -30,7 +30,7 @@ from tests.server.conftest import BASE, make_settings, running_server
 PROJECT = f"{BASE}id/project/22-010-S04"
 PROJECT_TITLE = "Värmlands Skolsamverkan"
 # The pre-study in Klarälvdalen lists Karlstad (1780) and Kil (1715) among its municipalities; Solna (0184) it does not.
-PRESTUDY = f"{BASE}id/project/source/004-9880f10e1b458694"
+PRESTUDY = f"{BASE}id/project/digest/0caabebe770ed572"
 POPULATION = "http://example.org/population"
 PREFIXES = ("PREFIX kg: <https://w3id.org/kgbuild/ontology#>\n"
             "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import pytest
@@ -138,7 +138,7 @@ def test_project_page(client: httpx.Client) -> None:
     links = set(re.findall(r'href="([^"]+)"', page))
     assert "http://data.europa.eu/nuts/code/SE31" in links
     assert "/id/source/001-49fdefbf50581b3b" in links  # the source document it was read from
-    assert {"/id/organisation/2120001850", "/id/fund/esf-plus", "/id/esf-region/norra-mellansverige"} <= links
+    assert {"/id/organisation/municipality/1780", "/id/fund/esf-plus", "/id/esf-region/norra-mellansverige"} <= links
     assert {_path(PROJECT) + ext for ext in (".ttl", ".jsonld", ".nt")} <= links
     for link in sorted(link for link in links if link.startswith("/id/")):  # every related resource resolves
         followed = client.get(link)
@@ -163,6 +163,28 @@ def test_formats_by_accept_and_by_extension_agree(client: httpx.Client) -> None:
     assert all(s == turtle for s in sets.values()) and len(turtle) > 20
     assert any(t.startswith(f"<{PROJECT}> <http://purl.org/dc/terms/title> ") and "Värmlands Skolsamverkan" in t
                for t in turtle)
+
+
+# An earlier IRI of a thing (its owl:sameAs) → where it lives now: the organisationsnummer IRI of a municipality,
+# the file-named IRI of a project without a number, the name IRI of an organisation whose number a source states.
+EARLIER = {"/id/organisation/2120001850": "/id/organisation/municipality/1780",
+           "/id/project/source/004-9880f10e1b458694": "/id/project/digest/0caabebe770ed572",
+           "/id/organisation/name/kommunförbundet-kalmar-län": "/id/organisation/8025185011"}
+
+
+@pytest.mark.parametrize("earlier", EARLIER)
+def test_an_earlier_iri_redirects_permanently_to_the_current_one(client: httpx.Client, earlier: str) -> None:
+    current = EARLIER[earlier]
+    for extension, accept in (("", "text/turtle"), ("", BROWSER), (".jsonld", "text/turtle")):
+        response = client.get(earlier + extension, headers={"accept": accept})
+        assert response.status_code == 301, (earlier, response.status_code, response.text[:200])
+        assert unquote(response.headers["location"]) == current + extension
+        followed = client.get(response.headers["location"], headers={"accept": accept})
+        assert followed.status_code == 200
+    page = client.get(current, headers={"accept": "text/turtle"})
+    sames = {str(t.object) for t in parse(page.content, format=RdfFormat.TURTLE)
+             if t.predicate.value == "http://www.w3.org/2002/07/owl#sameAs"}
+    assert f"<{BASE.rstrip('/')}{earlier}>" in sames
 
 
 @pytest.mark.parametrize("path", ["/id/project/no-such-project", "/id/organisation/name/ingen-sådan-förening",
@@ -345,9 +367,9 @@ def test_personal_data_only_when_opted_in(personal_server: str, client: httpx.Cl
         answer = opted_in.get("/sparql", params={"query": query}).json()
         emails = [b["e"]["value"] for b in answer["results"]["bindings"]]
         assert sorted(emails) == sorted(f"mailto:{c.email}" for c in contacts)
-        contact = ID + "project/source/004-9880f10e1b458694/contact"
+        contact = ID + "project/digest/0caabebe770ed572/contact"
         page = opted_in.get(_path(contact), headers={"accept": "text/turtle"})
         assert page.status_code == 200
         assert "roger.nilsson@forshaga.se" in page.text
     assert client.get("/sparql", params={"query": query}).json()["results"]["bindings"] == []
-    assert client.get(_path(ID + "project/source/004-9880f10e1b458694/contact")).status_code == 404
+    assert client.get(_path(ID + "project/digest/0caabebe770ed572/contact")).status_code == 404

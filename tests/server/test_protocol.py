@@ -43,8 +43,8 @@ GRAPH_COUNT = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
 ONTOLOGY_GRAPH = BASE + "graph/ontology"
 REFERENCE_GRAPH = BASE + "graph/reference"
 EXPECTED_PROJECTS = [BASE + "id/project/22-005-S01", BASE + "id/project/22-010-S04",
-                     BASE + "id/project/source/002-c5b1d8a317488e7e",
-                     BASE + "id/project/source/004-9880f10e1b458694"]
+                     BASE + "id/project/digest/00fa4d25cd4df775",
+                     BASE + "id/project/digest/0caabebe770ed572"]
 FORM = "application/x-www-form-urlencoded"
 
 

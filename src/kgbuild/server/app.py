@@ -15,10 +15,10 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -38,7 +38,7 @@ from kgbuild.server.remote_pool import RemoteGeneration, RemotePool
 from kgbuild.server.workers import Answer, Job, WorkerPool
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryRefused, check_query
-from kgbuild.vocab import DCT, PREFIXES, RDF, SD, VOID
+from kgbuild.vocab import DCT, OWL, PREFIXES, RDF, SD, VOID
 
 __all__ = ["create_app", "named_queries", "TRUNCATED_HEADER", "ROW_LIMIT_HEADER"]
 
@@ -387,6 +387,10 @@ async def linked_data(path: str, request: Request) -> Response:
         return _response(answer, choice, job.max_rows)
     triples = [Triple(q.subject, q.predicate, q.object) for q in parse(answer.body, format=RdfFormat.N_TRIPLES)]
     if not any(isinstance(t.subject, NamedNode) and t.subject.value == iri for t in triples):
+        current = _current_iri(iri, triples, state.settings.base_iri)
+        if current is not None:
+            location = "/id/" + quote(current, safe="/") + (f".{extension}" if forced else "")
+            return Response(status_code=301, headers={"Location": location, "Vary": "Accept"})
         return _text(404, f"nothing is known about <{iri}>")
     if choice.html:
         return HTMLResponse(resource_page(iri, triples, state.settings.base_iri), headers={"Vary": "Accept"})
@@ -395,6 +399,15 @@ async def linked_data(path: str, request: Request) -> Response:
     prefixes = PREFIXES if choice.format == RdfFormat.TURTLE else None
     body = serialize(own, format=choice.format, prefixes=prefixes)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+def _current_iri(iri: str, triples: Sequence[Triple], base_iri: str) -> str | None:
+    """The path under ``id/`` of the one IRI of this server that states ``owl:sameAs <iri>``, if ``iri`` is an
+    earlier name of it (one that describes nothing itself); None when none, or several, do."""
+    current = {t.subject.value for t in triples if t.predicate.value == OWL + "sameAs"
+               and isinstance(t.subject, NamedNode) and t.subject.value.startswith(base_iri + "id/")
+               and isinstance(t.object, NamedNode) and t.object.value == iri}
+    return next(iter(current)).removeprefix(base_iri + "id/") if len(current) == 1 else None
 
 
 # --- files ---------------------------------------------------------------------------------------

@@ -89,10 +89,10 @@ def extract(text: str) -> Extraction:
         region = (reading.lines[first_line].start, reading.lines[last_line].end)
         builder = _Builder(text, language, kind, warnings)
         builder.add_all(candidates)
-        _prose_facts(lex, reading, builder, region, kind, several=len(groups) > 1)
-        if len(groups) == 1 and not builder.has("title"):
+        if len(groups) == 1:
             for candidate in _heading_title(lex, reading, kind):
                 builder.add(candidate)
+        _prose_facts(lex, reading, builder, region, kind, several=len(groups) > 1)
         _text_sections(lex, reading, builder, (first_line, last_line))
         record = builder.build(_source_format(reading, kind, language))
         if record is not None:
@@ -409,8 +409,12 @@ def _owner_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) 
     if builder.has("owner_name"):
         return
     for cue in lex.owner_cue_re.finditer(sentence):
-        # A name of a known form, else the run of capitalised words the cue introduces.
-        match = lex.org_re.match(sentence, cue.end()) or _NAME_RUN_RE.match(sentence, cue.end())
+        # A name of a known form, else the run of capitalised words the cue introduces when a word of it
+        # names an organisation ("Samordningsförbundet Västra Mälardalen"; not "Johan Svensson").
+        match = lex.org_re.match(sentence, cue.end())
+        if match is None:
+            run = _NAME_RUN_RE.match(sentence, cue.end())
+            match = run if run and lex.org_word_re.search(run.group(0)) else None
         if match:
             builder.add(Candidate("owner_name", match.group(0), start + match.start(), start + match.end(),
                                   "prose", -1, 0.6))
@@ -441,7 +445,10 @@ def _period_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int)
 def _amounts_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
     """"beviljas 3,2 miljoner kronor"; "Den totala budgeten är 12 miljoner kronor varav 5,5 miljoner kronor
     är stöd från ESF+". An amount the sentence gives as approximate ("ca", "cirka", "about") is not read:
-    a sum of them would not be the sum of what was granted."""
+    a sum of them would not be the sum of what was granted. Nor is an amount a sentence gives for several
+    projects ("beviljar 500 miljoner kronor till 45 projekt")."""
+    if _SEVERAL_PROJECTS_RE.search(sentence):
+        return
     offset = 0
     while (found := v.find_amount(sentence[offset:])) is not None:
         at, end = offset + found.start, offset + found.end
@@ -465,6 +472,8 @@ def _amounts_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int
             builder.add(Candidate(key, amount, start + at, start + end, "prose", -1, 0.6))
 
 
+_SEVERAL_PROJECTS_RE = re.compile(r"\b\d+\s+(?:nya\s+|new\s+)?(?:projekt|projects)\b|\bprojekten\b|\bprojects\b|"
+                                  r"\butlysning", re.I)
 _QUOTED_TITLE_RE = re.compile(r"\b(?:[Pp]rojektet|[Tt]he\s+project|[Pp]roject)\s+[“\"”«]([^“\"”»\n]{2,100})[”\"»]")
 
 

@@ -125,6 +125,7 @@ class Lexicon:
         self.coordinator_cue_re = re.compile(rf"\s+(?:{'|'.join(phrases['coordinator_cues'])})\b", re.I)
         self.municipality_cue_re = re.compile(rf"\b(?:{'|'.join(phrases['municipality_cues'])})\b", re.I)
         self.cofinancing_cue_re = re.compile(rf"(?:{'|'.join(phrases['cofinancing_cues'])})\s*$", re.I)
+        self.org_word_re = re.compile(rf"(?:{'|'.join(phrases['org_words'])})", re.I)
         self.period_cue_re = re.compile(rf"(?:{'|'.join(phrases['period_cues'])})", re.I)
         self.grant_cue_re = re.compile(rf"(?:{'|'.join(phrases['grant_cues'])})", re.I)
         self.total_cue_re = re.compile(rf"(?:{'|'.join(phrases['total_cues'])})", re.I)

@@ -352,3 +352,17 @@ def test_personal_data_only_when_opted_in(personal_server: str, client: httpx.Cl
         assert "roger.nilsson@forshaga.se" in page.text
     assert client.get("/sparql", params={"query": query}).json()["results"]["bindings"] == []
     assert client.get(_path(ID + "project/source/004-9880f10e1b458694/contact")).status_code == 404
+
+
+def test_pages_name_the_codes(client: httpx.Client) -> None:
+    page = client.get(_path(PROJECT), headers={"accept": BROWSER})
+    assert page.status_code == 200
+    # the page is in English: a code's English name where it has one, else its Swedish one
+    assert "Increase opportunities for an inclusive and sustainable working life for all" in page.text  # area A
+    assert "Support for labour market matching and transitions" in page.text  # intervention field 140
+    assert "Nationellt program för Europeiska socialfonden+ 2021–2027" in page.text
+    area = client.get("/id/programme-area/A", headers={"accept": "text/turtle"})
+    labels = {str(t.object) for t in parse(area.content, format=RdfFormat.TURTLE)
+              if t.predicate == NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")}
+    assert labels == {'"Öka möjligheten till ett inkluderande och hållbart arbetsliv för alla"@sv',
+                      '"Increase opportunities for an inclusive and sustainable working life for all"@en'}

@@ -12,10 +12,12 @@ or language spelt out. So the document always expands to the triples it was made
 
 The compaction is written here rather than done by a JSON-LD library: the context is ours and has one
 kind of value per key, so choosing a key is a dictionary look-up. On the bundled corpus (32,352 quads)
-this writes the dump in 0.47 s, store walk included; pyld (the reference implementation) takes 4.4 s to
-compact the expanded document alone, and rdflib's serialiser 1.1 s once the graph is loaded into it
-(its output, without language maps, is a fifth larger); both need the whole dataset in memory, and
-rdflib may be imported by the validation module only.
+this writes the dump in about 0.4 s, store walk included (half of it is the walk); pyld (the reference
+implementation) takes 4.4 s to compact the expanded document alone, and rdflib's serialiser 1.1 s once
+the graph is loaded into it (its output, without language maps, is a fifth larger); both need the whole
+dataset in memory, and rdflib may be imported by the validation module only. At 10,000 generated
+documents (9.9 million quads) the dump takes 161 s at a peak of 329 MB resident and is 592 MB;
+Oxigraph's own expanded JSON-LD takes 72 s at 204 MB and is 1,154 MB.
 """
 
 from __future__ import annotations
@@ -153,7 +155,8 @@ class Context:
             values[key] = [{lang: _one_or_many(sorted(set(texts))) for lang, texts in sorted(by_language.items())}]
         for key in sorted(values, key=str.lower):
             if key not in out:
-                out[key] = _one_or_many(_sorted_values(values[key]))
+                items = values[key]
+                out[key] = items[0] if len(items) == 1 else _sorted_values(items)
         return out
 
     def nodes(self, triples: Iterable[Triple | Quad]) -> Iterator[dict[str, Any]]:
@@ -178,6 +181,9 @@ def _one_or_many(items: list[Any]) -> Any:
 
 
 def _sorted_values(items: list[Any]) -> list[Any]:
+    """In a stable order, each once (text and IRIs as they are; value objects by their JSON)."""
+    if all(isinstance(item, str) for item in items):
+        return sorted(set(items))
     unique = {json.dumps(item, sort_keys=True, ensure_ascii=False): item for item in items}
     return [unique[k] for k in sorted(unique)]
 

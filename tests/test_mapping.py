@@ -387,6 +387,22 @@ def test_municipalities_link_to_the_reference_data() -> None:
     assert objects(reference, karlstad, RDF + "type") >= {node(KG + "Municipality"), node(SKOS + "Concept")}
 
 
+def test_codes_get_their_names_from_the_reference_data(bundled: dict[str, MappedSource]) -> None:
+    reference = list(reference_quads(IRIS))
+    area, intervention = ident("programme-area", "A"), ident("intervention-type", "140")
+    assert objects(reference, area, SKOS + "prefLabel") == {
+        Literal("Öka möjligheten till ett inkluderande och hållbart arbetsliv för alla", language="sv"),
+        Literal("Increase opportunities for an inclusive and sustainable working life for all", language="en")}
+    assert objects(reference, intervention, SKOS + "prefLabel") == {
+        Literal("Support for labour market matching and transitions", language="en")}
+    assert objects(reference, ident("programme", "2021SE05SFPR"), SKOS + "prefLabel") == {
+        Literal("Nationellt program för Europeiska socialfonden+ 2021–2027", language="sv")}
+    # the IRIs named are the ones the mapping mints for the codes a page states
+    used = {q.object for m in bundled.values() for q in m.quads
+            if q.predicate.value in (KG + "programmeArea", KG + "interventionType", KG + "programme")}
+    assert {area, intervention, ident("programme", "2021SE05SFPR")} <= used
+
+
 def test_unresolved_municipality_names_are_kept_as_raw_fields() -> None:
     record = ProjectRecord("esf_2007", title="Ett", municipalities=("Karlstad", "Atlantis"))
     mapped = map_all(result("a.txt", record))["a.txt"]

@@ -183,6 +183,16 @@ def check_participants_by_objective_region(store: Store, extended: Store) -> Non
     assert rows == [("A2A", "SE21", "1", "584"), ("A2B", "SE31", "1", "1600")]
 
 
+def check_projects_by_programme_area(store: Store, extended: Store) -> None:
+    rows = [(r["area"], r["areaName"], r["interventionType"], r["interventionName"], r["projects"])
+            for r in run(store, "projects-by-programme-area.rq")]
+    assert rows == [
+        ("2", None, None, None, "2"),  # ESF 2014-2020 "Programområde 2": a code with no name in the reference data
+        ("A", "Öka möjligheten till ett inkluderande och hållbart arbetsliv för alla", "140",
+         "Support for labour market matching and transitions", "2"),
+    ]
+
+
 def check_child_poverty(store: Store, extended: Store) -> None:
     rows = run(store, "child-poverty.rq")
     assert {r["item"] for r in rows} == {PARTNER_SEARCH}
@@ -259,6 +269,7 @@ CHECKS: dict[str, Callable[[Store, Store], None]] = {
     "active-in-year.rq": check_active_in_year,
     "participants-by-objective-region.rq": check_participants_by_objective_region,
     "child-poverty.rq": check_child_poverty,
+    "projects-by-programme-area.rq": check_projects_by_programme_area,
     "cofinancing-rate-check.rq": check_cofinancing_rate_check,
     "owner-summary.rq": check_owner_summary,
     "cofinancier-and-owner.rq": check_cofinancier_and_owner,

@@ -8,6 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from kgbuild.reference import (
+    code_labels,
     counties,
     county_by_code,
     esf_regions,
@@ -316,3 +317,18 @@ def test_resolve_esf_region_refuses(name: str) -> None:
 )
 def test_nuts_code_is_national(code: str, national: bool) -> None:
     assert nuts_code_is_national(code) is national
+
+
+def test_code_labels_name_a_source_and_one_label_per_language() -> None:
+    names = code_labels()
+    readme = data_path("reference", "README.md").read_text(encoding="utf-8")
+    assert {n.scheme for n in names} == {"programme", "programme-area", "intervention-type"}
+    assert {n.language for n in names} == {"sv", "en"}
+    for name in names:
+        assert f"| `{name.source}` |" in readme, name  # every source is described
+        assert name.label.strip() == name.label and name.label and name.code.strip() == name.code, name
+    keys = [(n.scheme, n.code, n.language) for n in names]
+    assert len(keys) == len(set(keys))
+    assert [(n.language, n.label) for n in names if (n.scheme, n.code) == ("programme-area", "A")] == [
+        ("sv", "Öka möjligheten till ett inkluderande och hållbart arbetsliv för alla"),
+        ("en", "Increase opportunities for an inclusive and sustainable working life for all")]

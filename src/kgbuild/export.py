@@ -24,6 +24,7 @@ from typing import IO, BinaryIO
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, Triple, serialize
 
 from kgbuild.errors import KgbuildError
+from kgbuild.jsonld import context_url, write_compact_dataset
 from kgbuild.mapping import Iris
 from kgbuild.merge import DISTINCT_TRIPLES, has_merge
 from kgbuild.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, RDFS, VOID, XSD
@@ -85,13 +86,18 @@ def _merge_of(store: Store, graphs: list[NamedNode]) -> dict[str, list[NamedNode
 def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], include_personal: bool) -> None:
     """Oxigraph writes the dump itself where it can: no Python object per quad.
 
-    Graph formats get the dataset as it is served: the public graphs, and the default graph that is
-    their merge (so a quad store loading the dump needs no union-default-graph setting). Triple formats
-    get the merge: a triple stated by several sources written once.
+    JSON-LD is compact (:mod:`kgbuild.jsonld`). Graph formats get the dataset as it is served: the public
+    graphs, and the default graph that is their merge (so a quad store loading the dump needs no
+    union-default-graph setting). Triple formats get the merge: a triple stated by several sources written once.
     """
     prefixes = PREFIXES | {"id": iris.base + "id/"} if fmt.rdf_format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
     graphs = public_graphs(store, iris, include_personal)
     only_public = _only_public(store, graphs)
+    if fmt.rdf_format == RdfFormat.JSON_LD:  # compact, with the published context: written a subject at a time
+        names: list[NamedNode | DefaultGraph] = [DefaultGraph()] if only_public else []
+        parts = [(name, store.quads_for_pattern(None, None, None, name)) for name in [*names, *graphs]]
+        write_compact_dataset(parts, context_url(iris.base), output)
+        return
     if fmt.keeps_graphs:
         if only_public:
             store.dump(output, format=fmt.rdf_format, prefixes=prefixes)

@@ -718,7 +718,8 @@ def _map_contact(personal: _Writer, record: ProjectRecord, subject: NamedNode, e
 
 
 def reference_quads(iris: Iris) -> Iterator[Quad]:
-    """Municipalities, counties and ESF regions as SKOS concepts, linked to their NUTS regions.
+    """Municipalities, counties and ESF regions as SKOS concepts, linked to their NUTS regions; the
+    Swedish and English names of the programme, programme-area and intervention-type codes.
 
     The NUTS code list itself is loaded from ``data/reference/nuts.ttl`` by the store.
     """
@@ -756,6 +757,9 @@ def reference_quads(iris: Iris) -> Iterator[Quad]:
             graph.add(node, KG + "nutsRegion", nuts_iri(region.nuts2))
         else:
             graph.add(node, KG + "nationalScope", _typed("true", XSD + "boolean"))
+    # The names of codes a page gives only as a code: the IRIs are the ones _map_funding mints for them.
+    for name in ref.code_labels():
+        graph.add(iris.id(name.scheme, _code_segment(name.code)), SKOS + "prefLabel", _lit(name.label, name.language))
     yield from graph.quads
 
 

@@ -26,6 +26,8 @@ __all__ = [
     "counties",
     "municipalities",
     "esf_regions",
+    "CodeLabel",
+    "code_labels",
     "county_by_code",
     "municipality_by_code",
     "resolve_municipality",
@@ -163,6 +165,28 @@ def esf_regions() -> tuple[EsfRegion, ...]:
     return tuple(
         EsfRegion(r["name"], r["nuts2"] or None, _split(r["alt_names"])) for r in _rows("esf_regions.csv")
     )
+
+
+@dataclass(frozen=True)
+class CodeLabel:
+    """The name of one code of a code list the pages give only as a code, in one language."""
+
+    scheme: str  # the code list, as the IRI segment the mapping mints under: programme-area, intervention-type ...
+    code: str
+    language: str
+    label: str
+    source: str  # a key of the sources table in data/reference/README.md
+
+
+@functools.cache
+def code_labels() -> tuple[CodeLabel, ...]:
+    """Labels of programme, programme-area and intervention-type codes, from ``code_labels.csv``.
+
+    >>> [c.label for c in code_labels() if (c.scheme, c.code, c.language) == ("intervention-type", "140", "en")]
+    ['Support for labour market matching and transitions']
+    """
+    return tuple(CodeLabel(r["scheme"], r["code"], r["language"], r["label"], r["source"])
+                 for r in _rows("code_labels.csv"))
 
 
 # --- name keys -----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from pyoxigraph import NamedNode, RdfFormat, parse
 
 from kgbuild.parsers import parse_file
 from kgbuild.pipeline import default_sources
+from tests.jsonld import parse_rdf
 from tests.server.conftest import BASE, make_settings, running_server
 
 ID = BASE + "id/"
@@ -153,12 +154,12 @@ def test_formats_by_accept_and_by_extension_agree(client: httpx.Client) -> None:
         response = client.get(_path(PROJECT), headers={"accept": media})
         assert response.status_code == 200
         assert response.headers["content-type"].split(";")[0] == media
-        sets[media] = {str(t) for t in parse(response.content, format=rdf_format)}
+        sets[media] = {str(t) for t in parse_rdf(response.content, rdf_format)}
     for extension, media in EXTENSIONS.items():
         response = client.get(f"{_path(PROJECT)}.{extension}", headers={"accept": BROWSER})
         assert response.status_code == 200
         assert response.headers["content-type"].split(";")[0] == media
-        assert {str(t) for t in parse(response.content, format=RDF_FORMATS[media])} == sets[media]
+        assert {str(t) for t in parse_rdf(response.content, RDF_FORMATS[media])} == sets[media]
     turtle = sets["text/turtle"]
     assert all(s == turtle for s in sets.values()) and len(turtle) > 20
     assert any(t.startswith(f"<{PROJECT}> <http://purl.org/dc/terms/title> ") and "Värmlands Skolsamverkan" in t
@@ -292,7 +293,7 @@ def test_dumps_load_and_hold_no_personal_data(dumps: dict[str, bytes], contacts:
     visible = count("SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }") + count("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
     for name, rdf_format in DUMP_FORMATS.items():
         data = gzip.decompress(dumps[name])
-        statements = list(parse(data, format=rdf_format))
+        statements = parse_rdf(data, rdf_format)
         assert len(statements) > 13000, name
         if rdf_format.supports_datasets:
             assert len(statements) == visible, name
@@ -313,7 +314,7 @@ def test_void_description(client: httpx.Client, dumps: dict[str, bytes]) -> None
     downloads = {t.object.value for t in triples if t.predicate == NamedNode("http://www.w3.org/ns/dcat#downloadURL")}
     assert downloads == {BASE + "dumps/" + name for name in DUMP_FORMATS}
     as_jsonld = client.get("/.well-known/void", headers={"accept": "application/ld+json"})
-    assert len(list(parse(as_jsonld.content, format=RdfFormat.JSON_LD))) == len(triples)
+    assert len(parse_rdf(as_jsonld.content, RdfFormat.JSON_LD)) == len(triples)
 
 
 @pytest.mark.parametrize("path", [
@@ -346,7 +347,7 @@ def test_ontology_html_and_turtle(client: httpx.Client) -> None:
     triples = list(parse(turtle.content, format=RdfFormat.TURTLE))
     assert any(t.object == NamedNode("http://www.w3.org/2002/07/owl#Ontology") for t in triples)
     jsonld = client.get("/ontology", headers={"accept": "application/ld+json"})
-    assert len(list(parse(jsonld.content, format=RdfFormat.JSON_LD))) == len(triples)
+    assert len(parse_rdf(jsonld.content, RdfFormat.JSON_LD)) == len(triples)
 
 
 # --- the operator's opt-in -----------------------------------------------------------------------
@@ -373,3 +374,17 @@ def test_personal_data_only_when_opted_in(personal_server: str, client: httpx.Cl
         assert "roger.nilsson@forshaga.se" in page.text
     assert client.get("/sparql", params={"query": query}).json()["results"]["bindings"] == []
     assert client.get(_path(ID + "project/digest/0caabebe770ed572/contact")).status_code == 404
+
+
+def test_pages_name_the_codes(client: httpx.Client) -> None:
+    page = client.get(_path(PROJECT), headers={"accept": BROWSER})
+    assert page.status_code == 200
+    # the page is in English: a code's English name where it has one, else its Swedish one
+    assert "Increase opportunities for an inclusive and sustainable working life for all" in page.text  # area A
+    assert "Support for labour market matching and transitions" in page.text  # intervention field 140
+    assert "Nationellt program för Europeiska socialfonden+ 2021–2027" in page.text
+    area = client.get("/id/programme-area/A", headers={"accept": "text/turtle"})
+    labels = {str(t.object) for t in parse(area.content, format=RdfFormat.TURTLE)
+              if t.predicate == NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")}
+    assert labels == {'"Öka möjligheten till ett inkluderande och hållbart arbetsliv för alla"@sv',
+                      '"Increase opportunities for an inclusive and sustainable working life for all"@en'}

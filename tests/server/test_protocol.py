@@ -30,6 +30,7 @@ from kgbuild.query import dataset_for, execute
 from kgbuild.resources import queries_path
 from kgbuild.sparql import inspect_query
 from kgbuild.store import StoreDirectory, open_read_only
+from tests.jsonld import parse_rdf
 from tests.server.conftest import BASE
 
 KG = "https://w3id.org/kgbuild/ontology#"
@@ -374,7 +375,7 @@ def test_service_description(client: httpx.Client, accept: str | None, media: st
     response = client.get("/sparql", headers={"accept": accept} if accept else {})
     assert response.status_code == 200
     assert _media(response) == media
-    triples = list(parse(response.content, format=rdf_format))
+    triples = parse_rdf(response.content, rdf_format)  # JSON-LD is compact: read with kgbuild's context
     by_predicate: dict[str, set[str]] = {}
     for t in triples:
         by_predicate.setdefault(t.predicate.value, set()).add(t.object.value)

@@ -46,6 +46,7 @@ from rdflib.namespace import RDF, RDFS, Namespace
 from kgbuild.server.app import create_app
 from kgbuild.settings import Settings
 from kgbuild.store import StoreDirectory, open_read_only
+from tests.jsonld import parse_rdf
 from tests.server.conftest import make_settings
 
 SPARQL11 = Path(__file__).resolve().parents[1] / "data" / "w3c" / "sparql" / "sparql11"
@@ -257,7 +258,7 @@ def _description(url: str, accept: str | None = None) -> tuple[httpx.Response, T
     response = httpx.get(url + "/sparql", headers={"accept": accept} if accept else {}, timeout=30)
     media = response.headers.get("content-type", "").split(";")[0].strip()
     triples = {(t.subject.value, t.predicate.value, t.object.value)
-               for t in parse(response.content, format=RDF_TYPES[media])}
+               for t in parse_rdf(response.content, RDF_TYPES[media])}  # JSON-LD: with kgbuild's context
     return response, triples
 
 

@@ -24,10 +24,11 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse, serialize
+from pyoxigraph import Literal, NamedNode, QueryResultsFormat, RdfFormat, Triple, parse, serialize
 
 from kgbuild import __version__
 from kgbuild.errors import KgbuildError
+from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE, compact_document, context_url
 from kgbuild.resources import ontology_path, queries_path
 from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
         ("/dumps/", dumps_index, "The dumps, with checksums"),
         ("/dumps/{name}", dump_file, "One dump file (Range, ETag and conditional requests supported)"),
         ("/.well-known/void", void_description, "VoID + DCAT-AP description"),
+        ("/" + CONTEXT_PATH, jsonld_context, "The JSON-LD context every JSON-LD answer names"),
         ("/ontology", ontology, "The ontology (HTML or Turtle)"),
         ("/queries", queries, "The named example queries"),
         ("/healthz", health, "Liveness and store generation"),
@@ -339,8 +341,18 @@ def _service_description(request: Request, state: _State) -> Response:
         triples.append(Triple(service, n(SD + "feature"), n(SD + "BasicFederatedQuery")))
     for fmt in (*TABLE_FORMATS, *GRAPH_FORMATS):
         triples.append(Triple(service, n(SD + "resultFormat"), n(fmt.iri)))
-    body = serialize(triples, format=choice.format, prefixes=PREFIXES if choice.format == RdfFormat.TURTLE else None)
-    return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+    return Response(_graph_body(triples, choice.format, base), media_type=choice.format.media_type,
+                    headers={"Vary": "Accept"})
+
+
+def _graph_body(triples: list[Triple], fmt: QueryResultsFormat | RdfFormat, base: str,
+                first: str | None = None) -> bytes:
+    """Triples in the chosen format; JSON-LD compact, naming the published context (``first``'s node first)."""
+    assert isinstance(fmt, RdfFormat), "a graph is written in an RDF format"
+    if fmt == RdfFormat.JSON_LD:
+        document = compact_document(triples, context_url(base), first)
+        return json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n"
+    return serialize(triples, format=fmt, prefixes=PREFIXES if fmt == RdfFormat.TURTLE else None) or b""
 
 
 # --- linked data ---------------------------------------------------------------------------------
@@ -396,8 +408,7 @@ async def linked_data(path: str, request: Request) -> Response:
         return HTMLResponse(resource_page(iri, triples, state.settings.base_iri), headers={"Vary": "Accept"})
     own = [t for t in triples if isinstance(t.subject, NamedNode) and (t.subject.value == iri
                                                                       or t.subject.value.startswith(iri + "/"))]
-    prefixes = PREFIXES if choice.format == RdfFormat.TURTLE else None
-    body = serialize(own, format=choice.format, prefixes=prefixes)
+    body = _graph_body(own, choice.format, state.settings.base_iri, first=iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
 
 
@@ -500,8 +511,22 @@ async def void_description(request: Request) -> Response:
     except NotAcceptable as exc:
         return _text(406, str(exc))
     if choice.format != RdfFormat.TURTLE:
-        body = serialize(parse(body, format=RdfFormat.TURTLE), format=choice.format) or b""
+        body = _graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+def _triples(turtle: bytes) -> list[Triple]:
+    return [Triple(q.subject, q.predicate, q.object) for q in parse(turtle, format=RdfFormat.TURTLE)]
+
+
+async def jsonld_context(request: Request) -> Response:
+    """The context (``ontology/context.jsonld``): the same bytes for a release, so cached for a day."""
+    body = ontology_path("context.jsonld").read_bytes()
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": tag, "Cache-Control": "public, max-age=86400"}
+    if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=MEDIA_TYPE, headers=headers)
 
 
 async def ontology(request: Request) -> Response:
@@ -513,7 +538,7 @@ async def ontology(request: Request) -> Response:
         return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"))
     body = ontology_path("kgbuild.ttl").read_bytes()
     if choice.format != RdfFormat.TURTLE:
-        body = serialize(parse(body, format=RdfFormat.TURTLE), format=choice.format) or b""
+        body = _graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
 
 

@@ -21,6 +21,7 @@ th{width:16rem;font-weight:600;color:#3b4b5c}code{font-size:.9em}.lang{color:#78
 .iri{word-break:break-all}h2{margin-top:1.6rem}
 """
 _LABELS = (DCT + "title", SKOS + "prefLabel", RDFS + "label", SCHEMA + "name")
+_LANGUAGES = {"en": 0, "sv": 1, "": 2}
 
 
 def compact(iri: str) -> str:
@@ -46,13 +47,14 @@ class _Labels:
 
     @classmethod
     def of(cls, triples: Iterable[Triple]) -> _Labels:
-        found: dict[str, tuple[int, str]] = {}
+        found: dict[str, tuple[int, int, str]] = {}
         for t in triples:
             if t.predicate.value in _LABELS and isinstance(t.object, Literal) and isinstance(t.subject, NamedNode):
-                rank = _LABELS.index(t.predicate.value)
-                if t.subject.value not in found or rank < found[t.subject.value][0]:
-                    found[t.subject.value] = (rank, t.object.value)
-        return cls({iri: label for iri, (_, label) in found.items()})
+                # The property's rank, then the language's: English (the page's), Swedish, any other.
+                rank = (_LABELS.index(t.predicate.value), _LANGUAGES.get(t.object.language or "", len(_LANGUAGES)))
+                if t.subject.value not in found or rank < found[t.subject.value][:2]:
+                    found[t.subject.value] = (*rank, t.object.value)
+        return cls({iri: label for iri, (_, _, label) in found.items()})
 
 
 def _term(term: NamedNode | BlankNode | Literal | Triple, labels: _Labels, base: str) -> str:

@@ -23,8 +23,9 @@ import httpx
 import pytest
 from pyoxigraph import NamedNode, RdfFormat, parse
 
+from kgbuild.mapping import Iris
 from kgbuild.parsers import parse_file
-from kgbuild.pipeline import default_sources
+from kgbuild.pipeline import build, default_sources
 from tests.server.conftest import BASE, make_settings, running_server
 
 ID = BASE + "id/"
@@ -351,3 +352,43 @@ def test_personal_data_only_when_opted_in(personal_server: str, client: httpx.Cl
         assert "roger.nilsson@forshaga.se" in page.text
     assert client.get("/sparql", params={"query": query}).json()["results"]["bindings"] == []
     assert client.get(_path(ID + "project/source/004-9880f10e1b458694/contact")).status_code == 404
+
+
+# --- the store's base, wherever the server listens (issue 19.2) ------------------------------------
+
+STORE_BASE = "https://data.example.org/kg/"
+
+
+@pytest.fixture(scope="module")
+def elsewhere_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus minted under a base that is neither the server's ``base_iri`` nor where it listens."""
+    store = tmp_path_factory.mktemp("elsewhere") / "kgstore"
+    report = build(default_sources(), store, Iris(STORE_BASE))
+    assert report.ok, report.failures
+    return store
+
+
+def test_the_store_s_iris_dereference_on_any_host_and_port(elsewhere_store: Path) -> None:
+    """``/id/PATH`` is ``<the store's base>id/PATH``: not the ``base_iri`` setting, not the request's host."""
+    project = STORE_BASE + "id/project/22-010-S04"
+    settings = make_settings(elsewhere_store, base_iri="http://127.0.0.1:8812/")
+    with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        assert not url.startswith(("http://127.0.0.1:8812", STORE_BASE.rstrip("/")))
+        page = client.get("/id/project/22-010-S04", headers={"accept": BROWSER})
+        assert page.status_code == 200, page.text
+        assert "<title>Värmlands Skolsamverkan</title>" in page.text
+        assert f"<code class=iri>{project}</code>" in page.text
+        links = set(re.findall(r'href="([^"]+)"', page.text))
+        # Links to the store's IRIs go to this server (by path), whatever host the IRIs name.
+        assert not any(link.startswith(STORE_BASE) for link in links), links
+        own = sorted(link for link in links if link.startswith("/id/"))
+        assert {"/id/organisation/2120001850", "/id/source/001-49fdefbf50581b3b",
+                "/id/project/22-010-S04.ttl"} <= set(own)
+        for link in own:  # every link, followed by a real client, resolves
+            followed = client.get(link, headers={"accept": BROWSER})
+            assert followed.status_code == 200, link
+        turtle = client.get("/id/project/22-010-S04", headers={"accept": "text/turtle"})
+        assert any(str(t.subject) == f"<{project}>" for t in parse(turtle.content, format=RdfFormat.TURTLE))
+        # The query page sends result links to the store's IRIs here too (page.js reads this).
+        assert f'data-base="{STORE_BASE}"' in client.get("/").text
+        assert client.get("/id/project/no-such-project").status_code == 404

@@ -392,3 +392,14 @@ def test_the_store_s_iris_dereference_on_any_host_and_port(elsewhere_store: Path
         # The query page sends result links to the store's IRIs here too (page.js reads this).
         assert f'data-base="{STORE_BASE}"' in client.get("/").text
         assert client.get("/id/project/no-such-project").status_code == 404
+        # The dumps and the dataset description are the store's too: its IRIs, its URI space.
+        deadline = time.monotonic() + 60
+        while (void := client.get("/.well-known/void")).status_code == 503:
+            assert time.monotonic() < deadline, "the dataset description was not ready within 60 s"
+            time.sleep(0.2)
+        assert void.status_code == 200, void.text
+        spaces = {t.object.value for t in parse(void.content, format=RdfFormat.TURTLE)
+                  if t.predicate == NamedNode("http://rdfs.org/ns/void#uriSpace")}
+        assert spaces == {STORE_BASE + "id/"}
+        dump = client.get("/dumps/kgbuild.nt.gz")
+        assert dump.status_code == 200 and f"<{project}>".encode() in gzip.decompress(dump.content)

@@ -298,6 +298,31 @@ def test_a_sync_under_another_base_names_the_sources_it_does_not_keep(store_copy
     assert _graph_bases(store_copy) == {OTHER_BASE}
 
 
+def test_a_store_doubled_before_the_check_is_refused_then_synced_to_one_copy(store_copy: Path,
+                                                                              tmp_path: Path) -> None:
+    """A store an earlier kgbuild doubled (both bases' graphs in it): named as such, and ``--sync`` keeps one."""
+    from kgbuild.store import StoreDirectory
+
+    other = tmp_path / "other"
+    assert kgbuild("build", "--store", other, "--base-iri", OTHER_BASE).returncode == 0
+    doubled = list(open_read_only(other).quads_for_pattern(None, None, None, None))
+    StoreDirectory(store_copy).write_generation(lambda store, personal: store.extend(doubled))
+    assert _graph_bases(store_copy) == {BASE_IRI, OTHER_BASE}
+    assert _count(store_copy, PROJECTS) == 8  # what the user saw: every project twice
+    before = state(store_copy)
+    for base in (BASE_IRI, OTHER_BASE):
+        assert_one_line_error(kgbuild("build", "--store", store_copy, "--base-iri", base),
+                              f"holds graphs minted under 2 base IRIs ({BASE_IRI}, {OTHER_BASE})", "--sync",
+                              "nothing changed")
+    assert_one_line_error(kgbuild("build", "--store", store_copy), "2 base IRIs")
+    assert state(store_copy) == before
+    run = kgbuild("build", "--sync", "--store", store_copy)
+    assert run.returncode == 0, run.stderr
+    assert f"minted every IRI anew under {BASE_IRI} (the store was built with {OTHER_BASE}" in run.stderr
+    assert _graph_bases(store_copy) == {BASE_IRI}
+    assert _count(store_copy, PROJECTS) == 4
+
+
 def test_build_help_says_a_build_adds_and_how_to_remove() -> None:
     text = " ".join(kgbuild("build", "--help").stdout.split())
     assert "A build adds" in text and "--sync" in text and "kgbuild remove" in text and "--dry-run" in text

@@ -247,6 +247,119 @@ def test_dry_runs_say_what_they_would_do_and_write_nothing(store_copy: Path, tmp
     assert "would remove 001-49fdefbf50581b3b\n" in runs["remove"].stderr
 
 
+OTHER_BASE = "http://127.0.0.1:8812/"
+PROJECTS = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/kgbuild/ontology#Project> }"
+
+
+def _count(store: Path, query: str, base: str = BASE_IRI) -> int:
+    run = kgbuild("query", query, "--format", "csv", "--store", store, "--base-iri", base)
+    assert run.returncode == 0, run.stderr
+    return int(run.stdout.splitlines()[1])
+
+
+def _granted(store: Path, base: str) -> list[list[str]]:
+    run = kgbuild("query", "--file", "queries/granted-by-nuts2.rq", "--format", "csv", "--store", store,
+                  "--base-iri", base)
+    assert run.returncode == 0, run.stderr
+    return list(csv.reader(io.StringIO(run.stdout)))
+
+
+def source_keys_under(store: Path, base: str) -> list[str]:
+    prefix = Iris(base).graph("source").value + "/"
+    return sorted(g.value.removeprefix(prefix) for g in open_read_only(store).named_graphs()
+                  if g.value.startswith(prefix))
+
+
+def _graph_bases(store: Path) -> set[str]:
+    return {g.value.split("graph/")[0] for g in open_read_only(store, include_personal=True).named_graphs()}
+
+
+def test_a_build_with_another_base_changes_nothing_and_says_how(store_copy: Path) -> None:
+    """Issue 19.2: a second base on one store doubled every project (8 instead of 4, SE11's total twice)."""
+    before, granted = state(store_copy), _granted(store_copy, BASE_IRI)
+    for run in (kgbuild("build", "--store", store_copy, "--base-iri", OTHER_BASE),
+                kgbuild("build", "--dry-run", "--store", store_copy, "--base-iri", OTHER_BASE),
+                kgbuild("remove", "001_49fdefbf50581b3b.txt", "--store", store_copy, "--base-iri", OTHER_BASE)):
+        assert_one_line_error(run, f"built with base IRI {BASE_IRI}, not {OTHER_BASE}", f"--base-iri {BASE_IRI}",
+                              "--sync", "nothing changed")
+        assert state(store_copy) == before
+    assert _count(store_copy, PROJECTS) == 4
+    assert _granted(store_copy, BASE_IRI) == granted
+    assert _graph_bases(store_copy) == {BASE_IRI}
+
+
+def test_a_sync_under_another_base_mints_every_iri_anew_once(store_copy: Path) -> None:
+    granted = _granted(store_copy, BASE_IRI)
+    assert ["SE11", "Stockholm", "2007-2013", "1", "1", "13857478", "1", "34407757"] in granted
+    dry = kgbuild("build", "--sync", "--dry-run", "--store", store_copy, "--base-iri", OTHER_BASE)
+    assert dry.returncode == 0, dry.stderr
+    assert f"would mint every IRI anew under {OTHER_BASE} (the store was built with {BASE_IRI}" in dry.stderr
+    assert _graph_bases(store_copy) == {BASE_IRI}
+
+    run = kgbuild("build", "--sync", SOURCES, "--store", store_copy, "--base-iri", OTHER_BASE)
+    assert run.returncode == 0, run.stderr
+    assert f"minted every IRI anew under {OTHER_BASE}" in run.stderr
+    assert "5 source(s) loaded (5 new), 0 unchanged, 0 removed, 0 failed" in run.stderr
+    assert _graph_bases(store_copy) == {OTHER_BASE}  # one copy: nothing is left under the first base
+    assert _count(store_copy, PROJECTS, OTHER_BASE) == 4
+    assert _granted(store_copy, OTHER_BASE) == granted
+    # The store now belongs to the new base: a build or a removal under the old one changes nothing...
+    before = state(store_copy)
+    assert_one_line_error(kgbuild("build", "--store", store_copy, "--base-iri", BASE_IRI),
+                          f"built with base IRI {OTHER_BASE}")
+    assert_one_line_error(kgbuild("remove", "001-49fdefbf50581b3b", "--store", store_copy, "--base-iri", BASE_IRI),
+                          f"--base-iri {OTHER_BASE}")
+    assert state(store_copy) == before
+    # ... and one that names no base goes on under the store's own.
+    for run in (kgbuild("build", "--store", store_copy), kgbuild("build", "--store", store_copy, "--base-iri",
+                                                                  OTHER_BASE)):
+        assert run.returncode == 0 and "0 source(s) loaded (0 new), 5 unchanged" in run.stderr, run.stderr
+    assert _graph_bases(store_copy) == {OTHER_BASE}
+    export = kgbuild("export", "--format", "nquads", "--store", store_copy)
+    assert export.returncode == 0 and f"<{OTHER_BASE}id/project/22-010-S04>" in export.stdout
+    assert f"<{BASE_IRI}" not in export.stdout
+    validated = kgbuild("validate", "--store", store_copy)  # the store's sources, found under its base
+    assert validated.returncode == 0 and validated.stdout.strip().splitlines()[-1] == "0 violation(s), 5 warning(s)"
+    removed = kgbuild("remove", "001-49fdefbf50581b3b", "--store", store_copy)
+    assert removed.returncode == 0, removed.stderr
+    assert source_keys_under(store_copy, OTHER_BASE) == sorted(set(BUNDLED_KEYS) - {"001-49fdefbf50581b3b"})
+
+
+def test_a_sync_under_another_base_names_the_sources_it_does_not_keep(store_copy: Path) -> None:
+    run = kgbuild("build", "--sync", SOURCES / "001_49fdefbf50581b3b.txt", "--store", store_copy,
+                  "--base-iri", OTHER_BASE)
+    assert run.returncode == 0, run.stderr
+    gone = sorted(set(BUNDLED_KEYS) - {"001-49fdefbf50581b3b"})
+    assert [line for line in run.stderr.splitlines() if line.startswith("removed ")] == \
+        [f"removed {key} (not among the sources given to --sync)" for key in gone]
+    assert _graph_bases(store_copy) == {OTHER_BASE}
+
+
+def test_a_store_doubled_before_the_check_is_refused_then_synced_to_one_copy(store_copy: Path,
+                                                                              tmp_path: Path) -> None:
+    """A store an earlier kgbuild doubled (both bases' graphs in it): named as such, and ``--sync`` keeps one."""
+    from kgbuild.store import StoreDirectory
+
+    other = tmp_path / "other"
+    assert kgbuild("build", "--store", other, "--base-iri", OTHER_BASE).returncode == 0
+    doubled = list(open_read_only(other).quads_for_pattern(None, None, None, None))
+    StoreDirectory(store_copy).write_generation(lambda store, personal: store.extend(doubled))
+    assert _graph_bases(store_copy) == {BASE_IRI, OTHER_BASE}
+    assert _count(store_copy, PROJECTS) == 8  # what the user saw: every project twice
+    before = state(store_copy)
+    for base in (BASE_IRI, OTHER_BASE):
+        assert_one_line_error(kgbuild("build", "--store", store_copy, "--base-iri", base),
+                              f"holds graphs minted under 2 base IRIs ({BASE_IRI}, {OTHER_BASE})", "--sync",
+                              "nothing changed")
+    assert_one_line_error(kgbuild("build", "--store", store_copy), "2 base IRIs")
+    assert state(store_copy) == before
+    run = kgbuild("build", "--sync", "--store", store_copy)
+    assert run.returncode == 0, run.stderr
+    assert f"minted every IRI anew under {BASE_IRI} (the store was built with {OTHER_BASE}" in run.stderr
+    assert _graph_bases(store_copy) == {BASE_IRI}
+    assert _count(store_copy, PROJECTS) == 4
+
+
 def test_build_help_says_a_build_adds_and_how_to_remove() -> None:
     text = " ".join(kgbuild("build", "--help").stdout.split())
     assert "A build adds" in text and "--sync" in text and "kgbuild remove" in text and "--dry-run" in text

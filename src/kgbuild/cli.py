@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -61,6 +62,23 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(overrides)
 
 
+def _base_given(args: argparse.Namespace) -> bool:
+    """Whether the user chose the base IRI (its flag or KGBUILD_BASE_IRI) rather than left the default."""
+    return getattr(args, "base_iri", None) is not None or "KGBUILD_BASE_IRI" in os.environ
+
+
+def _store_iris(settings: Settings, store: Any, given: bool) -> Any:
+    """The IRIs to work with: the store's own base unless one was given (a build then checks that they agree).
+
+    The base belongs to the store: ``kgbuild build`` on a store built with ``--base-iri X`` goes on under X.
+    """
+    from kgbuild.mapping import Iris
+    from kgbuild.pipeline import store_bases
+
+    bases = [] if given else store_bases(store)
+    return Iris(bases[0] if len(bases) == 1 else settings.base_iri)
+
+
 def _progress_bar(total_sources: int) -> tuple[Callable[[str, int], None] | None, Callable[[], None]]:
     """A rich progress display of the build stages when there are many files and a terminal to show it."""
     if total_sources < 20 or not sys.stderr.isatty():
@@ -86,7 +104,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     sources = source_files(args.sources) if args.sources else default_sources()
     if not sources:
         raise KgbuildError("no source files given or found")
-    return _run_build(_settings(args), sources, sync=args.sync, dry_run=args.dry_run)
+    return _run_build(_settings(args), sources, sync=args.sync, dry_run=args.dry_run, base_given=_base_given(args))
 
 
 class _Locator:
@@ -114,13 +132,13 @@ class _Locator:
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
-    return _run_build(_settings(args), [], remove=[str(name) for name in args.names], dry_run=args.dry_run)
+    return _run_build(_settings(args), [], remove=[str(name) for name in args.names], dry_run=args.dry_run,
+                      base_given=_base_given(args))
 
 
 def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remove: Sequence[str] = (),
-               dry_run: bool = False) -> int:
+               dry_run: bool = False, base_given: bool = True) -> int:
     """Run :func:`kgbuild.pipeline.build` on the store the settings name, and say what it did (or would do)."""
-    from kgbuild.mapping import Iris
     from kgbuild.pipeline import build
 
     progress, stop = _progress_bar(len(sources))
@@ -131,7 +149,8 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
     else:
         target = settings.store_dir
     try:
-        report = build(sources, target, Iris(settings.base_iri), progress=progress,
+        iris = _store_iris(settings, target, base_given)
+        report = build(sources, target, iris, progress=progress,
                        include_personal=settings.include_personal_data, executor=settings.executor,
                        sync=sync, remove=remove, dry_run=dry_run)
     finally:
@@ -148,6 +167,9 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
         kept = " (the previously published version stays)" if failure.kept_previous else ""
         _say(f"error: {failure.source}: {failure.problem}{kept}")
     why = " (not among the sources given to --sync)" if sync else ""
+    if report.earlier_bases and not report.every_source_failed:
+        _say(f"{'would mint' if dry_run else 'minted'} every IRI anew under {iris.base} (the store was built "
+             f"with {' and '.join(report.earlier_bases)}; nothing of that is kept)")
     where = f"remote store {report.store}" if settings.remote else \
         f"{settings.store}/{report.generation}" if report.generation else str(settings.store)
     if dry_run:
@@ -187,7 +209,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     )
 
     settings = _settings(args)
-    iris = Iris(settings.base_iri)
+    iris = Iris(settings.base_iri) if args.sources else _store_iris(settings, settings.store_dir, _base_given(args))
     if args.sources:
         paths = source_files(args.sources)
         parsed, failures = read_sources(paths)
@@ -227,11 +249,9 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from kgbuild.mapping import Iris
     from kgbuild.store import open_read_only
 
     settings = _settings(args)
-    iris = Iris(settings.base_iri)
     if settings.remote:
         import tempfile
 
@@ -240,10 +260,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
         from kgbuild.store import scratch_store
 
         # A copy of the remote's graphs in a scratch store, dumped as the embedded store is.
-        personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
         with open_remote(settings) as remote, scratch_store(Path(tempfile.gettempdir())) as store:
+            iris = _store_iris(settings, remote, _base_given(args))
+            personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
             copy_graphs(remote, iris.base + "graph/", personal, merging_into(store))
             return _export(args, settings, store, iris)
+    iris = _store_iris(settings, settings.store_dir, _base_given(args))
     return _export(args, settings, open_read_only(settings.store_dir, settings.include_personal_data), iris)
 
 

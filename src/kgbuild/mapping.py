@@ -50,6 +50,8 @@ __all__ = [
     "MappedSource",
     "OrganisationIdentity",
     "Iris",
+    "RECORDED_BASES",
+    "recorded_bases",
     "map_source",
     "reference_quads",
     "slug",
@@ -146,6 +148,22 @@ class Iris:
 
     def esf_region(self, region: ref.EsfRegion) -> NamedNode:
         return self.id("esf-region", slug(region.name))
+
+
+# The graphs whose statements record what a build loaded: each is a build graph, ``<base>graph/build``.
+RECORDED_BASES = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?graph <{KG}contentHash> ?hash }} }}"
+
+
+def recorded_bases(build_graphs: Iterable[str]) -> list[str]:
+    """The base IRIs a store was built with, from the build graphs :data:`RECORDED_BASES` finds.
+
+    A store records its base in the name of its build graph (``<base>graph/build``): one base, unless
+    builds with different ``--base-iri`` wrote into it before kgbuild checked.
+
+    >>> recorded_bases(["http://x/graph/build", "http://y:8812/graph/build", "http://x/graph/other"])
+    ['http://x/', 'http://y:8812/']
+    """
+    return sorted({iri.removesuffix("graph/build") for iri in build_graphs if iri.endswith("/graph/build")})
 
 
 def nuts_iri(code: str) -> NamedNode:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
@@ -30,11 +30,13 @@ from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
 from kgbuild.mapping import (
+    RECORDED_BASES,
     Iris,
     MappedSource,
     OrganisationIdentity,
     SourceInfo,
     map_source,
+    recorded_bases,
     reference_quads,
     source_key,
     stated_owners,
@@ -48,13 +50,15 @@ from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationRepo
 from kgbuild.vocab import KG, OWL, PROV, RDF, XSD
 
 if TYPE_CHECKING:
+    from pyoxigraph import QuerySolutions
+
     from kgbuild.remote import Remote
 
 RDF_TYPE = RDF + "type"
 
 __all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources", "validate_mapped", "validate_given",
            "default_sources", "source_files", "static_graphs", "duplicate_projects", "validate_store",
-           "ensure_built"]
+           "ensure_built", "store_bases"]
 
 # Sources parsed by one task at most. A pool's last tasks keep one core busy while the other waits:
 # at 100,000 sources the pool's own split (6,250 a task) took 44 s to parse, tasks of 1,000 took 37 s.
@@ -92,6 +96,7 @@ class BuildReport:
     quads: int = 0
     dry_run: bool = False  # nothing was written: the lists say what the build would have done
     every_source_failed: bool = False  # sources were given and none could be loaded: nothing was written
+    earlier_bases: list[str] = field(default_factory=list)  # the store's IRIs were minted under these: minted anew
 
     @property
     def ok(self) -> bool:
@@ -517,6 +522,50 @@ def _published(store: Store, iris: Iris) -> _Published:
                          for quad in store.quads_for_pattern(None, NamedNode(predicate), None, iris.build_graph))
 
 
+def store_bases(store: Path | Remote) -> list[str]:
+    """The base IRIs a store was built with: none for a store never built, one otherwise (two or more only
+    in a store built under several before kgbuild checked; see :func:`~kgbuild.mapping.recorded_bases`)."""
+    if not isinstance(store, str | os.PathLike):
+        return recorded_bases(_graph_names(store.select(RECORDED_BASES)))
+    current = StoreDirectory(store).current()
+    if current is None:
+        return []
+    return recorded_bases(_graph_names(cast("QuerySolutions", Store.read_only(str(current)).query(RECORDED_BASES))))
+
+
+def _graph_names(rows: Iterable[object]) -> list[str]:
+    """The ``?g`` of each row of a :data:`~kgbuild.mapping.RECORDED_BASES` answer (local or remote)."""
+    names = []
+    for row in rows:
+        graph = row["g"] if not isinstance(row, dict) else row.get("g")  # type: ignore[index]
+        if isinstance(graph, NamedNode):
+            names.append(graph.value)
+    return names
+
+
+def _earlier_bases(graphs: Iterable[str], iris: Iris, asked: _Asked, store: Path | str) -> list[str]:
+    """The other bases the store was built with, which a build under ``iris`` mints anew (only with ``sync``).
+
+    Two bases in one store are two copies of every project (each counted, each summed): a build under
+    another base either replaces everything (``sync``: it is given every source the store should hold)
+    or changes nothing.
+
+    :raises KgbuildError: when the store was built with another base and the build is not a ``sync``.
+    """
+    bases = recorded_bases(graphs)
+    if not bases or bases == [iris.base]:
+        return []
+    if not asked.sync:
+        if len(bases) > 1:
+            raise KgbuildError(f"{store} holds graphs minted under {len(bases)} base IRIs ({', '.join(bases)}): "
+                               f"build again with --sync and every source it should hold to keep one copy under "
+                               f"{iris.base}; nothing changed")
+        raise KgbuildError(f"{store} was built with base IRI {bases[0]}, not {iris.base}: use --base-iri {bases[0]}, "
+                           f"or build again with --sync and every source it should hold to mint its IRIs anew "
+                           f"under {iris.base}; nothing changed")
+    return bases  # every one, this build's too when there are several: the store is built again from nothing
+
+
 def _to_remove(paths: Sequence[Path], published: _Published, iris: Iris, sync: bool, names: Sequence[str],
                store: Path | str) -> list[str]:
     """The source graphs a build takes out: with ``sync`` those of sources not given, and those ``names`` name.
@@ -653,17 +702,29 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         from kgbuild.remote_build import digest_for, mentions_on, published_on
 
         current = None
-        records = published_on(remote, iris)
+        earlier = _earlier_bases(_graph_names(remote.select(RECORDED_BASES)), iris, asked, report.store)
+        records = published_on(remote, iris) if not earlier else {}
         published = _Published.of(t for record in records.values() for t in record.triples)
+        held = {base: _Published.of(t for record in published_on(remote, Iris(base)).values() for t in record.triples)
+                for base in earlier}
         digest: Callable[[PreparedSource], str] = lambda p: digest_for(p.digest, include_personal)  # noqa: E731
         mentions = mentions_on(remote)
     else:
         directory = StoreDirectory(store_dir)  # type: ignore[arg-type]
         current = directory.current()
         served = Store.read_only(str(current)) if current is not None else open_in_memory()
-        published, mentions = _published(served, iris), _mentions_in(served)
+        recorded = _graph_names(cast("QuerySolutions", served.query(RECORDED_BASES)))
+        earlier = _earlier_bases(recorded, iris, asked, report.store)
+        published = _published(served, iris) if not earlier else _Published({}, {})
+        held = {base: _published(served, Iris(base)) for base in earlier}
+        mentions = _mentions_in(served)
         digest = lambda p: p.digest  # noqa: E731
         report.generation = current.name if current is not None else None
+    report.earlier_bases = [base for base in earlier if base != iris.base]
+    # Minted anew under this base, the store keeps none of its sources: those not given are removed.
+    given_keys = {source_key(info.name) for info, _ in parsed}
+    remint_removed = sorted({graph.removeprefix(Iris(base).graph("source").value + "/")
+                             for base, old in held.items() for graph in old.sources(Iris(base))} - given_keys)
     to_remove = _to_remove(paths, published, iris, asked.sync, asked.remove, report.store)
     _kept_previous(report.failures, published, iris)
     if paths and not parsed:
@@ -673,8 +734,12 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     removing = set(to_remove)
     kept = {graph for graph in published.sources(iris) if graph not in given and graph not in removing}
     identity = _identity(parsed, *(owner for graph in kept for owner in published.owners.get(graph, [])))
-    if remote is None and current is None and not asked.dry_run:
-        return _build_new_store(directory, parsed, identity, statics, iris, report, stamp, progress, runner)
+    if remote is None and (current is None or earlier) and not asked.dry_run:
+        _build_new_store(directory, parsed, identity, statics, iris, report, stamp, progress, runner,
+                         fresh=bool(earlier))
+        if not report.every_source_failed:
+            report.removed = remint_removed
+        return report
 
     if progress:
         progress("map", len(parsed))
@@ -699,15 +764,17 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     static_changes = {g: s for g, s in statics.items() if published.digests.get(g.value) != s.digest}
     if asked.dry_run:
         report.replaced = [p.source.name for p in to_write]
-        report.removed = [graph.removeprefix(source_prefix) for graph in to_remove]
+        report.removed = [graph.removeprefix(source_prefix) for graph in to_remove] + remint_removed
         return report
 
     if remote is not None:
-        from kgbuild.remote_build import write_remote
+        from kgbuild.remote_build import drop_bases, write_remote
 
         if progress:
             progress("load", len(to_write))
+        drop_bases(remote, [Iris(base) for base in earlier])
         write_remote(remote, iris, records, static_changes, to_remove, to_write, stamp, include_personal, report)
+        report.removed += remint_removed
         return report
     if not (to_write or to_remove or static_changes):
         return report
@@ -744,8 +811,10 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
 
 def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInfo, ParseResult]],
                      identity: OrganisationIdentity, statics: dict[NamedNode, StaticGraph], iris: Iris,
-                     report: BuildReport, stamp: Literal, progress: Progress | None, runner: Executor) -> BuildReport:
-    """A new store: every source is mapped, validated and loaded in one pass.
+                     report: BuildReport, stamp: Literal, progress: Progress | None, runner: Executor,
+                     fresh: bool = False) -> BuildReport:
+    """A new store (or, ``fresh``, a store rebuilt from nothing): every source is mapped, validated and
+    loaded in one pass.
 
     The workers map and validate batches of sources; as their N-Quads come in (a source with violations
     left out), one bulk load (no transaction per source) reads them as a stream while the workers go
@@ -815,7 +884,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
             report.quads = counted.result()
 
     try:
-        directory.write_generation(fill)
+        directory.write_generation(fill, fresh=fresh)
     except _NothingLoaded:
         report.every_source_failed = True
     report.validation = ValidationReport(tuple(sorted(findings, key=finding_order)))

@@ -27,7 +27,7 @@ from kgbuild.vocab import KG
 if TYPE_CHECKING:
     from kgbuild.pipeline import BuildReport, PreparedSource, StaticGraph
 
-__all__ = ["Record", "published_on", "mentions_on", "write_remote", "digest_for", "BATCH_GRAPHS",
+__all__ = ["Record", "published_on", "mentions_on", "write_remote", "drop_bases", "digest_for", "BATCH_GRAPHS",
            "CHECKPOINT_SECONDS"]
 
 BATCH_GRAPHS = 256  # graphs sent between two looks at the clock (and the progress bar)
@@ -93,6 +93,20 @@ def _ntriples(nquads: bytes, graph: str) -> bytes:
 
 def _body(triples: Iterable[Triple | Quad]) -> bytes:
     return serialize((t.triple if isinstance(t, Quad) else t for t in triples), format=RdfFormat.N_TRIPLES) or b""
+
+
+def drop_bases(remote: Remote, bases: Sequence[Iris]) -> None:
+    """Delete every graph kgbuild wrote under each of ``bases``: a build under another base mints them anew.
+
+    Each base's build graph goes last: a build that dies halfway still finds the base recorded, and the
+    next build under the new base deletes what is left before it writes (never two copies).
+    """
+    for iris in bases:
+        build = iris.build_graph.value
+        for graph in remote.graphs_under(iris.graph().value):
+            if graph != build:
+                remote.delete_graph(graph)
+        remote.delete_graph(build)
 
 
 def write_remote(remote: Remote, iris: Iris, records: Mapping[str, Record], static_changes: Mapping[NamedNode,

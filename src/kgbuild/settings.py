@@ -109,7 +109,9 @@ SETTINGS: tuple[Setting, ...] = (
             "for Oxigraph server, .../sparql → .../sparql-graph-crud(-auth) for Virtuoso)"),
     Setting("store_retries", "5", _non_negative_int,
             "retries of a failed request to a remote store, with exponential back-off from 0.5 s"),
-    Setting("base_iri", "http://127.0.0.1:8000/", str, "base IRI of every IRI kgbuild mints; must end in '/'"),
+    Setting("base_iri", "http://127.0.0.1:8000/", str,
+            "base IRI of every IRI kgbuild mints; must end in '/'; a built store keeps its own (used when this "
+            "is not set; another is refused unless build --sync mints every IRI anew)"),
     Setting("executor", "local", check_spec,
             "where build parses, maps and validates: local (processes on this machine) or dask://HOST:PORT "
             "(a Dask scheduler; needs the dask extra)"),

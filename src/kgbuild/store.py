@@ -70,10 +70,11 @@ class StoreDirectory:
         numbers = [int(_GENERATION_RE.match(p.name).group(1)) for p in self.generations()]  # type: ignore[union-attr]
         return self.root / f"gen-{max(numbers, default=0) + 1:06d}"
 
-    def write_generation(self, fill: Callable[[Store, Store], T]) -> T:
+    def write_generation(self, fill: Callable[[Store, Store], T], fresh: bool = False) -> T:
         """Write a new generation with ``fill`` and switch it in; return what ``fill`` returns.
 
-        The generation starts as a copy of the current one. ``fill`` gets the open public store and the
+        The generation starts as a copy of the current one (empty with ``fresh``: a store whose IRIs are
+        minted anew under another base keeps nothing of the old ones). ``fill`` gets the open public store and the
         open personal-data store beside it (``gen-N.personal``: contact persons, kept out of the public
         database so that it can be queried as one union graph and never shows them); the store
         never outlives this call, so it is closed before the switch (a reader must never open a
@@ -88,7 +89,7 @@ class StoreDirectory:
             self._remove_abandoned()
             target = self._next_generation()
             try:
-                result = self._fill(target, fill)
+                result = self._fill(target, fill, fresh)
                 self._switch(target)
             except BaseException:
                 if self.current() != target:  # never remove what was switched in
@@ -97,8 +98,8 @@ class StoreDirectory:
         self._collect_garbage()
         return result
 
-    def _fill(self, target: Path, fill: Callable[[Store, Store], T]) -> T:
-        current = self.current()
+    def _fill(self, target: Path, fill: Callable[[Store, Store], T], fresh: bool) -> T:
+        current = None if fresh else self.current()
         try:
             if current is not None:
                 Store.read_only(str(current)).backup(str(target))

@@ -187,3 +187,40 @@ def test_either_answer_virtuoso_gives_at_its_limit_is_refused(answer: str) -> No
         thread.join(timeout=5)
     expected = {"anytime-200": (206, "incomplete answer"), "cancelled-500": (500, "SR203")}[answer]
     assert refused.value.status == expected[0] and expected[1] in str(refused.value), str(refused.value)
+
+
+def test_a_remote_store_keeps_one_base(oxigraph_store: OxigraphServer, tmp_path: Path) -> None:
+    """Issue 19.2 on a remote store: another base refuses (nothing sent), or with sync mints everything anew once."""
+    from kgbuild.errors import KgbuildError
+
+    other = Iris("http://127.0.0.1:8812/")
+    projects = ("SELECT (COUNT(DISTINCT ?p) AS ?n) "
+                "WHERE { GRAPH ?g { ?p a <https://w3id.org/kgbuild/ontology#Project> } }")
+
+    def graphs(remote: Remote) -> list[str]:
+        return remote.graphs_under("http://")
+
+    with Remote(oxigraph_store.url) as remote:
+        assert build(default_sources(), remote, Iris(BASE_IRI)).ok
+        before = graphs(remote)
+        with pytest.raises(KgbuildError, match=f"built with base IRI {BASE_IRI}, not {other.base}: use --base-iri"):
+            build(default_sources(), remote, other)
+        assert graphs(remote) == before
+        report = build(default_sources(), remote, other, sync=True)
+        assert report.ok and report.earlier_bases == [BASE_IRI] and len(report.replaced) == len(default_sources())
+        after = graphs(remote)
+        assert after and all(graph.startswith(other.base + "graph/") for graph in after), after
+        assert len(after) == len(before)
+        assert int(remote.select(projects)[0]["n"].value) == 4  # type: ignore[attr-defined]
+        again = build(default_sources(), remote, other)
+        assert again.ok and not again.replaced and len(again.unchanged) == len(default_sources())
+    # A server told the default base serves the store's IRIs, and dumps the store's graphs.
+    settings = make_settings(oxigraph_store.url, dumps_dir=str(tmp_path / "dumps"))  # type: ignore[arg-type]
+    with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        page = client.get("/id/project/22-010-S04", headers={"accept": "text/turtle"})
+        assert page.status_code == 200 and f"<{other.base}id/project/22-010-S04>" in page.text, page.text
+        deadline = time.monotonic() + 60
+        while (void := client.get("/.well-known/void")).status_code == 503:
+            assert time.monotonic() < deadline, "the dataset description was not ready within 60 s"
+            time.sleep(0.2)
+        assert f'"{other.base}id/"' in void.text, void.text

@@ -23,8 +23,9 @@ import httpx
 import pytest
 from pyoxigraph import NamedNode, RdfFormat, parse
 
+from kgbuild.mapping import Iris
 from kgbuild.parsers import parse_file
-from kgbuild.pipeline import default_sources
+from kgbuild.pipeline import build, default_sources
 from tests.jsonld import parse_rdf
 from tests.server.conftest import BASE, make_settings, running_server
 
@@ -388,3 +389,54 @@ def test_pages_name_the_codes(client: httpx.Client) -> None:
               if t.predicate == NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")}
     assert labels == {'"Öka möjligheten till ett inkluderande och hållbart arbetsliv för alla"@sv',
                       '"Increase opportunities for an inclusive and sustainable working life for all"@en'}
+
+
+# --- the store's base, wherever the server listens (issue 19.2) ------------------------------------
+
+STORE_BASE = "https://data.example.org/kg/"
+
+
+@pytest.fixture(scope="module")
+def elsewhere_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus minted under a base that is neither the server's ``base_iri`` nor where it listens."""
+    store = tmp_path_factory.mktemp("elsewhere") / "kgstore"
+    report = build(default_sources(), store, Iris(STORE_BASE))
+    assert report.ok, report.failures
+    return store
+
+
+def test_the_store_s_iris_dereference_on_any_host_and_port(elsewhere_store: Path) -> None:
+    """``/id/PATH`` is ``<the store's base>id/PATH``: not the ``base_iri`` setting, not the request's host."""
+    project = STORE_BASE + "id/project/22-010-S04"
+    settings = make_settings(elsewhere_store, base_iri="http://127.0.0.1:8812/")
+    with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        assert not url.startswith(("http://127.0.0.1:8812", STORE_BASE.rstrip("/")))
+        page = client.get("/id/project/22-010-S04", headers={"accept": BROWSER})
+        assert page.status_code == 200, page.text
+        assert "<title>Värmlands Skolsamverkan</title>" in page.text
+        assert f"<code class=iri>{project}</code>" in page.text
+        links = set(re.findall(r'href="([^"]+)"', page.text))
+        # Links to the store's IRIs go to this server (by path), whatever host the IRIs name.
+        assert not any(link.startswith(STORE_BASE) for link in links), links
+        own = sorted(link for link in links if link.startswith("/id/"))
+        assert {"/id/organisation/municipality/1780", "/id/source/001-49fdefbf50581b3b",
+                "/id/project/22-010-S04.ttl"} <= set(own)
+        for link in own:  # every link, followed by a real client, resolves
+            followed = client.get(link, headers={"accept": BROWSER})
+            assert followed.status_code == 200, link
+        turtle = client.get("/id/project/22-010-S04", headers={"accept": "text/turtle"})
+        assert any(str(t.subject) == f"<{project}>" for t in parse(turtle.content, format=RdfFormat.TURTLE))
+        # The query page sends result links to the store's IRIs here too (page.js reads this).
+        assert f'data-base="{STORE_BASE}"' in client.get("/").text
+        assert client.get("/id/project/no-such-project").status_code == 404
+        # The dumps and the dataset description are the store's too: its IRIs, its URI space.
+        deadline = time.monotonic() + 60
+        while (void := client.get("/.well-known/void")).status_code == 503:
+            assert time.monotonic() < deadline, "the dataset description was not ready within 60 s"
+            time.sleep(0.2)
+        assert void.status_code == 200, void.text
+        spaces = {t.object.value for t in parse(void.content, format=RdfFormat.TURTLE)
+                  if t.predicate == NamedNode("http://rdfs.org/ns/void#uriSpace")}
+        assert spaces == {STORE_BASE + "id/"}
+        dump = client.get("/dumps/kgbuild.nt.gz")
+        assert dump.status_code == 200 and f"<{project}>".encode() in gzip.decompress(dump.content)

@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kgbuild.mapping import Iris
+from kgbuild.pipeline import build, default_sources
 from kgbuild.resources import queries_path
 from kgbuild.server.app import named_queries
+from tests.server.conftest import make_settings, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -114,4 +117,43 @@ def test_query_page_runs_an_example_in_a_real_browser(server_url: str, browser_p
     assert requested, "no request was recorded"
     outside = sorted({url for url in requested
                       if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != "127.0.0.1"})
+    assert not outside, f"the page asked for other hosts: {outside}"
+
+
+STORE_BASE = "https://data.example.org/kg/"
+
+
+@pytest.fixture(scope="module")
+def elsewhere_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus minted under a base on another host: its IRIs' own links lead nowhere from here."""
+    store = tmp_path_factory.mktemp("elsewhere-page") / "kgstore"
+    assert build(default_sources(), store, Iris(STORE_BASE)).ok
+    return store
+
+
+def test_result_links_to_the_store_s_iris_open_on_this_server(elsewhere_store: Path,
+                                                              browser_page: tuple[Any, list[str]]) -> None:
+    """Issue 19.2: a result's link to one of the store's IRIs goes to the server the page came from."""
+    page, requested = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    with running_server(make_settings(elsewhere_store)) as url:
+        assert page.goto(f"{url}/").status == 200
+        page.wait_for_selector("#yasgui .CodeMirror")
+        query = ('SELECT ?project WHERE { ?project <http://purl.org/dc/terms/title> ?title '
+                 'FILTER(STR(?title) = "Värmlands Skolsamverkan") }')
+        page.evaluate("query => { const tab = window.kgbuildYasgui.getTab(); tab.setQuery(query); tab.query(); }",
+                      query)
+        link = page.locator(".yasr table tbody a[href]").first
+        link.wait_for()
+        assert link.get_attribute("href") == STORE_BASE + "id/project/22-010-S04"
+        with page.context.expect_page() as opened:
+            link.click()
+        resource = opened.value
+        resource.wait_for_load_state()
+        assert resource.url == f"{url}/id/project/22-010-S04"
+        assert "Värmlands Skolsamverkan" in resource.title()
+    assert not errors, errors
+    outside = sorted({u for u in requested if urlsplit(u).scheme not in ("data", "blob")
+                      and urlsplit(u).hostname != "127.0.0.1"})
     assert not outside, f"the page asked for other hosts: {outside}"

@@ -151,3 +151,49 @@ def test_serve_builds_serves_and_stops_cleanly(tmp_path: Path, stop_signal: sign
     assert not any(_alive(pid) for pid in workers), "query workers outlived the server"
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/healthz", timeout=2)
+
+
+SCRIPT_SECONDS = 240  # scripts/install (pip, usually a no-op), the build, the start
+
+
+def test_scripts_serve_gives_the_build_its_settings(tmp_path: Path) -> None:
+    """Issue 19.2: ``scripts/serve --base-iri X`` built under the default and served 404 on every ``/id/`` page;
+    ``scripts/serve --port N`` (another port than the base's) must serve the store's IRIs with no other flag."""
+    from kgbuild.store import open_read_only
+
+    root = Path(__file__).resolve().parents[2]
+    store, base = tmp_path / "kgstore", "http://127.0.0.1:8812/"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KGBUILD_")}
+    for extra in (["--base-iri", base], []):  # the second run names no base: the store's own goes on
+        process = subprocess.Popen([str(root / "scripts" / "serve"), "--port", "0", "--store", str(store), *extra],
+                                   cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   encoding="utf-8", start_new_session=True)
+        stdout, stderr = _Lines(process.stdout), _Lines(process.stderr)
+        try:
+            deadline = time.monotonic() + SCRIPT_SECONDS
+            while not (match := RUNNING.search(stderr.text())):
+                assert process.poll() is None, f"scripts/serve exited with {process.returncode}:\n{stderr.text()}"
+                assert time.monotonic() < deadline, f"scripts/serve did not start:\n{stderr.text()}"
+                time.sleep(0.1)
+            url = f"http://127.0.0.1:{match['port']}"
+            assert url + "/" != base
+            # The build step built this store (not ./kgstore), so serve had nothing left to build.
+            assert f"built {store}/gen-" in stderr.text() and "built the bundled corpus" not in stderr.text()
+            with httpx.Client(base_url=url, timeout=30) as client:
+                page = client.get("/id/project/22-010-S04", headers={"accept": "text/turtle"})
+                assert page.status_code == 200, page.text
+                assert f"<{base}id/project/22-010-S04>" in page.text
+                assert client.get("/id/organisation/2120001850", headers={"accept": "text/html"}).status_code == 200
+            process.send_signal(signal.SIGTERM)  # `exec`: the script's process is now kgbuild serve
+            process.wait(timeout=STOP_SECONDS)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+            stdout.join()
+            stderr.join()
+            process.stdout.close()  # type: ignore[union-attr]
+            process.stderr.close()  # type: ignore[union-attr]
+        assert "Traceback" not in stderr.text(), stderr.text()
+        graphs = {g.value for g in open_read_only(store).named_graphs()}
+        assert graphs and all(g.startswith(base) for g in graphs), sorted(graphs)

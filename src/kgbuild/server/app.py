@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import html
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from pyoxigraph import Literal, NamedNode, QueryResultsFormat, RdfFormat, Triple
 from kgbuild import __version__
 from kgbuild.errors import KgbuildError
 from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE, compact_document, context_url
+from kgbuild.mapping import RECORDED_BASES, recorded_bases
 from kgbuild.resources import ontology_path, queries_path
 from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
@@ -89,6 +91,7 @@ class _State:
         self.limiter = _ClientLimiter(settings.max_concurrent_per_client)
         self.cache = AnswerCache()
         self.pool: WorkerPool | RemotePool
+        self.bases: dict[str, str] = {}  # store generation → the base IRI its IRIs were minted under
         self.generation: Callable[[], str]
         if settings.remote:
             from kgbuild.mapping import Iris
@@ -146,6 +149,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.pool.start()
         state.dumps.refresh()
+        await _store_base(state)  # now, not in the first reader's request (kept per store generation)
         try:
             yield
         finally:
@@ -376,14 +380,45 @@ WHERE {{
 """
 
 
+async def _store_base(state: _State) -> str:
+    """The base IRI the store's IRIs were minted under (its build graph's name says), once per generation.
+
+    The IRIs are what the build minted, wherever this server listens: ``/id/PATH`` is looked up as
+    ``<store base>id/PATH`` and the pages link by path, so they work on any host and port. A store with
+    no build graph (or two bases, built before kgbuild checked) falls back on the ``base_iri`` setting.
+    """
+    generation = state.generation()
+    known = state.bases.get(generation)
+    if known is not None:
+        return known
+    # (with the server's own opt-in: a worker keeps the database its first job opened)
+    answer = await state.pool.run(Job(RECORDED_BASES, QueryResultsFormat.JSON.name, 100,
+                                      include_personal=state.settings.include_personal_data))
+    if answer.status != 200:
+        return state.settings.base_iri  # not kept: the next request asks again
+    try:
+        rows = json.loads(answer.body)["results"]["bindings"]
+        bases = recorded_bases(row["g"]["value"] for row in rows if "g" in row)
+    except (ValueError, KeyError, TypeError):  # a remote store's odd answer: not worth a 500 on every page
+        return state.settings.base_iri
+    base = state.settings.base_iri if not bases or state.settings.base_iri in bases else bases[0]
+    if answer.generation == generation:
+        state.bases = {generation: base}
+    return base
+
+
 async def linked_data(path: str, request: Request) -> Response:
-    """Every IRI under ``<base>id/`` dereferences: HTML for browsers, RDF by Accept or extension."""
+    """Every IRI under ``<base>id/`` dereferences: HTML for browsers, RDF by Accept or extension.
+
+    The base is the store's own (:func:`_store_base`), not the host the request came to.
+    """
     state = _state(request)
     extension = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
     forced = _EXTENSIONS.get(extension)
     if forced is not None:
         path = path[: -len(extension) - 1]
-    iri = state.settings.base_iri + "id/" + path
+    base = await _store_base(state)
+    iri = base + "id/" + path
     if not re.fullmatch(r"[^\s<>\"{}|\\^`]+", iri):
         return _text(400, "not an IRI this server mints")
     try:
@@ -405,7 +440,7 @@ async def linked_data(path: str, request: Request) -> Response:
             return Response(status_code=301, headers={"Location": location, "Vary": "Accept"})
         return _text(404, f"nothing is known about <{iri}>")
     if choice.html:
-        return HTMLResponse(resource_page(iri, triples, state.settings.base_iri), headers={"Vary": "Accept"})
+        return HTMLResponse(resource_page(iri, triples, base), headers={"Vary": "Accept"})
     own = [t for t in triples if isinstance(t.subject, NamedNode) and (t.subject.value == iri
                                                                       or t.subject.value.startswith(iri + "/"))]
     body = _graph_body(own, choice.format, state.settings.base_iri, first=iri)
@@ -567,5 +602,7 @@ async def health(request: Request) -> Response:
 async def index(request: Request) -> Response:
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     digest = hashlib.sha256(json.dumps(named_queries()).encode()).hexdigest()[:12]
-    return HTMLResponse(page.replace("{{version}}", digest))
+    # The page sends result links to the store's IRIs here (see page.js): it needs the store's base.
+    base = html.escape(await _store_base(_state(request)), quote=True)
+    return HTMLResponse(page.replace("{{version}}", digest).replace("{{base}}", base))
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kgbuild.export import write_dumps
-from kgbuild.mapping import Iris
+from kgbuild.mapping import RECORDED_BASES, Iris, recorded_bases
 from kgbuild.settings import Settings
 from kgbuild.store import StoreDirectory, open_generation, scratch_store
 
@@ -89,7 +89,8 @@ class DumpKeeper:
             from kgbuild.remote import copy_graphs
 
             # A remote store's graphs are copied over HTTP (mostly waiting), then dumped from a scratch store.
-            iris = Iris(settings.base_iri)
+            found = [row.get("g") for row in self.remote.remote.select(RECORDED_BASES)]
+            iris = _store_iris([getattr(g, "value", "") for g in found], settings)
             personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
             with scratch_store(self.directory.parent) as scratch:
                 copy_graphs(self.remote.remote, iris.base + "graph/", personal, merging_into(scratch))
@@ -145,13 +146,21 @@ def _write_dumps(settings: Settings, generation: Path, directory: Path, answer: 
     signal.signal(signal.SIGTERM, _stop)  # stopped by the server: clean up (write_dumps removes its staging)
     try:
         store = open_generation(generation, settings.include_personal_data)
-        write_dumps(store, Iris(settings.base_iri), directory, settings.dataset_title, settings.dataset_publisher,
+        found = [getattr(row["g"], "value", "") for row in store.query(RECORDED_BASES)]  # type: ignore[union-attr]
+        write_dumps(store, _store_iris(found, settings), directory, settings.dataset_title, settings.dataset_publisher,
                     settings.dataset_license, settings.include_personal_data, generation=generation.name,
                     keep_previous=True)
     except Exception as exc:  # noqa: BLE001 - told to the server, which keeps the previous dumps and says why
         answer.send(f"{type(exc).__name__}: {exc}")
     else:
         answer.send("")
+
+
+def _store_iris(build_graphs: list[str], settings: Settings) -> Iris:
+    """The IRIs the store was built with (its graphs are found and its VoID's uriSpace named under them),
+    or the ``base_iri`` setting for a store that records no single base."""
+    bases = recorded_bases(build_graphs)
+    return Iris(bases[0] if len(bases) == 1 else settings.base_iri)
 
 
 _PR_SET_PDEATHSIG = 1

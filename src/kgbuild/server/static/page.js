@@ -11,6 +11,19 @@
   });
   window.kgbuildYasgui = yasgui;
 
+  // A result's link to one of the store's IRIs goes to this server, wherever it listens: the IRI's host
+  // and port are the ones the store was built with, which need not be this server's.
+  var base = document.getElementById("yasgui").dataset.base || "";
+  function here(event) {
+    var link = event.target.closest ? event.target.closest("a[href]") : null;
+    if (link && base && link.href.indexOf(base + "id/") === 0) {
+      link.href = new URL("/" + link.href.slice(base.length), window.location.href).href;
+    }
+  }
+  ["mousedown", "click", "auxclick", "focusin"].forEach(function (name) {
+    document.addEventListener(name, here, true);
+  });
+
   function load(example, button) {
     var tab = yasgui.getTab();
     tab.setQuery(example.query);

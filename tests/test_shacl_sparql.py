@@ -362,7 +362,7 @@ def _project(corpus: list[MappedSource], path: str) -> tuple[MappedSource, Tripl
 def _realistic_variants(corpus: list[MappedSource]) -> dict[str, MappedSource]:
     """The corpus's ESF+ project 22-010-S04 (rate, registration) and its 2007 project 002 (amounts, contact)."""
     plus, triples, project = _project(corpus, "22-010-S04")
-    old, old_triples, old_project = _project(corpus, "source/002-c5b1d8a317488e7e")
+    old, old_triples, old_project = _project(corpus, "digest/00fa4d25cd4df775")  # merit.nu: no number, no title
     granted = values_of(old_triples, old_project, KG + "grantedAmount")[0]
     total = values_of(old_triples, old_project, KG + "totalBudget")[0]
     participation = values_of(triples, project, KG + "hasParticipation")[0]

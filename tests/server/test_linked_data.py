@@ -313,7 +313,12 @@ def test_void_description(client: httpx.Client, dumps: dict[str, bytes]) -> None
     nquads = len(list(parse(gzip.decompress(dumps["kgbuild.nq.gz"]), format=RdfFormat.N_QUADS)))
     assert counts == [str(merge)] and merge < nquads
     downloads = {t.object.value for t in triples if t.predicate == NamedNode("http://www.w3.org/ns/dcat#downloadURL")}
-    assert downloads == {BASE + "dumps/" + name for name in DUMP_FORMATS}
+    # Under the store's base, and where this server listens (not the base's port): each one downloads.
+    here = str(client.base_url).rstrip("/") + "/"
+    assert here != BASE
+    assert downloads == {prefix + "dumps/" + name for name in DUMP_FORMATS for prefix in (BASE, here)}
+    for url in sorted(d for d in downloads if d.startswith(here)):
+        assert client.head(url.removeprefix(here.rstrip("/"))).status_code == 200, url
     as_jsonld = client.get("/.well-known/void", headers={"accept": "application/ld+json"})
     assert len(parse_rdf(as_jsonld.content, RdfFormat.JSON_LD)) == len(triples)
 

@@ -41,7 +41,7 @@ from kgbuild.server.remote_pool import RemoteGeneration, RemotePool
 from kgbuild.server.workers import Answer, Job, WorkerPool
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryRefused, check_query
-from kgbuild.vocab import DCT, OWL, PREFIXES, RDF, SD, VOID
+from kgbuild.vocab import DCAT, DCT, OWL, PREFIXES, RDF, SD, VOID
 
 __all__ = ["create_app", "named_queries", "TRUNCATED_HEADER", "ROW_LIMIT_HEADER"]
 
@@ -545,9 +545,26 @@ async def void_description(request: Request) -> Response:
         choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"))
     except NotAcceptable as exc:
         return _text(406, str(exc))
-    if choice.format != RdfFormat.TURTLE:
+    store_base, here = await _store_base(_state(request)), str(request.base_url)
+    if here != store_base:
+        # The dumps' IRIs are under the store's base; where this server answers, a harvester downloads
+        # them from here too (DCAT allows several download and access URLs).
+        triples = _triples(body)
+        body = _graph_body(triples + _local_urls(triples, store_base, here), choice.format,
+                           _state(request).settings.base_iri)
+    elif choice.format != RdfFormat.TURTLE:
         body = _graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+_DOWNLOAD, _ACCESS = NamedNode(DCAT + "downloadURL"), NamedNode(DCAT + "accessURL")
+
+
+def _local_urls(triples: list[Triple], store_base: str, here: str) -> list[Triple]:
+    """For each download and access URL under the store's base, the same path on this server."""
+    return [Triple(t.subject, t.predicate, NamedNode(here + t.object.value[len(store_base):]))
+            for t in triples if t.predicate in (_DOWNLOAD, _ACCESS) and isinstance(t.object, NamedNode)
+            and t.object.value.startswith(store_base + "dumps/")]
 
 
 def _triples(turtle: bytes) -> list[Triple]:

@@ -183,7 +183,8 @@ def test_scripts_serve_gives_the_build_its_settings(tmp_path: Path) -> None:
                 page = client.get("/id/project/22-010-S04", headers={"accept": "text/turtle"})
                 assert page.status_code == 200, page.text
                 assert f"<{base}id/project/22-010-S04>" in page.text
-                assert client.get("/id/organisation/municipality/1780", headers={"accept": "text/html"}).status_code == 200
+                karlstad = client.get("/id/organisation/municipality/1780", headers={"accept": "text/html"})
+                assert karlstad.status_code == 200
             process.send_signal(signal.SIGTERM)  # `exec`: the script's process is now kgbuild serve
             process.wait(timeout=STOP_SECONDS)
         finally:

@@ -242,6 +242,8 @@ def _heading_title(lex: Lexicon, reading: Reading, kind: DocumentKind) -> list[C
         amount = v.find_amount(value)
         if _is_fund_name(lex, value) or v.find_date(value) or (amount and amount.value.currency):
             continue
+        if lex.org_re.fullmatch(value) or value in lex.municipalities:
+            continue  # a site's name in its header ("Region Västerbotten", "Umeå"), not a project's title
         title_line = _TITLE_LINE_RE.match(value)
         if title_line:
             at = line.start + start

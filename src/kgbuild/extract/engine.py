@@ -17,7 +17,16 @@ from typing import Any
 
 from kgbuild.extract import values as v
 from kgbuild.extract.lexicon import Lexicon, label_key, lexicon
-from kgbuild.extract.reading import Candidate, Line, Reading, clean, is_chrome, read_layout, sentences
+from kgbuild.extract.reading import (
+    Candidate,
+    Line,
+    Reading,
+    clean,
+    fund_name,
+    is_chrome,
+    read_layout,
+    sentences,
+)
 from kgbuild.records import DocumentKind, Evidence, ProjectRecord, SourceFormat
 
 __all__ = ["Extraction", "extract", "detect_language", "split_title_line", "supports"]
@@ -549,13 +558,8 @@ def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -
     for _, short, pattern in lex.funds:
         for match in pattern.finditer(sentence):
             if lex.fund_cue_re.search(sentence[max(0, match.start() - 40):match.start()]):
-                name = short.get(builder.language, short["en"])
-                bracket = re.match(r"\s*\(([^()\s]{2,10})\)", sentence[match.end():])
-                end = match.end()
-                if bracket and pattern.fullmatch(bracket.group(1)):
-                    name, end = bracket.group(1), match.end() + bracket.end()
-                builder.prose_funds.append(Candidate("fund", name, start + match.start(), start + end, "prose", -1,
-                                                     0.6))
+                name, at, end = fund_name(sentence, match, short, pattern, builder.language)
+                builder.prose_funds.append(Candidate("fund", name, start + at, start + end, "prose", -1, 0.6))
 
 
 # Each prose reader, and the kinds of document it reads.

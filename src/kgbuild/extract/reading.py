@@ -20,7 +20,7 @@ from kgbuild.errors import NormaliseError
 from kgbuild.extract import values as v
 from kgbuild.extract.lexicon import FieldSpec, Lexicon, label_key
 
-__all__ = ["Candidate", "Line", "Reading", "read_layout", "read_value", "split_lines", "is_heading"]
+__all__ = ["Candidate", "Line", "Reading", "fund_name", "read_layout", "read_value", "split_lines", "is_heading"]
 
 # Label lines, headings and list items are short; longer lines are prose.
 MAX_FIELD_LINE = 300
@@ -106,18 +106,22 @@ def is_heading(lex: Lexicon, line: Line) -> bool:
 
 
 def _fund(lex: Lexicon, text: str, language: str = "en") -> v.Found | None:
-    """The fund a text names (the lexicon's first, the most specific, where it names several), as the
-    short name the text gives it in brackets or else the lexicon's."""
+    """The fund a text names (the lexicon's first, the most specific, where it names several)."""
     for _, short, pattern in lex.funds:
         match = pattern.search(text)
         if match:
-            name = short.get(language, short["en"])
-            bracket = re.match(r"\s*\(([^()\s]{2,10})\)", text[match.end():])
-            end = match.end()
-            if bracket and pattern.fullmatch(bracket.group(1)):
-                name, end = bracket.group(1), match.end() + bracket.end()
-            return v.Found(name, match.start(), end)
+            return fund_name(text, match, short, pattern, language)
     return None
+
+
+def fund_name(text: str, match: re.Match[str], short: dict[str, str], pattern: re.Pattern[str],
+              language: str) -> v.Found:
+    """A fund found in ``text`` as the short name the text gives it in brackets ("Europeiska regionala
+    utvecklingsfonden (ERUF)"), else the lexicon's short name in the text's language."""
+    bracket = re.match(r"\s*\(([^()\s]{2,10})\)", text[match.end():])
+    if bracket and pattern.fullmatch(bracket.group(1)):
+        return v.Found(bracket.group(1), match.start(), match.end() + bracket.end())
+    return v.Found(short.get(language, short["en"]), match.start(), match.end())
 
 
 def _org(lex: Lexicon, text: str) -> v.Found | None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -47,13 +48,25 @@ def running_server(settings: Settings) -> Iterator[str]:
         thread.join(timeout=15)
 
 
+def build_bundled(tmp_path_factory: pytest.TempPathFactory, name: str, base: str) -> Path:
+    """The bundled corpus built by the real pipeline under ``base``, in a new folder named ``name``."""
+    store = tmp_path_factory.mktemp(name) / "kgstore"
+    report = build(default_sources(), store, Iris(base))
+    assert report.ok, report.failures
+    return store
+
+
 @pytest.fixture(scope="session")
 def bundled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled corpus built once by the real pipeline (do not write to it: copy it first)."""
-    store = tmp_path_factory.mktemp("bundled") / "kgstore"
-    report = build(default_sources(), store, Iris(BASE))
-    assert report.ok, report.failures
-    return store
+    return build_bundled(tmp_path_factory, "bundled", BASE)
+
+
+@pytest.fixture(scope="module")
+def client(server_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the shared server (a module may keep its own, with another time limit)."""
+    with httpx.Client(base_url=server_url, timeout=30) as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

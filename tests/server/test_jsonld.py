@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,12 +21,6 @@ from tests.server.conftest import BASE
 PROJECT = BASE + "id/project/22-010-S04"
 CONTEXT_URL = BASE + "ns/context.jsonld"
 JSONLD = "application/ld+json"
-
-
-@pytest.fixture(scope="module")
-def client(server_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server_url, timeout=30) as http:
-        yield http
 
 
 @pytest.fixture(scope="module")

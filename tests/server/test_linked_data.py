@@ -23,11 +23,10 @@ import httpx
 import pytest
 from pyoxigraph import NamedNode, RdfFormat, parse
 
-from kgbuild.mapping import Iris
 from kgbuild.parsers import parse_file
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import default_sources
 from tests.jsonld import parse_rdf
-from tests.server.conftest import BASE, make_settings, running_server
+from tests.server.conftest import BASE, build_bundled, make_settings, running_server
 
 ID = BASE + "id/"
 PROJECT = ID + "project/22-010-S04"
@@ -44,12 +43,6 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 def _path(iri: str) -> str:
     assert iri.startswith(BASE)
     return "/" + iri[len(BASE):]
-
-
-@pytest.fixture(scope="module")
-def client(server_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server_url, timeout=30) as http:
-        yield http
 
 
 @pytest.fixture(scope="module")
@@ -404,10 +397,7 @@ STORE_BASE = "https://data.example.org/kg/"
 @pytest.fixture(scope="module")
 def elsewhere_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled corpus minted under a base that is neither the server's ``base_iri`` nor where it listens."""
-    store = tmp_path_factory.mktemp("elsewhere") / "kgstore"
-    report = build(default_sources(), store, Iris(STORE_BASE))
-    assert report.ok, report.failures
-    return store
+    return build_bundled(tmp_path_factory, "elsewhere", STORE_BASE)
 
 
 def test_the_store_s_iris_dereference_on_any_host_and_port(elsewhere_store: Path) -> None:

@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,12 +223,6 @@ def snapshot(client: httpx.Client, store: Path) -> Snapshot:
     assert StoreDirectory(store).current() is not None
     return Snapshot(len(open_read_only(store)), int(visible.json()["results"]["bindings"][0]["n"]["value"]),
                     health.json()["generation"])
-
-
-@pytest.fixture(scope="module")
-def client(server_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server_url, timeout=30) as http:
-        yield http
 
 
 @pytest.fixture(scope="module")

@@ -419,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(builds the bundled corpus first when the store is empty).",
                  "kgbuild serve --port 8000", _cmd_serve)
     add_settings(serve, "store", "graph_store", "dumps_dir", "base_iri", "host", "port", "include_personal_data",
-                 "query_timeout", "max_rows", "max_body_bytes", "max_concurrent_per_client", "query_workers",
+                 "query_timeout", "max_result_bytes", "max_body_bytes", "max_concurrent_per_client", "query_workers",
                  "queries_per_worker", "service_allowlist", "dataset_title", "dataset_publisher", "dataset_license")
     return parser
 

@@ -1,6 +1,6 @@
 """The HTTP application: SPARQL 1.1 Protocol at ``/sparql``, linked data at ``/id/...``, dumps, VoID, query page.
 
-Every request that touches the graph goes through the worker pool (deadline, row cap, read-only
+Every request that touches the graph goes through the worker pool (deadline, answer size, read-only
 store). Bad requests get a 4xx with a one-line message, never a traceback.
 """
 
@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pyoxigraph import Literal, NamedNode, QueryResultsFormat, RdfFormat, Triple, parse, serialize
 
@@ -32,26 +32,27 @@ from kgbuild.errors import KgbuildError
 from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE, compact_document, context_url
 from kgbuild.mapping import RECORDED_BASES, recorded_bases
 from kgbuild.resources import ontology_path, queries_path
+from kgbuild.server.answers import Answer, AnswerAborted, Job, Streamed
 from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
 from kgbuild.server.files import file_response
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
 from kgbuild.server.pages import dumps_page, resource_page
 from kgbuild.server.remote_pool import RemoteGeneration, RemotePool
-from kgbuild.server.workers import Answer, Job, WorkerPool
+from kgbuild.server.workers import WorkerPool
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryRefused, check_query
 from kgbuild.vocab import DCAT, DCT, OWL, PREFIXES, RDF, SD, VOID
 
-__all__ = ["create_app", "named_queries", "TRUNCATED_HEADER", "ROW_LIMIT_HEADER"]
+__all__ = ["create_app", "named_queries"]
 
 log = logging.getLogger("kgbuild.server")
 STATIC = Path(__file__).parent / "static"
-TRUNCATED_HEADER = "X-Kgbuild-Truncated"
-ROW_LIMIT_HEADER = "X-Kgbuild-Row-Limit"
 # How long a request for the dumps or the description waits for the dumps of a new generation (after
 # that, the previous dumps are served, or 503 when there are none yet).
 DUMPS_WAIT = 30.0
+# The most a page's own query may return (a resource's description; the store's base).
+PAGE_ANSWER_BYTES = 32 * 1024 * 1024
 _EXTENSIONS = {"ttl": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "jsonld": RdfFormat.JSON_LD,
                "rdf": RdfFormat.RDF_XML}
 
@@ -147,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logging.getLogger("uvicorn.error").addFilter(_ABORTED_ANSWERS)
         await state.pool.start()
         state.dumps.refresh()
         await _store_base(state)  # now, not in the first reader's request (kept per store generation)
@@ -160,7 +162,7 @@ def create_app(settings: Settings) -> FastAPI:
                   redoc_url=None, description="Read-only SPARQL 1.1 endpoint and linked data for EU-funded projects.")
     app.state.kg = state
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-                       allow_headers=["*"], expose_headers=[TRUNCATED_HEADER, ROW_LIMIT_HEADER, "Retry-After"])
+                       allow_headers=["*"], expose_headers=["Retry-After"])
     # One handler reads the protocol's parameters itself (a form, a query string or a body); the
     # description says so, per method, so that clients and fuzzers see them.
     for method in ("GET", "POST"):
@@ -271,7 +273,7 @@ async def sparql_endpoint(request: Request) -> Response:
         return _text(exc.status, str(exc))
     except NotAcceptable as exc:
         return _text(406, str(exc))
-    job = Job(text, choice.format.name, settings.max_rows, info.from_graphs, info.from_named_graphs,
+    job = Job(text, choice.format.name, settings.max_result_bytes, info.from_graphs, info.from_named_graphs,
               tuple(params.get("default-graph-uri", [])), tuple(params.get("named-graph-uri", [])),
               settings.include_personal_data, bool(info.services), settings.base_iri)
     return await _answer(request, state, job, choice)
@@ -279,10 +281,35 @@ async def sparql_endpoint(request: Request) -> Response:
 
 async def _answer(request: Request, state: _State, job: Job, choice: Choice) -> Response:
     answer = await _run(request, state, job)
-    return answer if isinstance(answer, Response) else _response(answer, choice, state.settings.max_rows)
+    if isinstance(answer, Streamed):
+        return StreamingResponse(_streamed(answer), media_type=_media_type(choice), headers={"Vary": "Accept"})
+    return answer if isinstance(answer, Response) else _response(answer, choice)
 
 
-async def _run(request: Request, state: _State, job: Job) -> Answer | Response:
+async def _streamed(answer: Streamed) -> AsyncIterator[bytes]:
+    """The chunks of a long answer; if it cannot be completed, a line no results format allows (for a parser
+    that ignores a broken connection), then the connection is closed before the body's end."""
+    try:
+        async for chunk in answer.chunks():
+            yield chunk
+    except AnswerAborted as exc:
+        log.warning("an answer was aborted after its first bytes: %s", exc)
+        yield f"\n\x00 kgbuild: this answer is incomplete and was aborted: {exc}\n".encode()
+        raise
+
+
+class _AbortedAnswers(logging.Filter):
+    """Keeps an aborted answer's exception (the way to abort a response in ASGI) out of the server's error
+    log as a traceback: it was logged above in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], AnswerAborted))
+
+
+_ABORTED_ANSWERS = _AbortedAnswers()
+
+
+async def _run(request: Request, state: _State, job: Job) -> Answer | Streamed | Response:
     """A job's answer: from the cache of this store generation, or from a worker (429 when over the limit)."""
     generation = state.generation()
     key = (generation, job)
@@ -296,24 +323,25 @@ async def _run(request: Request, state: _State, job: Job) -> Answer | Response:
                               f"{state.settings.max_concurrent_per_client}); try again shortly",
                          {"Retry-After": "1"})
         answer = await state.pool.run(job)
-    if not job.federated and answer.generation == generation:
+    if isinstance(answer, Answer) and not job.federated and answer.generation == generation:
         state.cache.put(key, answer)
     return answer
 
 
-def _response(answer: Answer, choice: Choice, max_rows: int) -> Response:
+def _media_type(choice: Choice) -> str:
+    media = choice.format.media_type
+    if (media.startswith("text/") or media.endswith(("json", "xml"))) and "charset=" not in media:
+        media += "; charset=utf-8"
+    return media
+
+
+def _response(answer: Answer, choice: Choice) -> Response:
     if answer.status != 200:
         if answer.status >= 500 and answer.status != 503 and answer.status != 502:
             log.error("query failed: %s", answer.error)
         headers = {"Retry-After": "5"} if answer.status == 503 else {}
         return _text(answer.status, answer.error or "the query failed", headers)
-    headers = {"Vary": "Accept", ROW_LIMIT_HEADER: str(max_rows)}
-    if answer.truncated:
-        headers[TRUNCATED_HEADER] = "true"
-    media = choice.format.media_type
-    if (media.startswith("text/") or media.endswith(("json", "xml"))) and "charset=" not in media:
-        media += "; charset=utf-8"
-    return Response(answer.body, media_type=media, headers=headers)
+    return Response(answer.body, media_type=_media_type(choice), headers={"Vary": "Accept"})
 
 
 def _service_description(request: Request, state: _State) -> Response:
@@ -337,8 +365,9 @@ def _service_description(request: Request, state: _State) -> Response:
         Triple(dataset, n(VOID + "sparqlEndpoint"), endpoint),
         Triple(dataset, n(DCT + "description"), n(base + ".well-known/void")),
         Triple(service, n(DCT + "description"), Literal(
-            f"Read-only. Per-query deadline {state.settings.query_timeout:g} s (503 past it); at most "
-            f"{state.settings.max_rows} rows (header {TRUNCATED_HEADER}: true when cut); SERVICE only to: "
+            f"Read-only. Per-query deadline {state.settings.query_timeout:g} s; answers up to "
+            f"{state.settings.max_result_bytes} bytes, never cut short: a query past a bound gets an error "
+            "status, or, once its answer has begun, an aborted response; SERVICE only to: "
             f"{', '.join(state.settings.service_allowlist) or 'none'}.", language="en")),
     ]
     if state.settings.service_allowlist:  # federation is off (every SERVICE refused) when the list is empty
@@ -392,9 +421,9 @@ async def _store_base(state: _State) -> str:
     if known is not None:
         return known
     # (with the server's own opt-in: a worker keeps the database its first job opened)
-    answer = await state.pool.run(Job(RECORDED_BASES, QueryResultsFormat.JSON.name, 100,
-                                      include_personal=state.settings.include_personal_data))
-    if answer.status != 200:
+    answer = await state.pool.run(Job(RECORDED_BASES, QueryResultsFormat.JSON.name, PAGE_ANSWER_BYTES,
+                                      include_personal=state.settings.include_personal_data, whole=True))
+    if not isinstance(answer, Answer) or answer.status != 200:
         return state.settings.base_iri  # not kept: the next request asks again
     try:
         rows = json.loads(answer.body)["results"]["bindings"]
@@ -425,13 +454,14 @@ async def linked_data(path: str, request: Request) -> Response:
         choice = Choice(forced) if forced else choose(request.headers.get("accept"), GRAPH_FORMATS, html=True)
     except NotAcceptable as exc:
         return _text(406, str(exc))
-    job = Job(_DESCRIBE.format(iri=iri), RdfFormat.N_TRIPLES.name, 20000, include_personal=
-              state.settings.include_personal_data, base_iri=state.settings.base_iri)
+    job = Job(_DESCRIBE.format(iri=iri), RdfFormat.N_TRIPLES.name, PAGE_ANSWER_BYTES, include_personal=
+              state.settings.include_personal_data, base_iri=state.settings.base_iri, whole=True)
     answer = await _run(request, state, job)
     if isinstance(answer, Response):
         return answer
+    assert isinstance(answer, Answer), "a whole job's answer is never streamed"
     if answer.status != 200:
-        return _response(answer, choice, job.max_rows)
+        return _response(answer, choice)
     triples = [Triple(q.subject, q.predicate, q.object) for q in parse(answer.body, format=RdfFormat.N_TRIPLES)]
     if not any(isinstance(t.subject, NamedNode) and t.subject.value == iri for t in triples):
         current = _current_iri(iri, triples, state.settings.base_iri)

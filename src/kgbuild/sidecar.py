@@ -51,11 +51,9 @@ class PageRecord:
     def to_json(self) -> str:
         """The record as the sidecar's text: one key a line, in field order, ending in a newline.
 
-        >>> print(PageRecord("http://x.test/", "http://x.test/", "2026-01-01T00:00:00Z", 200, None, None,
-        ...                  "text/plain", "0" * 64, 0, "x.txt").to_json()[:40])
-        {
-          "url": "http://x.test/",
-          "fin
+        >>> PageRecord("http://x.test/", "http://x.test/", "2026-01-01T00:00:00Z", 200, None, None,
+        ...            "text/plain", "0" * 64, 0, "x.txt").to_json().splitlines()[:3]
+        ['{', '  "url": "http://x.test/",', '  "final_url": "http://x.test/",']
         """
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2) + "\n"
 

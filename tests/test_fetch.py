@@ -24,7 +24,7 @@ import pytest
 
 from kgbuild.fetch import USER_AGENT, FetchPolicy, FetchResult, fetch, page_stem
 from kgbuild.mapping import Iris
-from kgbuild.pipeline import build, read_sources, source_files
+from kgbuild.pipeline import SourceFailure, build, read_sources, source_files
 from kgbuild.sidecar import fetched_url, read_sidecar, sidecar_path
 from kgbuild.store import open_read_only
 from tests.conftest import BASE_IRI, ROOT, SOURCES
@@ -427,10 +427,19 @@ def test_the_command_refuses_loopback_without_allow_private(server: Running, tmp
 def test_the_command_reads_a_list_of_urls(server: Running, tmp_path: Path) -> None:
     listing = tmp_path / "urls.txt"
     listing.write_text(f"# pages\n{server.url('/a.txt')}\n\n{server.url('/b.txt')}\n", encoding="utf-8")
-    run = kgbuild("fetch", "--list", listing, "--into", tmp_path / "pages", "--allow-private", "--delay", "0")
+    run = kgbuild("fetch", "--list", listing, "--into", tmp_path / "pages", "--allow-private", "--delay", "0",
+                  "--contact", "ops@example.org")
     assert run.returncode == 0, run.stderr
     assert len(run.stdout.splitlines()) == 2
     assert "fetched 2 of 2 URL(s)" in run.stderr
+    assert server.paths() == ["/robots.txt", "/a.txt", "/b.txt"]
+    assert {seen.headers["user-agent"] for seen in server.site.requests} == {USER_AGENT[:-1] + "; ops@example.org)"}
+
+
+def test_a_contact_that_would_break_the_header_is_one_line(tmp_path: Path) -> None:
+    run = kgbuild("fetch", "http://example.org/", "--into", tmp_path, "--contact", "me\r\nX-Evil: 1")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("error: fetch: the User-Agent")
 
 
 def test_the_command_without_urls_is_one_line() -> None:
@@ -448,12 +457,27 @@ def test_a_fetched_pages_url_is_its_records_source_url(server: Running, tmp_path
     assert result.records and all(r.source_url == server.url("/project.txt") for r in result.records)
 
 
-def test_a_broken_record_is_a_failure_of_its_source(server: Running, tmp_path: Path) -> None:
+def test_a_cluster_worker_gets_the_url_read_with_the_page(server: Running, tmp_path: Path) -> None:
+    from kgbuild.pipeline import _parse_source, _source_text
+
     page = _fetch_one(server.url("/project.txt"), tmp_path).path
     assert page is not None
-    sidecar_path(page).write_text('{"url": "javascript:alert(1)"}', encoding="utf-8")
+    job = _source_text(page, read=True)  # read here: a cluster's workers may not see this folder
+    assert job.url == server.url("/project.txt")
+    page.unlink()
+    sidecar_path(page).unlink()
+    outcome = _parse_source(job, None)
+    assert not isinstance(outcome, SourceFailure) and outcome[0].url == server.url("/project.txt")
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "http://[bad", "http://x.test/%zz"])
+def test_a_broken_record_is_a_failure_of_its_source(server: Running, tmp_path: Path, url: str) -> None:
+    page = _fetch_one(server.url("/project.txt"), tmp_path).path
+    assert page is not None
+    record = json.loads(sidecar_path(page).read_text(encoding="utf-8"))
+    sidecar_path(page).write_text(json.dumps(record | {"final_url": url}), encoding="utf-8")
     parsed, [failure] = read_sources([page])
-    assert parsed == [] and "not a fetch record" in failure.problem
+    assert parsed == [] and ("not a fetch record" in failure.problem or "not an IRI" in failure.problem)
 
 
 def test_fetch_then_build_the_source_graph_is_derived_from_the_url(server: Running, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Fetching: URLs → pages in a source folder, each with the record of where and when it came from.
 
-Input: http(s) URLs. Output: for each, ``NAME.EXT`` (the page's bytes as served) and ``NAME.meta.json``
+Input: http(s) URLs. Output: for each, ``NAME.EXT`` (the page's bytes as served, decoded from any
+Content-Encoding) and ``NAME.meta.json``
 (:class:`kgbuild.sidecar.PageRecord`) in the folder, and a :class:`FetchResult` saying what happened.
 ``NAME`` comes from the URL alone (host, path, a short hash of the whole URL), so a URL fetched again
 lands on its earlier files; ``EXT`` from the content type (.html, .pdf, .docx, .txt).
@@ -94,6 +95,8 @@ class FetchPolicy:
                 raise KgbuildError(f"fetch {name}: expected a positive number of seconds")
         if self.max_bytes <= 0 or self.retries < 0 or self.max_redirects < 0:
             raise KgbuildError("fetch: max_bytes must be positive, retries and max_redirects 0 or more")
+        if not re.fullmatch(r"[\x20-\x7e]+", self.user_agent):
+            raise KgbuildError("fetch: the User-Agent (and a contact in it) must be printable ASCII on one line")
 
 
 @dataclass(frozen=True, slots=True)

@@ -175,6 +175,10 @@ def _source_info(name: str, data: bytes, result: ParseResult, url: str | None
     """
     if url is None:
         return SourceInfo(name, hashlib.sha256(data).hexdigest(), PARSER_VERSION), result
+    try:
+        NamedNode(url)
+    except ValueError as exc:
+        raise SourceError(name, f"its fetch record's URL is not an IRI: {exc}") from None
     records = tuple(dataclasses.replace(record, source_url=url) for record in result.records)
     return (SourceInfo(name, hashlib.sha256(data).hexdigest(), PARSER_VERSION, url),
             dataclasses.replace(result, records=records))

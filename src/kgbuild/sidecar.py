@@ -85,7 +85,10 @@ def _check(data: Any, where: str) -> PageRecord:
             raise SourceError(where, f"not a fetch record: {name!r} missing or of the wrong type")
         values[name] = value
     for name in ("url", "final_url"):
-        parts = urlsplit(values[name])
+        try:
+            parts = urlsplit(values[name])
+        except ValueError:  # an unclosed [IPv6 address
+            raise SourceError(where, f"not a fetch record: {name} is not an http(s) URL") from None
         if parts.scheme not in ("http", "https") or not parts.netloc or _NOT_IN_IRI.search(values[name]):
             raise SourceError(where, f"not a fetch record: {name} is not an http(s) URL")
     return PageRecord(**values)

@@ -321,6 +321,11 @@ def test_a_page_over_the_time_limit_is_refused(server: Running, tmp_path: Path, 
     assert _files(tmp_path) == []
 
 
+def test_the_time_limit_does_not_count_the_wait_for_the_hosts_turn(server: Running, tmp_path: Path) -> None:
+    results = fetch([server.url("/a.txt"), server.url("/b.txt")], tmp_path, replace_policy(delay=0.6, timeout=0.5))
+    assert [r.state for r in results] == ["new", "new"], [r.problem for r in results]
+
+
 # --- private addresses ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])

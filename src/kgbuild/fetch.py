@@ -267,8 +267,9 @@ class _Fetcher:
         delay = max(self.host_delay.get(host, self.policy.delay), extra)
         self.next_turn[host] = max(self.next_turn.get(host, 0.0), time.monotonic() + delay)
 
-    def _send(self, url: httpx.URL, headers: dict[str, str]) -> httpx.Response:
-        """One request, retried on 429 / 503 and connection errors; the answer streamed, not yet read.
+    def _send(self, url: httpx.URL, headers: dict[str, str]) -> tuple[httpx.Response, float]:
+        """One request, retried on 429 / 503 and connection errors; the answer streamed, not yet read, and
+        when the request that got it was sent (the time limit counts from there, not from the waits).
 
         The caller must call :meth:`_finish` when done with it.
         """
@@ -276,6 +277,7 @@ class _Fetcher:
         for attempt in range(self.policy.retries + 1):
             self._wait_turn(host)
             wait = self.policy.backoff * 2 ** attempt
+            started = time.monotonic()
             try:
                 response = self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
             except AddressRefused as exc:
@@ -292,7 +294,7 @@ class _Fetcher:
                 self._done(host)
                 raise _Refused(f"request failed: {exc or type(exc).__name__}") from None
             if response.status_code not in _RETRIED or attempt == self.policy.retries:
-                return response
+                return response, started
             response.close()
             asked = _retry_after(response)
             if asked is not None and asked > self.policy.max_wait:
@@ -343,9 +345,8 @@ class _Fetcher:
     def _read_robots(self, url: httpx.URL) -> _Robots:
         """RFC 9309: a 2xx is parsed, a 4xx allows all, a 5xx or no answer allows nothing."""
         for _ in range(self.policy.max_redirects + 1):
-            started = time.monotonic()
             try:
-                response = self._send(url, {"Accept": "text/plain"})
+                response, started = self._send(url, {"Accept": "text/plain"})
             except _AddressRefusal:
                 raise
             except _Refused as exc:
@@ -382,8 +383,7 @@ class _Fetcher:
                 raise _Refused(f"{robots.refusal}; {target} not fetched" if hop else robots.refusal)
             if not robots.allows(str(target)):
                 raise _Refused(f"robots.txt disallows {target}" if hop else "disallowed by robots.txt")
-            started = time.monotonic()
-            response = self._send(target, conditional)
+            response, started = self._send(target, conditional)
             try:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     location = response.headers["location"]

@@ -615,7 +615,7 @@ async def ontology(request: Request) -> Response:
     except NotAcceptable as exc:
         return _text(406, str(exc))
     if choice.html:
-        return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"))
+        return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"), headers={"Vary": "Accept"})
     body = ontology_path("kgbuild.ttl").read_bytes()
     if choice.format != RdfFormat.TURTLE:
         body = _graph_body(_triples(body), choice.format, _state(request).settings.base_iri)

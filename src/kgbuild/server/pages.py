@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
@@ -217,6 +217,12 @@ def _column_order(prop: str) -> tuple[int, str]:
     return (0 if prop in (_PARTICIPANT, *LABEL_PROPERTIES) else 1, compact(prop))
 
 
+def _role_order(page: _Page) -> Callable[[Term], tuple[int, tuple[int, str, str]]]:
+    """Roles as _ROLES orders them (the owner first), any other after them by label."""
+    return lambda role: (_ROLES.index(role.value) if isinstance(role, NamedNode) and role.value in _ROLES
+                         else len(_ROLES), page.order(role))
+
+
 def _alternates(links: Sequence[tuple[str, str]]) -> str:
     return "<p>Also as " + ", ".join(f'<a href="{html.escape(href)}">{html.escape(name)}</a>'
                                      for name, href in links) + ".</p>"
@@ -266,7 +272,7 @@ def resource_page(iri: str, triples: Sequence[Triple], base: str) -> str:
     projects, participations = _projects(page, subject, triples)
     if projects:
         rows = "".join(f"<tr><td>{page.term(project)}</td>"
-                       f"<td>{page.values(sorted(set(roles), key=page.order))}</td></tr>"
+                       f"<td>{page.values(sorted(set(roles), key=_role_order(page)))}</td></tr>"
                        for project, roles in projects)
         body.append(f'<h2 id="projects">Projects</h2><table class="projects"><tr><th>project</th><th>role</th></tr>'
                     f"{rows}</table>")

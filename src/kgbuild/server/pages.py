@@ -258,7 +258,7 @@ def resource_page(iri: str, triples: Sequence[Triple], base: str) -> str:
     """
     subject = NamedNode(iri)
     page = _Page(triples, base)
-    title = page.labels.get(subject, compact(iri))
+    title = page.label(subject)
     path = "/" + iri[len(base):] if iri.startswith(base) else iri
     body = [f"<h1>{html.escape(title)}</h1><p><code class=iri>{html.escape(iri)}</code></p>",
             _alternates([("Turtle", path + ".ttl"), ("JSON-LD", path + ".jsonld"), ("N-Triples", path + ".nt"),
@@ -276,13 +276,15 @@ def resource_page(iri: str, triples: Sequence[Triple], base: str) -> str:
                        for project, roles in projects)
         body.append(f'<h2 id="projects">Projects</h2><table class="projects"><tr><th>project</th><th>role</th></tr>'
                     f"{rows}</table>")
-    incoming = sorted({(t.subject, t.predicate.value) for t in triples if t.object == subject
-                       and t.subject != subject and t.subject not in participations
-                       and isinstance(t.subject, NamedNode | BlankNode)},
-                      key=lambda pair: (str(pair[0]), pair[1]))
+    # What links here, a row per property (a source document is the target of dozens of evidence annotations).
+    incoming: dict[str, set[Term]] = {}
+    for t in triples:
+        if t.object == subject and t.subject != subject and t.subject not in participations:
+            incoming.setdefault(t.predicate.value, set()).add(t.subject)
     if incoming:
-        rows = "".join(f"<tr><th>{page.term(node)}</th><td>{html.escape(compact(prop))}</td></tr>"
-                       for node, prop in incoming)
+        rows = "".join(f"<tr><th>{html.escape(compact(prop))}</th>"
+                       f"<td>{page.values(sorted(incoming[prop], key=page.order))}</td></tr>"
+                       for prop in sorted(incoming, key=compact))
         body.append(f"<h2>Linked from</h2><table>{rows}</table>")
     return _shell(title, "".join(body))
 

@@ -124,6 +124,21 @@ def test_descriptions_are_rdf_by_accept(client: httpx.Client, path: str, media_t
     assert len(parse_rdf(response.content, RDF_TYPES[media_type])) > 5
 
 
+def test_project_page_reads_as_values(client: httpx.Client) -> None:
+    """Amounts as value and currency, participations as organisation and role, terms linked to the ontology page."""
+    page = client.get(PROJECT, headers={"accept": BROWSER}).text
+    text = _text(page)
+    assert "kg:grantedAmount 286 275 SEK" in text and "kg:totalBudget 381 700 SEK" in text
+    assert f"{OWNER} project owner" in text
+    links = set(re.findall(r'href="([^"]+)"', page))
+    assert {"/ontology#Project", "/ontology#owner", "/ontology#partner", ORGANISATION} <= links, links
+    assert not any("/amount/" in link or "/participation/" in link for link in links)
+    assert "<script" not in page.lower()
+    # The ontology page has the entries these links lead to.
+    ontology = client.get("/ontology", headers={"accept": BROWSER}).text
+    assert 'id="Project"' in ontology and 'id="owner"' in ontology
+
+
 def test_description_pages_show_the_graph(client: httpx.Client) -> None:
     void = _get(client, "/.well-known/void", headers={"accept": BROWSER}).text
     turtle = _get(client, "/.well-known/void", headers={"accept": "text/turtle"}).content

@@ -115,9 +115,13 @@ class _Page:
         return compact(node.value)
 
     def href(self, iri: str) -> str:
+        """Where a link to ``iri`` goes: its section on this page; for the store's IRIs, this server (by
+        path); for the ontology's terms, their entry on this server's ontology page; else the IRI itself."""
         anchor = self.anchors.get(NamedNode(iri))
         if anchor is not None:
             return "#" + anchor
+        if iri.startswith(KG) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", iri[len(KG):]):
+            return "/ontology#" + iri[len(KG):]
         return "/" + iri[len(self.base):] if iri.startswith(self.base) else iri
 
     def term(self, term: Term) -> str:

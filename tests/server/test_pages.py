@@ -131,12 +131,13 @@ def test_project_page_reads_as_values(client: httpx.Client) -> None:
     assert "kg:grantedAmount 286 275 SEK" in text and "kg:totalBudget 381 700 SEK" in text
     assert f"{OWNER} project owner" in text
     links = set(re.findall(r'href="([^"]+)"', page))
-    assert {"/ontology#Project", "/ontology#owner", "/ontology#partner", ORGANISATION} <= links, links
+    assert {"/ontology#Project", "/ontology#owner", "/ontology#partner", "/ontology#grantedAmount",
+            ORGANISATION} <= links, links
     assert not any("/amount/" in link or "/participation/" in link for link in links)
     assert "<script" not in page.lower()
     # The ontology page has the entries these links lead to.
     ontology = client.get("/ontology", headers={"accept": BROWSER}).text
-    assert 'id="Project"' in ontology and 'id="owner"' in ontology
+    assert all(f'id="{term}"' in ontology for term in ("Project", "owner", "partner", "grantedAmount"))
 
 
 def test_description_pages_show_the_graph(client: httpx.Client) -> None:

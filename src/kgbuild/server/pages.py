@@ -124,6 +124,12 @@ class _Page:
             return "/ontology#" + iri[len(KG):]
         return "/" + iri[len(self.base):] if iri.startswith(self.base) else iri
 
+    def property(self, iri: str) -> str:
+        """A property's compact name; the ontology's own link to their entry on the ontology page."""
+        name = html.escape(compact(iri))
+        href = self.href(iri)
+        return f'<a href="{html.escape(href)}">{name}</a>' if href.startswith("/ontology#") else name
+
     def term(self, term: Term) -> str:
         """A link (labelled) for an IRI, the text (with its language or datatype) for a literal."""
         if isinstance(term, NamedNode):
@@ -182,7 +188,7 @@ class _Page:
             cells = [self.values(plain)] if plain else []
             if parts:
                 cells.append(self.parts(parts))
-            rows.append(f'<tr><th>{html.escape(compact(prop))}</th><td>{"".join(cells)}</td></tr>')
+            rows.append(f'<tr><th>{self.property(prop)}</th><td>{"".join(cells)}</td></tr>')
         return f"<table>{''.join(rows)}</table>"
 
     def values(self, values: Sequence[Term]) -> str:
@@ -208,7 +214,7 @@ class _Page:
                      if t.predicate.value == _ROLE and isinstance(t.object, NamedNode) and t.object.value in _ROLES]
             rows.append((min(roles, default=len(_ROLES)), re.sub(r"<[^>]+>", "", "".join(cells)).casefold(),
                          "<tr>" + "".join(cells) + "</tr>"))
-        head = "".join(f"<th>{html.escape(compact(c))}</th>" for c in columns)
+        head = "".join(f"<th>{self.property(c)}</th>" for c in columns)
         return f'<table class="nested"><tr>{head}</tr>{"".join(r for *_, r in sorted(rows))}</table>'
 
 
@@ -286,7 +292,7 @@ def resource_page(iri: str, triples: Sequence[Triple], base: str) -> str:
         if t.object == subject and t.subject != subject and t.subject not in participations:
             incoming.setdefault(t.predicate.value, set()).add(t.subject)
     if incoming:
-        rows = "".join(f"<tr><th>{html.escape(compact(prop))}</th>"
+        rows = "".join(f"<tr><th>{page.property(prop)}</th>"
                        f"<td>{page.values(sorted(incoming[prop], key=page.order))}</td></tr>"
                        for prop in sorted(incoming, key=compact))
         body.append(f"<h2>Linked from</h2><table>{rows}</table>")

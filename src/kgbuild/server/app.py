@@ -24,7 +24,6 @@ from urllib.parse import parse_qs, quote
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from fastapi.staticfiles import StaticFiles
 from pyoxigraph import Literal, NamedNode, QueryResultsFormat, RdfFormat, Triple, parse, serialize
 
 from kgbuild import __version__
@@ -33,21 +32,21 @@ from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE, compact_document, context_u
 from kgbuild.mapping import RECORDED_BASES, recorded_bases
 from kgbuild.resources import ontology_path, queries_path
 from kgbuild.server.answers import Answer, AnswerAborted, Job, Streamed
+from kgbuild.server.assets import STATIC, Assets, api_page
 from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
 from kgbuild.server.files import file_response
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
-from kgbuild.server.pages import dumps_page, resource_page
+from kgbuild.server.pages import LABEL_PROPERTIES, dumps_page, graph_page, resource_page
 from kgbuild.server.remote_pool import RemoteGeneration, RemotePool
 from kgbuild.server.workers import WorkerPool
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryRefused, check_query
-from kgbuild.vocab import DCAT, DCT, OWL, PREFIXES, RDF, SD, VOID
+from kgbuild.vocab import DCAT, DCT, KG, OWL, PREFIXES, RDF, SD, VOID
 
 __all__ = ["create_app", "named_queries"]
 
 log = logging.getLogger("kgbuild.server")
-STATIC = Path(__file__).parent / "static"
 # How long a request for the dumps or the description waits for the dumps of a new generation (after
 # that, the previous dumps are served, or 503 when there are none yet).
 DUMPS_WAIT = 30.0
@@ -158,7 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
             state.dumps.close()
             await state.pool.close()
 
-    app = FastAPI(title="kgbuild SPARQL endpoint", version=__version__, lifespan=lifespan, docs_url="/api",
+    app = FastAPI(title="kgbuild SPARQL endpoint", version=__version__, lifespan=lifespan, docs_url=None,
                   redoc_url=None, description="Read-only SPARQL 1.1 endpoint and linked data for EU-funded projects.")
     app.state.kg = state
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
@@ -180,13 +179,14 @@ def create_app(settings: Settings) -> FastAPI:
         ("/ontology", ontology, "The ontology (HTML or Turtle)"),
         ("/queries", queries, "The named example queries"),
         ("/healthz", health, "Liveness and store generation"),
+        ("/api", api_docs, ""),
         ("/", index, ""),
     ]
     for path, endpoint, summary in pages:
         app.add_api_route(path, endpoint, methods=["GET"], summary=summary or None, include_in_schema=bool(summary))
         # HEAD answers what GET would, without the body (harvesters check size and validators first).
         app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", Assets(), name="static")
     return app
 
 
@@ -346,7 +346,7 @@ def _response(answer: Answer, choice: Choice) -> Response:
 
 def _service_description(request: Request, state: _State) -> Response:
     try:
-        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"))
+        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"), html=True)
     except NotAcceptable as exc:
         return _text(406, str(exc))
     base = state.settings.base_iri
@@ -374,6 +374,10 @@ def _service_description(request: Request, state: _State) -> Response:
         triples.append(Triple(service, n(SD + "feature"), n(SD + "BasicFederatedQuery")))
     for fmt in (*TABLE_FORMATS, *GRAPH_FORMATS):
         triples.append(Triple(service, n(SD + "resultFormat"), n(fmt.iri)))
+    if choice.html:
+        page = graph_page("SPARQL service description", triples, base, first=[service.value, dataset.value],
+                          intro=_SD_INTRO, alternates=_format_links("/sparql"))
+        return HTMLResponse(page, headers={"Vary": "Accept"})
     return Response(_graph_body(triples, choice.format, base), media_type=choice.format.media_type,
                     headers={"Vary": "Accept"})
 
@@ -390,23 +394,30 @@ def _graph_body(triples: list[Triple], fmt: QueryResultsFormat | RdfFormat, base
 
 # --- linked data ---------------------------------------------------------------------------------
 
+# A resource's description: its statements and the labels of what they name; the nodes minted under its
+# IRI that it links to (amounts, participations), with theirs; what links to it, labelled; and, for an
+# organisation, the projects whose participations name it, with the roles (for its page's list of projects).
 _DESCRIBE = """
-CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?ol . ?child ?cp ?co . ?co ?clp ?col . ?s ?sp <{iri}> . ?s ?slp ?sl }}
+CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?ol . ?child ?cp ?co . ?co ?clp ?col . ?s ?sp <{iri}> . ?s ?slp ?sl .
+            ?project <{has_participation}> ?s . ?s <{role}> ?role . ?role ?rlp ?rl . ?project ?plp ?pl }}
 WHERE {{
   {{ <{iri}> ?p ?o .
-     OPTIONAL {{ ?o ?lp ?ol . VALUES ?lp {{ <http://purl.org/dc/terms/title> <http://www.w3.org/2004/02/skos/core#prefLabel>
-                                           <http://www.w3.org/2000/01/rdf-schema#label> }} }} }}
+     OPTIONAL {{ ?o ?lp ?ol . VALUES ?lp {{ {labels} }} }} }}
   UNION
   {{ <{iri}> ?link ?child . FILTER(STRSTARTS(STR(?child), "{iri}/"))
      ?child ?cp ?co .
-     OPTIONAL {{ ?co ?clp ?col . VALUES ?clp {{ <http://purl.org/dc/terms/title>
-               <http://www.w3.org/2004/02/skos/core#prefLabel> <http://www.w3.org/2000/01/rdf-schema#label> }} }} }}
+     OPTIONAL {{ ?co ?clp ?col . VALUES ?clp {{ {labels} }} }} }}
   UNION
   {{ ?s ?sp <{iri}> . FILTER(!STRSTARTS(STR(?s), "{iri}/"))
-     OPTIONAL {{ ?s ?slp ?sl . VALUES ?slp {{ <http://purl.org/dc/terms/title> <http://www.w3.org/2000/01/rdf-schema#label>
-                                            <http://www.w3.org/2004/02/skos/core#prefLabel> }} }} }}
+     OPTIONAL {{ ?s ?slp ?sl . VALUES ?slp {{ {labels} }} }} }}
+  UNION
+  {{ ?s <{participant}> <{iri}> ; <{role}> ?role . ?project <{has_participation}> ?s .
+     OPTIONAL {{ ?role ?rlp ?rl . VALUES ?rlp {{ {labels} }} }}
+     OPTIONAL {{ ?project ?plp ?pl . VALUES ?plp {{ {labels} }} }} }}
 }}
 """
+_DESCRIBE_TERMS = {"labels": " ".join(f"<{p}>" for p in LABEL_PROPERTIES), "participant": KG + "participant",
+                   "role": KG + "role", "has_participation": KG + "hasParticipation"}
 
 
 async def _store_base(state: _State) -> str:
@@ -454,8 +465,8 @@ async def linked_data(path: str, request: Request) -> Response:
         choice = Choice(forced) if forced else choose(request.headers.get("accept"), GRAPH_FORMATS, html=True)
     except NotAcceptable as exc:
         return _text(406, str(exc))
-    job = Job(_DESCRIBE.format(iri=iri), RdfFormat.N_TRIPLES.name, PAGE_ANSWER_BYTES, include_personal=
-              state.settings.include_personal_data, base_iri=state.settings.base_iri, whole=True)
+    job = Job(_DESCRIBE.format(iri=iri, **_DESCRIBE_TERMS), RdfFormat.N_TRIPLES.name, PAGE_ANSWER_BYTES,
+              include_personal=state.settings.include_personal_data, base_iri=state.settings.base_iri, whole=True)
     answer = await _run(request, state, job)
     if isinstance(answer, Response):
         return answer
@@ -572,10 +583,17 @@ async def void_description(request: Request) -> Response:
     except FileNotFoundError:
         return _text(503, "the dataset description is being prepared; try again in a moment", {"Retry-After": "5"})
     try:
-        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"))
+        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"), html=True)
     except NotAcceptable as exc:
         return _text(406, str(exc))
     store_base, here = await _store_base(_state(request)), str(request.base_url)
+    if choice.html:
+        triples = _triples(body)
+        triples += _local_urls(triples, store_base, here) if here != store_base else []
+        page = graph_page("Dataset description", triples, store_base, intro=_VOID_INTRO,
+                          first=[store_base + name for name in ("dataset", "catalogue", "sparql#service")],
+                          alternates=_format_links("/.well-known/void"))
+        return HTMLResponse(page, headers={"Vary": "Accept"})
     if here != store_base:
         # The dumps' IRIs are under the store's base; where this server answers, a harvester downloads
         # them from here too (DCAT allows several download and access URLs).
@@ -588,6 +606,16 @@ async def void_description(request: Request) -> Response:
 
 
 _DOWNLOAD, _ACCESS = NamedNode(DCAT + "downloadURL"), NamedNode(DCAT + "accessURL")
+_VOID_INTRO = ("The dataset this server publishes (VoID and DCAT-AP): its size, classes, licence, "
+               "dumps and SPARQL endpoint.")
+_SD_INTRO = ("The SPARQL 1.1 endpoint (SPARQL 1.1 Service Description): send a query as GET /sparql?query=... "
+             "or POST it; the query page at / helps write one.")
+
+
+def _format_links(path: str) -> list[tuple[str, str]]:
+    """The same description in each RDF format, by the ``format`` parameter (for a link on its HTML page)."""
+    return [(name, f"{path}?format={key}") for name, key in (("Turtle", "ttl"), ("N-Triples", "nt"),
+                                                             ("JSON-LD", "jsonld"), ("RDF/XML", "rdfxml"))]
 
 
 def _local_urls(triples: list[Triple], store_base: str, here: str) -> list[Triple]:
@@ -617,11 +645,17 @@ async def ontology(request: Request) -> Response:
     except NotAcceptable as exc:
         return _text(406, str(exc))
     if choice.html:
-        return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"))
+        return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"), headers={"Vary": "Accept"})
     body = ontology_path("kgbuild.ttl").read_bytes()
     if choice.format != RdfFormat.TURTLE:
         body = _graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+async def api_docs(request: Request) -> Response:
+    """The OpenAPI description in Swagger UI, every asset served from here (no CDN)."""
+    app: FastAPI = request.app
+    return api_page(app.openapi_url or "/openapi.json", app.title + " - API")
 
 
 async def queries(request: Request) -> Response:

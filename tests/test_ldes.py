@@ -191,11 +191,13 @@ def test_the_feed_has_each_build_s_changes_in_order(server: httpx.Client) -> Non
     assert deleted in {e for _, e in projects(first)} and deleted != karlstad
     assert graphs(removed) == [("Delete", "002-c5b1d8a317488e7e")]
     assert created != deleted
+    assert BASE + "graph/reference" not in {m.entity for m in edited + added + removed}  # unchanged: no member
     # Times: strictly later from build to build.
     assert first[0].time < edited[0].time < added[0].time < removed[0].time
     # The member of the edit is a version of the project, named after it and its time.
     update = next(m for m in edited if m.kind in PROJECT_KINDS)
-    assert update.iri == member_iri(karlstad, update.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    assert update.iri == member_iri(karlstad, update.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), BASE)
+    assert update.iri.startswith(karlstad + "#")
 
 
 def test_a_deletion_is_a_tombstone(server: httpx.Client) -> None:
@@ -268,3 +270,21 @@ def test_a_store_without_a_log_has_no_feed(history: tuple[Path, Path], tmp_path:
     with running_server(make_settings(copy)) as url:
         response = httpx.get(url + "/ldes", timeout=30)
     assert response.status_code == 404 and "change log" in response.text
+
+
+def test_a_store_built_before_the_log_starts_it_with_everything(history: tuple[Path, Path], tmp_path: Path) -> None:
+    """The first build that changes a store without a log records every project and graph there is, as created."""
+    store, sources = history
+    copy = tmp_path / "kgstore"
+    shutil.copytree(store, copy)
+    for log in copy.glob("gen-*.changes"):
+        shutil.rmtree(log)
+    assert build([sources / MERIT], copy, Iris(BASE), workers=1).added == [MERIT]
+    opened = open_changes(copy)
+    assert opened is not None
+    created = {q.object.value for q in opened[1].quads_for_pattern(None, NamedNode(DCT + "isVersionOf"), None)}
+    names = (KARLSTAD, MERIT, SIA, PRE_STUDY)
+    assert {BASE + "graph/source/" + n.removesuffix(".txt").replace("_", "-") for n in names} <= created
+    assert BASE + "id/project/22-010-S04" in created
+    assert len([e for e in created if "/id/" in e]) == 4  # every project, not only the one this build loaded
+    assert not any(opened[1].quads_for_pattern(None, NamedNode(RDF + "type"), NamedNode(AS + "Delete")))

@@ -6,7 +6,7 @@ version members appended to the log, a database of its own beside the generation
 (:meth:`kgbuild.store.StoreDirectory.write_generation`), which :mod:`kgbuild.ldes` publishes as a Linked
 Data Event Stream.
 
-Each member is one version of one thing::
+Each member is one version of one thing (:func:`member_iri` names it)::
 
     <https://…/id/project/22-010-S04#2026-12-07T19:55:01.123456Z>
         a as:Update ;                          # as:Create, as:Update or as:Delete (a tombstone)
@@ -86,17 +86,21 @@ class Change:
     version_iri: str | None = None  # the ontology's owl:versionIRI
 
 
-def member_iri(entity: str, moment: str) -> str:
-    """The IRI of the version of ``entity`` recorded at ``moment`` (a fragment of the thing's own IRI).
+def member_iri(entity: str, moment: str, base: str) -> str:
+    """The IRI of the version of ``entity`` recorded at ``moment``.
 
-    >>> member_iri("https://ex.org/id/project/1", "2026-12-07T19:55:01.000001Z")
+    A fragment of the thing's own IRI when it is minted under ``base``; the ontology and the shapes are
+    named elsewhere (their IRIs are not ours to add fragments to, and the ontology's ``#`` names its terms),
+    so their versions are named in the stream's document.
+
+    >>> member_iri("https://ex.org/id/project/1", "2026-12-07T19:55:01.000001Z", "https://ex.org/")
     'https://ex.org/id/project/1#2026-12-07T19:55:01.000001Z'
-    >>> member_iri("https://w3id.org/kgbuild/shapes#", "2026-12-07T19:55:01.000001Z")
-    'https://w3id.org/kgbuild/shapes#2026-12-07T19:55:01.000001Z'
+    >>> member_iri("https://w3id.org/kgbuild/shapes#", "2026-12-07T19:55:01.000001Z", "https://ex.org/")
+    'https://ex.org/ldes#shapes-2026-12-07T19:55:01.000001Z'
     """
-    if entity.endswith("#"):
-        return entity + moment
-    return entity + ("-" if "#" in entity else "#") + moment
+    if entity.startswith(base) and "#" not in entity:
+        return f"{entity}#{moment}"
+    return f"{base}ldes#{entity.rstrip('#/').rsplit('/', 1)[-1]}-{moment}"
 
 
 def latest_versions(log: Store) -> dict[str, Version]:
@@ -227,7 +231,7 @@ def members(found: Iterable[Change], iris: Iris, moment: str, started: Literal, 
     node = NamedNode
     count = 0
     for count, change in enumerate(found, start=1):
-        member = node(member_iri(change.entity, moment))
+        member = node(member_iri(change.entity, moment, iris.base))
         yield Quad(member, node(RDF + "type"), node(change.action.value))
         yield Quad(member, node(DCT + "isVersionOf"), node(change.entity))
         yield Quad(member, node(DCT + "type"), node(change.kind))

@@ -171,7 +171,7 @@ def server(history: tuple[Path, Path]) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_the_feed_has_each_build_s_changes_in_order(server: httpx.Client) -> None:
+def test_the_feed_has_each_build_s_changes_in_order(server: httpx.Client, history: tuple[Path, Path]) -> None:
     members, _ = read_feed(server)
     first, edited, added, removed = builds(members)  # the no-op sync added no group
     karlstad = BASE + "id/project/22-010-S04"
@@ -198,6 +198,10 @@ def test_the_feed_has_each_build_s_changes_in_order(server: httpx.Client) -> Non
     update = next(m for m in edited if m.kind in PROJECT_KINDS)
     assert update.iri == member_iri(karlstad, update.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), BASE)
     assert update.iri.startswith(karlstad + "#")
+    # Built again with what it holds while the server runs: nothing changed, so nothing is added.
+    store, sources = history
+    assert not build([sources / KARLSTAD, sources / PRE_STUDY], store, Iris(BASE), workers=1).replaced
+    assert read_feed(server)[0] == members
 
 
 def test_a_deletion_is_a_tombstone(server: httpx.Client) -> None:

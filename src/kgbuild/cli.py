@@ -274,7 +274,8 @@ def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any)
 
     if args.all:
         written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
-                              settings.dataset_license, settings.include_personal_data)
+                              settings.dataset_license, settings.include_personal_data,
+                              change_feed=not settings.remote)  # a remote store's builds keep no change log
         for path, digest in written.values():
             _say(f"wrote {path} (sha256 {digest})")
         return EXIT_OK

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, cast
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
+from kgbuild.changes import recorder
 from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
@@ -431,6 +432,13 @@ def _duplicates(prepared: Sequence[PreparedSource], quads_of: Callable[[Prepared
 _PROJECT_KINDS = frozenset({KG + "Project", KG + "PartnerSearch"})
 
 
+def _stated_in(store: Store, graphs: Iterable[str]) -> set[str]:
+    """The IRIs of the projects and calls that these graphs of ``store`` type as such."""
+    return {q.subject.value for graph in graphs for kind in _PROJECT_KINDS
+            for q in store.quads_for_pattern(None, NamedNode(RDF_TYPE), NamedNode(kind), NamedNode(graph))
+            if isinstance(q.subject, NamedNode)}
+
+
 def _stated_projects(quads: Iterable[Quad]) -> set[str]:
     """The IRIs of the projects and partner-search calls that ``quads`` type as such."""
     return {q.subject.value for q in quads if q.predicate.value == RDF_TYPE and q.object.value in _PROJECT_KINDS}
@@ -802,7 +810,12 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     if progress:
         progress("load", len(to_write))
 
+    # The projects this build may change, for the change log: those the graphs it replaces or removes
+    # stated (read in ``fill`` before they go) and those the new versions state.
+    touched = {subject for item in to_write for subject in item.subjects}
+
     def fill(store: Store, personal: Store) -> None:
+        touched.update(_stated_in(store, [*to_remove, *(item.graph for item in to_write)]))
         keeper = MergeKeeper(store)
         for graph, static in static_changes.items():
             _replace_graph(keeper, graph, static.quads, iris, static.digest, stamp, None)
@@ -825,7 +838,7 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
-    directory.write_generation(fill)
+    directory.write_generation(fill, record=recorder(iris, touched, stamp))
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
 
@@ -905,7 +918,8 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
             report.quads = counted.result()
 
     try:
-        directory.write_generation(fill, fresh=fresh)
+        # A new log (or the first of a store built before logs were kept) records every project there is.
+        directory.write_generation(fill, fresh=fresh, record=recorder(iris, set(), stamp))
     except _NothingLoaded:
         report.every_source_failed = True
     report.validation = ValidationReport(tuple(sorted(findings, key=finding_order)))

@@ -35,6 +35,7 @@ from kgbuild.server.answers import Answer, AnswerAborted, Job, Streamed
 from kgbuild.server.assets import STATIC, Assets, api_page
 from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
+from kgbuild.server.feed import event_stream, event_stream_page
 from kgbuild.server.files import file_response
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
 from kgbuild.server.pages import LABEL_PROPERTIES, dumps_page, graph_page, resource_page
@@ -175,6 +176,8 @@ def create_app(settings: Settings) -> FastAPI:
         ("/dumps/", dumps_index, "The dumps, with checksums"),
         ("/dumps/{name}", dump_file, "One dump file (Range, ETag and conditional requests supported)"),
         ("/.well-known/void", void_description, "VoID + DCAT-AP description"),
+        ("/ldes", event_stream, "The change feed, a Linked Data Event Stream (its first page is /ldes/0)"),
+        ("/ldes/{page}", event_stream_page, "One page of the change feed (a closed page never changes)"),
         ("/" + CONTEXT_PATH, jsonld_context, "The JSON-LD context every JSON-LD answer names"),
         ("/ontology", ontology, "The ontology (HTML or Turtle)"),
         ("/queries", queries, "The named example queries"),

@@ -20,6 +20,7 @@ from kgbuild.mapping import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.server.app import create_app
 from kgbuild.settings import Settings, load_settings
+from kgbuild.store import StoreDirectory, open_generation
 
 BASE = "http://127.0.0.1:8000/"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,6 +56,13 @@ def running_server(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+def local_count(store_dir: Path, query: str = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") -> int:
+    """A count made by the store itself, in this process (the default graph is the merge of its graphs)."""
+    current = StoreDirectory(store_dir).current()
+    assert current is not None
+    return int(next(iter(open_generation(current, False).query(query)))[0].value)  # type: ignore[index,union-attr,arg-type]
 
 
 def build_bundled(tmp_path_factory: pytest.TempPathFactory, name: str, base: str) -> Path:

@@ -20,8 +20,7 @@ import httpx
 import pytest
 from pyoxigraph import RdfFormat, parse
 
-from kgbuild.store import StoreDirectory, open_generation
-from tests.server.conftest import BASE, make_settings, running_server
+from tests.server.conftest import BASE, local_count, make_settings, running_server
 
 SKOS_BROADER = "<http://www.w3.org/2004/02/skos/core#broader>"
 CARTESIAN = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -141,13 +140,6 @@ def _row_count(body: bytes, accept: str) -> int:
     return len(body.decode().splitlines()) - 1
 
 
-def _local(bundled_store: Path, query: str) -> int:
-    """Counted by the store itself, in this process."""
-    current = StoreDirectory(bundled_store).current()
-    assert current is not None
-    return int(next(iter(open_generation(current, False).query(query)))[0].value)  # type: ignore[index,union-attr,arg-type]
-
-
 @pytest.fixture(scope="module")
 def bounded_server(bundled_store: Path) -> Iterator[str]:
     with running_server(make_settings(bundled_store, max_result_bytes=1_500_000, max_body_bytes=1000)) as url:
@@ -159,7 +151,7 @@ def test_a_long_answer_is_streamed_whole(server_url: str, bundled_store: Path, a
     response = httpx.get(server_url + "/sparql", params={"query": EVERYTHING}, headers={"accept": accept}, timeout=60)
     assert response.status_code == 200
     assert "content-length" not in response.headers  # streamed
-    assert _row_count(response.content, accept) == _local(bundled_store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") > 13000
+    assert _row_count(response.content, accept) == local_count(bundled_store) > 13000
 
 
 @pytest.mark.parametrize(("accept", "rdf_format"), [("text/turtle", RdfFormat.TURTLE),
@@ -169,8 +161,7 @@ def test_a_long_graph_is_streamed_whole(server_url: str, bundled_store: Path, ac
     response = httpx.get(server_url + "/sparql", params={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"},
                          headers={"accept": accept}, timeout=60)
     assert response.status_code == 200
-    assert len(list(parse(response.content, format=rdf_format))) == _local(
-        bundled_store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
+    assert len(list(parse(response.content, format=rdf_format))) == local_count(bundled_store)
 
 
 def test_pyoxigraph_federating_a_count_gets_the_local_count(server_url: str, bundled_store: Path) -> None:
@@ -178,8 +169,7 @@ def test_pyoxigraph_federating_a_count_gets_the_local_count(server_url: str, bun
     from pyoxigraph import Store
 
     federated = Store().query(f"SELECT (COUNT(*) AS ?n) {{ SERVICE <{server_url}/sparql> {{ ?s ?p ?o }} }}")
-    assert int(next(iter(federated))[0].value) == _local(  # type: ignore[index,union-attr,arg-type]
-        bundled_store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") > 13000
+    assert int(next(iter(federated))[0].value) == local_count(bundled_store) > 13000  # type: ignore[index,union-attr,arg-type]
 
 
 @pytest.mark.parametrize("accept", [*TABLES, "text/turtle", "application/n-triples"])

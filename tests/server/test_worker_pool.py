@@ -14,7 +14,7 @@ from pyoxigraph import QueryResultsFormat
 
 from kgbuild.server.answers import WINDOW, Answer, AnswerAborted, Job, Streamed
 from kgbuild.server.workers import WorkerPool
-from kgbuild.store import StoreDirectory, open_generation
+from tests.server.conftest import local_count
 from tests.server.test_federation import Recorder
 
 JSON = QueryResultsFormat.JSON.name
@@ -99,14 +99,6 @@ def test_a_slot_of_a_worker_killed_before_its_job_was_sent_is_chosen_again(bundl
     assert handed_over is None  # not sent to the dead worker: run() chooses again
 
 
-def _local_count(store_dir: Path) -> int:
-    """The count of triples in the store's default graph (the merge of its graphs), counted by the store."""
-    current = StoreDirectory(store_dir).current()
-    assert current is not None
-    solutions = open_generation(current, False).query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
-    return int(next(iter(solutions))[0].value)  # type: ignore[index,union-attr,arg-type]
-
-
 def _rows(body: bytes) -> int:
     return len(json.loads(body)["results"]["bindings"])
 
@@ -125,7 +117,7 @@ def test_a_long_answer_streams_whole_and_its_writer_stays_within_the_window(bund
             await pool.close()
 
     body, waiting = asyncio.run(scenario())
-    assert _rows(body) == _local_count(bundled_store)
+    assert _rows(body) == local_count(bundled_store)
     assert 0 < waiting <= WINDOW
 
 

@@ -23,7 +23,7 @@ from kgbuild.decoding import decode_source
 from kgbuild.errors import SourceError
 from kgbuild.inputs.positions import PositionMap, TextBuilder
 
-__all__ = ["read_html", "html_encoding"]
+__all__ = ["read_html", "html_encoding", "page_position"]
 
 # Elements whose content is never page text.
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "math", "iframe",
@@ -48,6 +48,8 @@ _LINE = frozenset({"div", "li", "dt", "dd", "tr", "td", "th", "caption", "figcap
 # Starting one of these closes an open element the browser would close (``<li>`` an open ``<li>``).
 _CLOSES = {"p": {"p"}, "li": {"li", "p"}, "dt": {"dt", "dd", "p"}, "dd": {"dt", "dd", "p"},
            "td": {"td", "th", "p"}, "th": {"td", "th", "p"}, "tr": {"tr", "td", "th", "p"}, "option": {"option"}}
+# What a head holds; any other element starts the body (and ends an unclosed head).
+_HEAD = frozenset({"title", "meta", "link", "style", "script", "noscript", "base", "template", "head"})
 _BOLD = frozenset({"strong", "b"})
 _SPACE = " \t\n\f\r"
 _RUN_RE = re.compile(r"[^ \t\n\f\r]+(?: [^ \t\n\f\r]+)*")  # words apart by single spaces: the source's own
@@ -104,6 +106,17 @@ def read_html(data: bytes, source: str) -> tuple[str, PositionMap, tuple[str, ..
     if not text.strip():
         raise SourceError(source, "an HTML page without text (only markup, scripts or navigation)")
     return text, reader.builder.map, tuple(warnings)
+
+
+def page_position(data: bytes, source: str, offset: int) -> tuple[int, int]:
+    """The line and column (1-based) of a character offset into a page's source, for a message.
+
+    >>> page_position(b"<html>\\r\\n<p>Region: X</p>", "x.html", 11)
+    (2, 4)
+    """
+    page, _ = _decode(data, source)
+    line_start = max(page.rfind("\n", 0, offset), page.rfind("\r", 0, offset)) + 1
+    return page.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
 def _decode(data: bytes, source: str) -> tuple[str, list[str]]:
@@ -193,6 +206,9 @@ class _Reader(HTMLParser):
             if tag in ("br", "hr") and not self.skipping:
                 self._break(at, blank=False)
             return
+        if self.open.get("head") and tag not in _HEAD:  # the body has begun, whether the page says so or not
+            while self._pop() != "head":
+                pass
         closes = _CLOSES.get(tag)
         while closes and self.stack and self.stack[-1][0] in closes:
             self._pop()

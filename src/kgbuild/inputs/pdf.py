@@ -1,25 +1,29 @@
 """Reading a PDF: its text layer → the text the engine reads, with the page of each character.
 
 pypdf extracts each page's text in reading order, a line of the page a line of the text; pages are
-apart by a blank line. Two undoings of typesetting: runs of spaces (justified lines) are one space, and
-a line that fills the page's width and does not end a sentence or a label is joined with the next (the
-typesetter wrapped it, the author did not break it). A PDF without a text layer (a scan) and an
-encrypted PDF that needs a password are refused: kgbuild reads text, it does not recognise characters
-in images or guess passwords.
+apart by a blank line. Where the typesetter, not the author, shaped the text, it is undone: a vertical
+gap wider than the page's usual line step is a blank line (a new paragraph), runs of spaces (justified
+lines) are one space, and a line is joined with the next when the next one's first word would not have fit
+on it (measured against the page's longest line, in characters), both start at the same place with no
+gap between them, and it does not end in a label's colon: the typesetter wrapped it. A PDF without a text layer (a
+scan) and an encrypted PDF that needs a password are refused: kgbuild reads text, it does not recognise
+characters in images or guess passwords.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import math
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kgbuild.errors import SourceError
 from kgbuild.inputs.positions import PositionMap, TextBuilder
 
 if TYPE_CHECKING:
-    from pypdf import PdfReader
+    from pypdf import PageObject, PdfReader
 
 __all__ = ["read_pdf"]
 
@@ -42,7 +46,7 @@ def read_pdf(data: bytes, source: str) -> tuple[str, PositionMap, tuple[str, ...
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _opens_without_password(reader):
             raise SourceError(source, "an encrypted PDF (it needs a password): kgbuild reads only open files")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_page_lines(page) for page in reader.pages]
     except SourceError:
         raise
     except (FileNotDecryptedError, DependencyError):
@@ -50,42 +54,90 @@ def read_pdf(data: bytes, source: str) -> tuple[str, PositionMap, tuple[str, ...
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise SourceError(source, f"a damaged PDF: {exc}") from None
     builder = TextBuilder()
-    for number, page in enumerate(pages, start=1):
-        text = "\n".join(_unwrapped(page))
+    for number, lines in enumerate(pages, start=1):
+        text = "\n".join(_unwrapped(lines))
         if not text.strip():
             continue
         if builder.length:
-            builder.add("\n\n", number, number)
+            builder.add("\n", number, number)
         builder.add(text + "\n", number, number)
     if not builder.length:
         raise SourceError(source, "a PDF without a text layer (scanned?): kgbuild reads only text")
     return builder.text(), builder.map, ()
 
 
+@dataclass
+class _Line:
+    """A line of a page as pypdf extracts it, and where it starts on the page (``None``: no text)."""
+
+    text: str = ""
+    x: float | None = None
+    y: float | None = None
+    size: float = 0.0  # of its first text's font, on the page
+
+
+def _page_lines(page: PageObject) -> list[_Line]:
+    """The page's lines in reading order, each with the position of its first text."""
+    lines = [_Line()]
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        for index, part in enumerate(text.split("\n")):
+            if index:
+                lines.append(_Line())
+            line = lines[-1]
+            if line.y is None and part.strip():
+                line.x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                line.y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                line.size = abs(size * math.hypot(tm[2] * cm[0] + tm[3] * cm[2], tm[2] * cm[1] + tm[3] * cm[3]))
+            line.text += part
+
+    page.extract_text(visitor_text=visit)
+    return lines
+
+
 _SPACES_RE = re.compile(r"[ \t\u00a0]{2,}")
-# A wrapped line is at least this share of the page's longest line, in characters.
-_FULL_LINE = 0.75
+# A wrapped line and the next line's first word fill this share of the page's longest line, in
+# characters (a proportional font fits more narrow letters on a line than wide ones); a page whose
+# longest line is shorter than a column of prose has no line wrapped at its margin.
+_FULL_LINE, _PROSE_WIDTH = 0.9, 60
+# A step down the page this much wider than a line's is a gap between paragraphs; a line's step is the
+# page's smallest, or this many times its font's size (on a page of one-line paragraphs every step is a gap).
+_PARAGRAPH_GAP, _LINE_STEP = 1.4, 1.5
 
 
-def _unwrapped(page: str) -> list[str]:
-    """A page's lines, each wrapped line joined with the one it was wrapped onto.
+def _unwrapped(page: list[_Line]) -> list[str]:
+    """A page's lines: a blank line where a gap was, each wrapped line joined with the next.
 
-    >>> _unwrapped("Description:  The municipality  is looking for partner towns to\\norganise a meeting.\\nShort.")
-    ['Description: The municipality is looking for partner towns to organise a meeting.', 'Short.']
+    >>> prose = "Description:  The municipality  is looking for partner towns to organise a youth"
+    >>> lines = [_Line(prose, 30, 700), _Line("meeting.", 30, 688), _Line("Short.", 30, 676), _Line("Next", 30, 640)]
+    >>> _unwrapped(lines)
+    ['Description: The municipality is looking for partner towns to organise a youth meeting.', 'Short.', '', 'Next']
     """
-    lines = [_SPACES_RE.sub(" ", line).strip() for line in page.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    width = max((len(line) for line in lines), default=0)
+    steps = sorted(above.y - below.y for above, below in zip(page, page[1:], strict=False)
+                   if above.y is not None and below.y is not None and above.y - below.y > 0)
+    step = steps[0] if steps else 0.0  # the line step: the smallest (most of a page's steps may be gaps)
+    width = max((len(_SPACES_RE.sub(" ", line.text).strip()) for line in page), default=0)
     out: list[str] = []
-    for line in lines:
-        previous = out[-1] if out else ""
-        if previous and line and len(previous) >= _FULL_LINE * width and previous[-1] not in ".!?:;":
-            out[-1] = previous + " " + line
+    previous: _Line | None = None
+    previous_length = 0  # of the previous line as printed (``out[-1]`` may be lines joined)
+    for line in page:
+        text = _SPACES_RE.sub(" ", line.text).strip()
+        if not text:
+            continue
+        line_step = min(step or math.inf, _LINE_STEP * line.size or math.inf)
+        gap = (previous is not None and previous.y is not None and line.y is not None and line_step < math.inf
+               and previous.y - line.y > _PARAGRAPH_GAP * line_step)
+        fills = previous_length + 1 + len(text.split(" ", 1)[0]) > _FULL_LINE * width
+        wrapped = (previous is not None and out and not gap and width >= _PROSE_WIDTH and fills
+                   and out[-1][-1] != ":" and previous.x is not None and line.x is not None
+                   and abs(previous.x - line.x) < 1)
+        if wrapped:
+            out[-1] += " " + text
         else:
-            out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    while out and not out[0]:
-        out.pop(0)
+            if gap:
+                out.append("")
+            out.append(text)
+        previous, previous_length = line, len(text)
     return out
 
 

@@ -45,8 +45,10 @@ PDF_TEXTS = [SOURCES / "001_49fdefbf50581b3b.txt",
                  "partner-search-erasmus-it", "partner-search-form-de", "partner-search-prose",
                  "region-page-header-sv", "samordningsforbund-prose-sv"))]
 # Long texts whose PDF gives the same facts, its prose with a line break where the reader could not tell
-# a wrapped line from a short one (proportional type: a line of wide letters holds fewer characters).
-PDF_FACT_TEXTS = [SOURCES / "002_c5b1d8a317488e7e.txt", SOURCES / "004_9880f10e1b458694.txt"]
+# a wrapped line from a short one (proportional type: a line of wide letters holds fewer characters), or
+# a space where the typesetter broke a word that was too long for its cell (a URL).
+PDF_FACT_TEXTS = [SOURCES / "000_fa21285db760708c.txt", SOURCES / "002_c5b1d8a317488e7e.txt",
+                  SOURCES / "004_9880f10e1b458694.txt"]
 
 
 def _name(path: Path) -> str:

@@ -2,10 +2,11 @@
 
 pypdf extracts each page's text in reading order, a line of the page a line of the text; pages are
 apart by a blank line. Where the typesetter, not the author, shaped the text, it is undone: a vertical
-gap wider than the page's usual line step is a blank line (a new paragraph), runs of spaces (justified
+gap wider than its column's line step is a blank line (a new paragraph), runs of spaces (justified
 lines) are one space, and a line is joined with the next when the next one's first word would not have fit
-on it (measured against the page's longest line, in characters), both start at the same place with no
-gap between them, and it does not end in a label's colon: the typesetter wrapped it. A PDF without a text layer (a
+on it (measured against the longest line of the column, the lines that start where it does, in
+characters), there is no gap between them, and it does not end in a label's colon: the typesetter
+wrapped it. A PDF without a text layer (a
 scan) and an encrypted PDF that needs a password are refused: kgbuild reads text, it does not recognise
 characters in images or guess passwords.
 """
@@ -96,12 +97,13 @@ def _page_lines(page: PageObject) -> list[_Line]:
 
 
 _SPACES_RE = re.compile(r"[ \t\u00a0]{2,}")
-# A wrapped line and the next line's first word fill this share of the page's longest line, in
-# characters (a proportional font fits more narrow letters on a line than wide ones); a page whose
-# longest line is shorter than a column of prose has no line wrapped at its margin.
+# A wrapped line and the next line's first word fill this share of its column's longest line, in
+# characters (a proportional font fits more narrow letters on a line than wide ones); at the page's
+# margin, a column whose longest line is shorter than a line of prose has no line wrapped.
 _FULL_LINE, _PROSE_WIDTH = 0.9, 60
-# A step down the page this much wider than a line's is a gap between paragraphs; a line's step is the
-# page's smallest, or this many times its font's size (on a page of one-line paragraphs every step is a gap).
+# A step down the page this much wider than a line's is a gap between paragraphs; a line's step is its
+# column's smallest, or this many times its font's size (in a column of one-line paragraphs every step
+# is a gap; a table's rows may step wider than the prose beside them).
 _PARAGRAPH_GAP, _LINE_STEP = 1.4, 1.5
 
 
@@ -113,10 +115,19 @@ def _unwrapped(page: list[_Line]) -> list[str]:
     >>> _unwrapped(lines)
     ['Description: The municipality is looking for partner towns to organise a youth meeting.', 'Short.', '', 'Next']
     """
-    steps = sorted(above.y - below.y for above, below in zip(page, page[1:], strict=False)
-                   if above.y is not None and below.y is not None and above.y - below.y > 0)
-    step = steps[0] if steps else 0.0  # the line step: the smallest (most of a page's steps may be gaps)
-    width = max((len(_SPACES_RE.sub(" ", line.text).strip()) for line in page), default=0)
+    # A column's line step: the smallest step down between two of its lines that follow each other.
+    steps: dict[int, float] = {}
+    for above, below in zip(page, page[1:], strict=False):
+        if above.y is not None and below.y is not None and above.x is not None and below.x is not None \
+                and round(above.x) == round(below.x) and above.y > below.y:
+            steps[round(above.x)] = min(steps.get(round(above.x), math.inf), above.y - below.y)
+    # A column's width: its longest line, in characters; a column is the lines that start at one place.
+    widths: dict[int, int] = {}
+    for line in page:
+        if line.x is not None:
+            column = round(line.x)
+            widths[column] = max(widths.get(column, 0), len(_SPACES_RE.sub(" ", line.text).strip()))
+    margin = min(widths, default=0)
     out: list[str] = []
     previous: _Line | None = None
     previous_length = 0  # of the previous line as printed (``out[-1]`` may be lines joined)
@@ -124,13 +135,17 @@ def _unwrapped(page: list[_Line]) -> list[str]:
         text = _SPACES_RE.sub(" ", line.text).strip()
         if not text:
             continue
-        line_step = min(step or math.inf, _LINE_STEP * line.size or math.inf)
+        line_step = min(steps.get(round(line.x), math.inf) if line.x is not None else math.inf,
+                        _LINE_STEP * line.size or math.inf)
         gap = (previous is not None and previous.y is not None and line.y is not None and line_step < math.inf
                and previous.y - line.y > _PARAGRAPH_GAP * line_step)
-        fills = previous_length + 1 + len(text.split(" ", 1)[0]) > _FULL_LINE * width
-        wrapped = (previous is not None and out and not gap and width >= _PROSE_WIDTH and fills
-                   and out[-1][-1] != ":" and previous.x is not None and line.x is not None
-                   and abs(previous.x - line.x) < 1)
+        wrapped = False
+        if previous is not None and out and not gap and out[-1][-1] != ":" and previous.x is not None \
+                and line.x is not None and round(previous.x) == round(line.x):
+            column = round(line.x)
+            fills = previous_length + 1 + len(text.split(" ", 1)[0]) > _FULL_LINE * widths[column]
+            # A table's cell (a column right of the margin) is as narrow as its content.
+            wrapped = fills and (widths[column] >= _PROSE_WIDTH or column > margin)
         if wrapped:
             out[-1] += " " + text
         else:

@@ -139,7 +139,7 @@ def test_html_chrome_is_left_out() -> None:
 
 def test_an_articles_own_header_is_kept_and_a_bold_label_is_a_line() -> None:
     page = ("<body><header>Site name</header><article><header><h1>Arctic Youth Pathways</h1></header>"
-            "<p><strong>Lead partner</strong> Municipality of Tornio</p>"
+            "<p><strong>Lead partner</strong> Municipality of Tor&shy;nio</p>"
             "<p><b>Total budget:</b> 1&nbsp;234&nbsp;567 EUR</p></article><footer>Cookies</footer></body>")
     text = read_input(page.encode(), "page.html").text
     assert text == ("Arctic Youth Pathways\n\nLead partner\nMunicipality of Tornio\n\n"

@@ -24,9 +24,10 @@ __all__ = ["read_docx", "is_docx"]
 
 _MAIN_PART = "word/document.xml"
 # A project description's main part is some hundred kB; a larger one (unpacked) is not one, or a bomb.
-MAX_PART_BYTES = 50 * 1024 * 1024
+MAX_PART_BYTES = 16 * 1024 * 1024
 _OFFICE_DOCUMENT_RE = re.compile(r'Type="[^"]*/officeDocument"[^>]*Target="/?([^"]+)"|'
                                  r'Target="/?([^"]+)"[^>]*Type="[^"]*/officeDocument"')
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _NAMESPACES = ("http://schemas.openxmlformats.org/wordprocessingml/2006/main",
                "http://purl.oclc.org/ooxml/wordprocessingml/main")
 
@@ -96,8 +97,9 @@ class _Writer:
         self.p, self.tbl, self.tr, self.tc, self.sdt, self.sdt_content = (
             w + "p", w + "tbl", w + "tr", w + "tc", w + "sdt", w + "sdtContent")
         self.t, self.tab, self.br, self.cr, self.hyphen = w + "t", w + "tab", w + "br", w + "cr", w + "noBreakHyphen"
-        # Properties (a paragraph's tab stops are w:tab too) and deleted runs are no text.
-        self.not_text = frozenset({w + "pPr", w + "rPr", w + "del", w + "moveFrom"})
+        # Properties (a paragraph's tab stops are w:tab too) and deleted runs are no text; a text box is
+        # written twice, as DrawingML and as the VML fallback for old readers: the fallback is skipped.
+        self.not_text = frozenset({w + "pPr", w + "rPr", w + "del", w + "moveFrom", _MC_FALLBACK})
         self.builder = builder
         self.paragraphs = 0
         self.in_cell = 0  # an empty paragraph in a table cell is no blank line: the cell is a line

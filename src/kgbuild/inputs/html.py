@@ -288,6 +288,8 @@ class _Reader(HTMLParser):
         self._reference(html.unescape(f"&#{name};"), at, end)
 
     def _reference(self, char: str, at: int, end: int) -> None:
+        if char == "\u00ad":  # a soft hyphen is where a browser may break a word: not a character of it
+            return
         if char and all(c in _SPACE for c in char) and not self.pre:
             self.space = (at, end)
         else:

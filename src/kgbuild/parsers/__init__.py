@@ -73,7 +73,7 @@ def parse_bytes(data: bytes, source: str) -> ParseResult:
     >>> evidence.quote, page[evidence.origin.start:evidence.origin.end]
     ('ESF+', 'ESF+')
     """
-    limit = MAX_DOCUMENT_BYTES if data.startswith((b"%PDF-", b"PK\x03\x04")) else MAX_SOURCE_BYTES
+    limit = MAX_DOCUMENT_BYTES if b"%PDF-" in data[:1024] or data.startswith(b"PK\x03\x04") else MAX_SOURCE_BYTES
     if len(data) > limit:
         raise SourceError(source, f"too large for a project page ({len(data)} bytes, limit {limit})")
     read = read_input(data, source)

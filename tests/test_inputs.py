@@ -291,6 +291,22 @@ def test_what_cannot_be_read_is_refused_in_one_line(data: bytes, name: str, reas
     assert message.startswith(f"{name}: {reason}"), message
 
 
+def test_damaged_documents_are_refused_in_one_line(tmp_path: Path) -> None:
+    text = (CASES / "interreg-factsheet-en" / "text.txt").read_text(encoding="utf-8")
+    docx = bytearray(render_docx(text, tmp_path / "a.docx").read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(docx))) as package:
+        info = package.getinfo("word/document.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 40
+    docx[start:start + 64] = bytes(64)  # the deflated XML, broken
+    assert _refusal(bytes(docx), "a.docx").startswith("a.docx: a damaged Word document: ")
+    pdf = render_pdf(text, tmp_path / "a.pdf").read_bytes()
+    broken = pdf[:len(pdf) // 2]  # cut short, as a download that stopped
+    try:
+        parse_bytes(broken, "cut.pdf")
+    except SourceError as exc:
+        assert str(exc).startswith("cut.pdf: ") and "\n" not in str(exc)
+
+
 def test_parse_command_names_the_file_and_prints_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "junk.html").write_bytes(random.Random(21).randbytes(4096))
     (tmp_path / "page.html").write_bytes(render_html((CASES / "call-sv" / "text.txt").read_text(encoding="utf-8")))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from xml.etree import ElementTree
 
@@ -37,7 +38,7 @@ def is_docx(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             return _main_part(package) is not None
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
         return False
 
 
@@ -60,21 +61,24 @@ def read_docx(data: bytes, source: str) -> tuple[str, PositionMap, tuple[str, ..
                 raise SourceError(source, f"a Word document too large for a project description ({name}: "
                                           f"{info.file_size} bytes unpacked, limit {MAX_PART_BYTES})")
             xml = package.read(name)
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, NotImplementedError) as exc:
-        raise SourceError(source, f"a damaged Word document: {exc}") from None
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, NotImplementedError, EOFError, zlib.error) as exc:
+        raise SourceError(source, f"a damaged Word document: {_one_line(exc)}") from None
     if b"<!DOCTYPE" in xml[:4096]:
         raise SourceError(source, "a Word document with a DTD: not what Word writes, not read")
     try:
         root = ElementTree.fromstring(xml)
     except ElementTree.ParseError as exc:
-        raise SourceError(source, f"a damaged Word document: {name}: {exc}") from None
+        raise SourceError(source, f"a damaged Word document: {name}: {_one_line(exc)}") from None
     namespace = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
     if namespace not in _NAMESPACES:
         raise SourceError(source, f"a damaged Word document: {name} is not WordprocessingML")
     builder = TextBuilder()
     body = root.find(f"{{{namespace}}}body")
     if body is not None:
-        _Writer(namespace, builder).blocks(body)
+        try:
+            _Writer(namespace, builder).blocks(body)
+        except RecursionError:
+            raise SourceError(source, "a damaged Word document: its elements nest too deep to read") from None
     if not builder.text().strip():
         raise SourceError(source, "a Word document without text")
     return builder.text(), builder.map, ()
@@ -153,3 +157,8 @@ class _Writer:
     def _blank(self) -> None:
         if self.builder.length and not self.builder.ends_blank():
             self.builder.add("\n", self.paragraphs, self.paragraphs)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a refusal is one line)."""
+    return " ".join(str(exc).split())

@@ -52,8 +52,10 @@ def read_pdf(data: bytes, source: str) -> tuple[str, PositionMap, tuple[str, ...
         raise
     except (FileNotDecryptedError, DependencyError):
         raise SourceError(source, "an encrypted PDF (it needs a password): kgbuild reads only open files") from None
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        raise SourceError(source, f"a damaged PDF: {exc}") from None
+    except PdfReadError as exc:
+        raise SourceError(source, f"a damaged PDF: {_one_line(exc)}") from None
+    except Exception as exc:  # pypdf raises what its parsing met in a damaged file (zlib, struct, KeyError...)
+        raise SourceError(source, f"a damaged PDF ({type(exc).__name__}: {_one_line(exc)})") from None
     builder = TextBuilder()
     for number, lines in enumerate(pages, start=1):
         text = "\n".join(_unwrapped(lines))
@@ -165,3 +167,8 @@ def _opens_without_password(reader: PdfReader) -> bool:
         return bool(reader.decrypt(""))
     except (DependencyError, NotImplementedError):
         return False
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a refusal is one line)."""
+    return " ".join(str(exc).split())

@@ -172,6 +172,22 @@ def test_html_evidence_of_an_entity_covers_the_reference() -> None:
     assert page[owner.origin.start:owner.origin.end] == "Kil &amp; Grums kommun"
 
 
+def test_a_finding_names_the_line_of_the_value_in_the_page_the_pdf_page_and_the_docx_paragraph(
+        tmp_path: Path) -> None:
+    text = (SOURCES / "003_03dc92fa27c0c321.txt").read_text(encoding="utf-8").replace(
+        "Slutdatum:\n2026-01-31", "Slutdatum:\n2020-01-31")
+    (tmp_path / "003_broken.html").write_bytes(render_html(text))
+    render_docx(text, tmp_path / "003_broken.docx")
+    for name in ("003_broken.html", "003_broken.docx"):
+        done = subprocess.run([sys.executable, "-m", "kgbuild.cli", "validate", str(tmp_path / name)],
+                              capture_output=True, text=True, cwd=ROOT, check=False)
+        assert done.returncode == 1, done.stderr
+        page = (tmp_path / name).read_bytes().decode("utf-8", "replace").split("\n")
+        where = (f"line {[i for i, line in enumerate(page) if '2020-01-31' in line][0] + 1}, column 13"
+                 if name.endswith(".html") else "paragraph ")
+        assert f"{name}, {where}" in done.stdout + done.stderr, done.stdout + done.stderr
+
+
 def test_pdf_evidence_names_the_page(tmp_path: Path) -> None:
     from fpdf import FPDF
 

@@ -29,9 +29,10 @@ __all__ = ["read_html", "html_encoding", "page_position"]
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "math", "iframe",
                       "object", "canvas", "button", "select", "textarea", "nav", "dialog", "audio", "video",
                       "map"})
-# A page's header and footer (site chrome); inside an article or main they are the article's own.
+# A page's header and footer (site chrome); inside an article, a section, an aside or main they are
+# that content's own (a project's heading is often in its article's header).
 _CHROME = frozenset({"header", "footer"})
-_CONTENT = frozenset({"article", "main"})
+_CONTENT = frozenset({"article", "main", "section", "aside"})
 _CHROME_ROLES = frozenset({"navigation", "search", "banner", "contentinfo", "menubar", "menu", "dialog",
                            "alertdialog"})
 _CHROME_ATTR_RE = re.compile(r"cookie|consent|gdpr|onetrust|cookiebot|skip-?link|breadcrumb|sr-only|"
@@ -213,7 +214,7 @@ class _Reader(HTMLParser):
         while closes and self.stack and self.stack[-1][0] in closes:
             self._pop()
         skip = tag in _SKIPPED or self._chrome(tag, attrs)
-        content = tag in _CONTENT
+        content = tag in _CONTENT or dict(attrs).get("role") in ("main", "article")
         self.stack.append((tag, skip, content))
         self.open[tag] = self.open.get(tag, 0) + 1
         self.skipping += skip

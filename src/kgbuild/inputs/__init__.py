@@ -1,7 +1,8 @@
 """Inputs: a source file's bytes as published → the text the engine reads, with a map back to the file.
 
-One entry function, :func:`read_input`, and one reader per kind of file: text (:mod:`kgbuild.decoding`),
-a saved HTML page (:mod:`.html`), a PDF's text layer (:mod:`.pdf`), a Word document (:mod:`.docx`). The
+One entry function, :func:`read_input`, and one reader per kind of file, each ``(bytes, file name) →
+(text, position map, warnings)``: text (:mod:`.text`), a saved HTML page (:mod:`.html`), a PDF's text
+layer (:mod:`.pdf`), a Word document (:mod:`.docx`). The
 kind is told by the content (:func:`sniff`), the file's name only breaking ties: a page saved as ``.txt``
 is read as HTML, a PDF named ``.html`` as a PDF. Each reader keeps where each character of the text came
 from (:class:`~kgbuild.inputs.positions.PositionMap`): for HTML its offset in the page's source, for a
@@ -13,10 +14,10 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from kgbuild.decoding import decode_source
 from kgbuild.errors import SourceError
 from kgbuild.inputs.positions import PositionMap
 
@@ -59,12 +60,12 @@ def sniff(data: bytes, source: str) -> InputKind:
     >>> sniff(b"%PDF-1.7 ...", "page.html"), sniff(b"<!DOCTYPE html><p>x", "page.txt"), sniff(b"Region: X", "a")
     ('pdf', 'html', 'text')
     """
-    from kgbuild.inputs.docx import is_docx
-
     head = data[:1024]
     if b"%PDF-" in head:
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
+        from kgbuild.inputs.docx import is_docx
+
         if is_docx(data):
             return "docx"
         raise SourceError(source, "a ZIP file, but not a Word document (no word/document.xml)")
@@ -94,19 +95,26 @@ def read_input(data: bytes, source: str) -> InputText:
     ('html', 'Region: Värmland\\n\\n', (32, 45))
     """
     kind = sniff(data, source)
-    if kind == "text":
-        decoded = decode_source(data, source)
-        return InputText(decoded.text, "text", None, decoded.warnings)
+    text, positions, warnings = _reader(kind)(data, source)
+    return InputText(text, kind, positions, warnings)
+
+
+Reader = Callable[[bytes, str], tuple[str, PositionMap | None, tuple[str, ...]]]
+
+
+def _reader(kind: InputKind) -> Reader:
+    """The reader of a kind, imported when first needed (pypdf only for a PDF)."""
     if kind == "html":
         from kgbuild.inputs.html import read_html
-        text, positions, warnings = read_html(data, source)
-    elif kind == "pdf":
+        return read_html
+    if kind == "pdf":
         from kgbuild.inputs.pdf import read_pdf
-        text, positions, warnings = read_pdf(data, source)
-    else:
+        return read_pdf
+    if kind == "docx":
         from kgbuild.inputs.docx import read_docx
-        text, positions, warnings = read_docx(data, source)
-    return InputText(text, kind, positions, warnings)
+        return read_docx
+    from kgbuild.inputs.text import read_text
+    return read_text
 
 
 def _ascii_head(head: bytes) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import random
 import re
 import subprocess
@@ -17,9 +18,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from pyoxigraph import RdfFormat
 
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.inputs import read_input, sniff
+from kgbuild.jsonld import compact_document, context_url
 from kgbuild.mapping import PDF_FRAGMENT, Iris, OrganisationIdentity, SourceInfo, map_source
 from kgbuild.parsers import parse_bytes, parse_file
 from kgbuild.pipeline import build, source_files
@@ -27,6 +30,7 @@ from kgbuild.records import ProjectRecord
 from kgbuild.store import open_read_only
 from kgbuild.vocab import DCT, OA, RDF
 from tests.conftest import ROOT, SOURCES
+from tests.jsonld import parse_rdf
 from tests.renderings import FONT, render_docx, render_html, render_pdf
 
 CASES = ROOT / "tests" / "cases"
@@ -244,6 +248,10 @@ def test_evidence_in_the_graph_points_into_each_kind_of_document(tmp_path: Path)
             assert any(p == RDF + "value" and re.fullmatch(r"\(//w:p\)\[\d+\]", v) for p, v in values)
             assert OA + "XPathSelector" in selectors and OA + "TextPositionSelector" not in selectors
         assert (OA + "exact", "Interreg Aurora") in values
+        # The JSON-LD a dump writes of them reads back as the same statements.
+        triples = {q.triple for q in quads}
+        document = json.dumps(compact_document(list(triples), context_url("http://example.org/"))).encode()
+        assert {q.triple for q in parse_rdf(document, RdfFormat.JSON_LD)} == triples
 
 
 # --- what the file is, and what is refused ---------------------------------------------------------

@@ -102,7 +102,8 @@ def read_html(data: bytes, source: str) -> tuple[str, PositionMap, tuple[str, ..
         reader.feed(page)
         reader.close()
     except (AssertionError, ValueError, IndexError) as exc:  # html.parser's last resort on hopeless markup
-        warnings.append(f"the markup could not be read to its end ({exc}); read as far as it went")
+        warnings.append(f"the markup could not be read to its end ({' '.join(str(exc).split())}); "
+                        "read as far as it went")
     text = reader.builder.text()
     if not text.strip():
         raise SourceError(source, "an HTML page without text (only markup, scripts or navigation)")
@@ -116,11 +117,17 @@ def page_position(data: bytes, source: str, offset: int) -> tuple[int, int]:
     (2, 4)
     """
     page, _ = _decode(data, source)
-    line_start = max(page.rfind("\n", 0, offset), page.rfind("\r", 0, offset)) + 1
-    return page.count("\n", 0, offset) + 1, offset - line_start + 1
+    return page.count("\n", 0, offset) + 1, offset - page.rfind("\n", 0, offset)
 
 
 def _decode(data: bytes, source: str) -> tuple[str, list[str]]:
+    try:
+        return _decode_page(data, source)
+    except SourceError as exc:
+        raise SourceError(source, f"not an HTML page: {exc.problem}") from None
+
+
+def _decode_page(data: bytes, source: str) -> tuple[str, list[str]]:
     declared = None if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
         else html_encoding(data)
     warnings: list[str] = []
@@ -133,10 +140,7 @@ def _decode(data: bytes, source: str) -> tuple[str, list[str]]:
         else:
             decoded = decode_source(data, source, encoding=declared, newlines=False)
             return decoded.text, warnings + list(decoded.warnings)
-    try:
-        decoded = decode_source(data, source, newlines=False)
-    except SourceError as exc:
-        raise SourceError(source, f"not an HTML page: {exc.problem}") from None
+    decoded = decode_source(data, source, newlines=False)
     return decoded.text, warnings + list(decoded.warnings)
 
 

@@ -2,6 +2,7 @@
 
 ``app`` builds the FastAPI application; ``workers`` runs queries in processes that a deadline can
 stop; ``results`` writes capped results; ``negotiation`` picks formats from Accept headers (with
-pyoxigraph's own media-type tables); ``pages`` renders HTML. The server reads the store only
-(read-only, through the worker processes) and never imports the parsers.
+pyoxigraph's own media-type tables); ``pages`` renders HTML; ``feed`` serves the change feed. The
+server reads the store only (read-only, through the worker processes; the change log directly, it is
+small) and never imports the parsers.
 """

@@ -368,3 +368,22 @@ def test_build_and_remove_sources_of_every_kind(tmp_path: Path) -> None:
         <= graphs
     report = build([], tmp_path / "store", iris, remove=["sheet.docx", "municipal"], workers=1)
     assert report.ok and sorted(report.removed) == ["municipal", "sheet"]  # by graph name
+
+
+def test_a_fetched_page_is_read_as_html_and_derived_from_its_url(tmp_path: Path) -> None:
+    import hashlib
+
+    from kgbuild.pipeline import read_sources
+    from kgbuild.sidecar import PageRecord, write_sidecar
+
+    page = tmp_path / "www-esf-se-projekt-a-0123456789.html"
+    data = render_html((CASES / "call-sv" / "text.txt").read_text(encoding="utf-8"))
+    page.write_bytes(data)
+    url = "https://www.esf.se/projekt/a"
+    write_sidecar(page, PageRecord(url, url, "2026-12-07T20:00:00Z", 200, None, None, "text/html; charset=utf-8",
+                                   hashlib.sha256(data).hexdigest(), len(data), page.name))
+    assert [p.name for p in source_files([tmp_path])] == [page.name]  # the record is not a source
+    [(info, result)], failures = read_sources(source_files([tmp_path]))
+    assert failures == [] and info.url == url
+    expected = [dict(r, source_url=url) for r in _text_records(CASES / "call-sv" / "text.txt")]
+    assert _records(result.records) == expected

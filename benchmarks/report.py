@@ -7,6 +7,7 @@ from pathlib import Path
 
 from benchmarks.build import BuildResult, DumpResult, ParseTiming, ValidationResult
 from benchmarks.endpoint import ServerResult
+from benchmarks.inputs import InputTiming
 
 __all__ = ["Run", "write_report", "render"]
 
@@ -20,6 +21,7 @@ class Run:
     servers: list[ServerResult]
     latency: dict[str, dict[int, tuple[float, float]]] = field(default_factory=dict)
     parse: ParseTiming | None = None
+    inputs: InputTiming | None = None
 
 
 def _f(value: float | None, digits: int = 2) -> str:
@@ -42,6 +44,16 @@ def render(runs: list[Run], machine: str) -> str:
         if run.parse is not None:
             p = run.parse
             lines.append(f"| {p.documents:,} | {p.records:,} | {_f(p.median_ms)} | {_f(p.p90_ms)} |")
+    if any(run.inputs is not None for run in runs):
+        lines += ["", "## Reading inputs as published: the same texts as HTML pages and DOCX, CPU per document\n",
+                  "| documents | kind | median ms | p90 ms | against the .txt | records equal to the .txt's |",
+                  "|---|---|---|---|---|---|"]
+        for run in runs:
+            if run.inputs is not None:
+                i = run.inputs
+                for kind in i.median_ms:
+                    lines.append(f"| {i.documents:,} | {kind} | {_f(i.median_ms[kind])} | {_f(i.p90_ms[kind])} | "
+                                 f"**{_f(i.ratio(kind))}×** | {i.same_records[kind]:,} |")
     lines += ["", "## Validation against pyshacl on the whole graph\n",
               "| documents | ours s | pyshacl s | speed-up | same findings | findings |", "|---|---|---|---|---|---|"]
     for run in runs:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -65,9 +66,11 @@ def detect_language(lex: Lexicon, text: str) -> str:
     # The first few thousand characters tell a page's language as well as all of it.
     sample = text[:_LANGUAGE_SAMPLE]
     scores = dict.fromkeys(lex.stopwords, 0)
-    for word in _WORD_RE.findall(sample.casefold()):
-        for language in lex.stop_languages.get(word, ()):
-            scores[language] += 1
+    # Each distinct word looked up once, with its count: a page repeats its words.
+    words = Counter(_WORD_RE.findall(sample.casefold()))
+    for word in words.keys() & lex.stop_languages.keys():
+        for language in lex.stop_languages[word]:
+            scores[language] += words[word]
     first, second = sorted(scores.values(), reverse=True)[:2]
     if first >= 20 and first >= 2 * second:
         return max(scores, key=scores.__getitem__)  # the words alone tell
@@ -286,7 +289,8 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
     for paragraph_start, paragraph in _paragraphs(reading, region):
         # Most paragraphs state none of these facts: a reader runs only where its cue words occur.
         folded = " " + " ".join(paragraph.split()).casefold() + " "
-        wanted = [reader for reader in readers if any(cue in folded for cue in lex.prose_cues[reader.__name__])]
+        occurs = folded.__contains__
+        wanted = [reader for reader in readers if any(map(occurs, lex.prose_cues[reader.__name__]))]
         if not wanted:
             continue
         for start, sentence in sentences(paragraph, paragraph_start):

@@ -599,8 +599,13 @@ def read_layout(lex: Lexicon, text: str, language: str) -> Reading:
     return _Reader(lex, text, language).run()
 
 
+# The run of a sentence's characters is atomic: giving some back can never end it at a full stop or at
+# the text's end sooner, and backtracking made a text without a full stop cost time quadratic in its length.
+_SENTENCE_RE = re.compile(r"(?>(?:[^.!?\n]+|\n(?!\s*\n))+)(?:[.!?]+(?=\s|$)|$)")
+
+
 def sentences(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
     """The sentences of a text with their offsets (a sentence ends at . ! ? followed by a space or a line end)."""
-    for match in re.finditer(r"(?:[^.!?\n]|\n(?!\s*\n))+(?:[.!?]+(?=\s|$)|$)", text):
+    for match in _SENTENCE_RE.finditer(text):
         if match.group(0).strip():
             yield start + match.start(), match.group(0)

@@ -58,6 +58,12 @@ def _label_regex(label: str) -> str:
     return "".join(out)
 
 
+def _line_label_re(labels: list[str]) -> re.Pattern[str]:
+    """A line starting with one of ``labels`` (tried in their order): groups ``label`` and ``rest``."""
+    alternatives = "|".join(_label_regex(label) for label in labels)
+    return re.compile(rf"^[ \t\u00a0]*(?P<label>{alternatives})(?P<rest>.*)$", re.I)
+
+
 class Lexicon:
     """The compiled lexicon."""
 
@@ -81,13 +87,17 @@ class Lexicon:
                     written.append(label)
             patterns += [(pattern, field) for pattern in spec.get("patterns", ())]
         # Longest first, so "Projektägare organisationsnummer" wins over "Projektägare".
-        alternatives = "|".join(_label_regex(label) for label in sorted(set(written), key=len, reverse=True))
+        ordered = sorted(set(written), key=len, reverse=True)
+        alternatives = "|".join(_label_regex(label) for label in ordered)
         self.label_alternatives = alternatives
         self.pattern_fields = [(re.compile(p, re.I), f) for p, f in patterns]
-        # A label at the start of a line: "Label:", "Label" alone, "LabelValue", "LABEL value".
-        self._line_label_re = re.compile(rf"^[ \t\u00a0]*(?P<label>{alternatives})(?P<rest>.*)$", re.I)
-        # Most lines start with no label: the first two letters of every label rule them out cheaply.
-        self._label_starts = frozenset(label_key(label)[:2] for label in written)
+        # A label at the start of a line: "Label:", "Label" alone, "LabelValue", "LABEL value". Most lines
+        # start with no label, and a line's first two letters leave only the few labels that start with
+        # them (every label starts with two letters, or "E-"): one small pattern per pair, not all labels.
+        by_start: dict[str, list[str]] = {}
+        for label in ordered:
+            by_start.setdefault(label_key(label)[:2], []).append(label)
+        self._line_label_res = {start: _line_label_re(labels) for start, labels in by_start.items()}
         # Where a label before a colon may start: a word's start, or a capital glued to the word before.
         self._word_start_re = re.compile(r"(?<![\w’'-])[^\W\d_]|(?<=[a-zåäö])[A-ZÅÄÖ]")
         self._colon_re = re.compile(r"[ \t\u00a0]*:(?!//)")
@@ -166,9 +176,8 @@ class Lexicon:
 
     def label_at_start(self, line: str) -> re.Match[str] | None:
         """The known label a line starts with (groups ``label`` and ``rest``), if any."""
-        if line.lstrip(" \t\u00a0")[:2].casefold() not in self._label_starts:
-            return None
-        return self._line_label_re.match(line)
+        pattern = self._line_label_res.get(line.lstrip(" \t\u00a0")[:2].casefold())
+        return pattern.match(line) if pattern is not None else None
 
     def labels_before_colons(self, text: str, start: int) -> Iterator[tuple[int, str, int]]:
         """Known labels that end right before a colon in ``text`` after ``start``: (label start, label as

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -66,11 +65,9 @@ def detect_language(lex: Lexicon, text: str) -> str:
     # The first few thousand characters tell a page's language as well as all of it.
     sample = text[:_LANGUAGE_SAMPLE]
     scores = dict.fromkeys(lex.stopwords, 0)
-    # Each distinct word looked up once, with its count: a page repeats its words.
-    words = Counter(_WORD_RE.findall(sample.casefold()))
-    for word in words.keys() & lex.stop_languages.keys():
-        for language in lex.stop_languages[word]:
-            scores[language] += words[word]
+    for word in _WORD_RE.findall(sample.casefold()):
+        for language in lex.stop_languages.get(word, ()):
+            scores[language] += 1
     first, second = sorted(scores.values(), reverse=True)[:2]
     if first >= 20 and first >= 2 * second:
         return max(scores, key=scores.__getitem__)  # the words alone tell
@@ -556,10 +553,12 @@ def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -
     A sentence that names several funds ("co-financed by the ERDF, the ESF+ and the JTF") says nothing
     about which one supports this project.
     """
-    if not lex.fund_cue_anywhere_re.search(sentence) or \
-            sum(1 for _, _, pattern in lex.funds if pattern.search(sentence)) > 1:
+    if not lex.fund_cue_anywhere_re.search(sentence):
         return
-    for _, short, pattern in lex.funds:
+    named = [(short, pattern) for _, short, pattern in lex.funds if pattern.search(sentence)]
+    if len(named) > 1:
+        return
+    for short, pattern in named:  # the funds not named have nothing to find
         for match in pattern.finditer(sentence):
             if lex.fund_cue_re.search(sentence[max(0, match.start() - 40):match.start()]):
                 name, at, end = fund_name(sentence, match, short, pattern, builder.language)

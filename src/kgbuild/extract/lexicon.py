@@ -184,6 +184,8 @@ class Lexicon:
         written, value start). The longest label wins: "Projektägare organisationsnummer" over
         "organisationsnummer". One dictionary look-up per word before each colon, not a regex of every
         label at every character."""
+        if text.find(":", start) == -1:
+            return  # most lines have no colon; the pattern would look at every character to know
         for colon in self._colon_re.finditer(text, start):
             end = colon.start()
             if end == start and end == 0:

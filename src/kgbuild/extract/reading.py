@@ -350,7 +350,8 @@ class _Reader:
             if layout is None:
                 continue
             return self._take(line, spec, written, label_end, layout)
-        for pattern, spec in self.lex.pattern_fields:
+        # A label written in many ways is read only before a colon: a line without one has none.
+        for pattern, spec in self.lex.pattern_fields if ":" in line.text else ():
             found = pattern.match(line.text.lstrip(" \t"))
             if found:
                 offset = len(line.text) - len(line.text.lstrip(" \t"))
@@ -457,7 +458,7 @@ class _Reader:
                 if _accepts(spec, match.group("label"), match.group("rest"), self.section):
                     return True
         stripped = text.lstrip()
-        for pattern, _ in self.lex.pattern_fields:
+        for pattern, _ in self.lex.pattern_fields if ":" in stripped else ():
             found = pattern.match(stripped)
             if found and stripped[found.end():].lstrip().startswith(":"):
                 return True

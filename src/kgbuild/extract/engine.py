@@ -286,8 +286,8 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
     for paragraph_start, paragraph in _paragraphs(reading, region):
         # Most paragraphs state none of these facts: a reader runs only where its cue words occur.
         folded = " " + " ".join(paragraph.split()).casefold() + " "
-        occurs = folded.__contains__
-        wanted = [reader for reader in readers if any(map(occurs, lex.prose_cues[reader.__name__]))]
+        cued = lex.prose_readers_cued(folded)
+        wanted = [reader for reader in readers if reader.__name__ in cued]
         if not wanted:
             continue
         for start, sentence in sentences(paragraph, paragraph_start):

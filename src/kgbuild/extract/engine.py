@@ -313,7 +313,7 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
             builder.add(Candidate("kohesio_item", item.group(0), item.start(), item.end(), "heading",
                                   _line_of(reading, item.start()), 0.8))
     if kind in ("project", "call") and not builder.has("region_name") and builder.language == "sv":
-        regions = {clean(m.group(0)).casefold(): m for m in lex.esf_region_re.finditer(text, region[0], region[1] + 1)
+        regions = {clean(m.group(0)).casefold(): m for m in lex.esf_regions_in(text, region[0], region[1] + 1)
                    if not re.match(r"[a-zåäö0-9-]", text[m.end():m.end() + 1])}
         if len(regions) == 1:
             match = next(iter(regions.values()))

@@ -47,6 +47,12 @@ class FieldSpec:
     names_fund: bool = False  # the label itself names the fund ("Beviljat ESF-stöd")
 
 
+# Letters re.IGNORECASE matches as casefold() does (checked over all of Unicode), but for an i: it also
+# takes a dotless ı and a dotted İ for one.
+_PLAIN_WORD_RE = re.compile(r"[a-zåäöéü]+")
+_ODD_CASE = "ıİ"
+
+
 def _label_regex(label: str) -> str:
     """A label as a regex: any run of spaces for a space, any dash for a dash."""
     out = []
@@ -177,6 +183,10 @@ class Lexicon:
         # that no small letter follows.
         self.esf_region_re = re.compile(
             "(?<![\\w-])(?:" + "|".join(_label_regex(r) for r in esf_regions if " " in r) + ")", re.I)
+        # The words these names start with ("övre", "hela"): the pattern is tried only where one starts
+        # (none when a name starts otherwise than with plain letters: then everywhere).
+        starts = {r.casefold().split()[0] for r in esf_regions if " " in r}
+        self._esf_region_starts = sorted(starts) if all(_PLAIN_WORD_RE.fullmatch(w) for w in starts) else None
 
     def label_at_start(self, line: str) -> re.Match[str] | None:
         """The known label a line starts with (groups ``label`` and ``rest``), if any."""
@@ -212,6 +222,34 @@ class Lexicon:
         for _, names in self._prose_cue_automaton.iter(folded):
             cued.update(names)
         return cued
+
+    def esf_regions_in(self, text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+        """What ``esf_region_re.finditer(text, start, end)`` finds, some ten times faster.
+
+        A case-insensitive pattern of many names is tried at every character; the words the names start
+        with are found by ``str.find`` in the casefolded text, and the pattern is tried only there. Where
+        casefolding would move characters (a text with "ß") or a letter is matched by the pattern but
+        folded otherwise (dotless ı, dotted İ), every character is tried as before.
+        """
+        segment = text[start:end]
+        folded = segment.casefold()
+        if self._esf_region_starts is None or len(folded) != len(segment) or any(c in segment for c in _ODD_CASE):
+            yield from self.esf_region_re.finditer(text, start, end)
+            return
+        at: set[int] = set()
+        for word in self._esf_region_starts:
+            found = folded.find(word)
+            while found != -1:
+                at.add(found)
+                found = folded.find(word, found + 1)
+        resume = start
+        for offset in sorted(at):
+            if start + offset < resume:
+                continue
+            match = self.esf_region_re.match(text, start + offset, end)
+            if match:
+                resume = match.end()
+                yield match
 
     def fields_for(self, label: str) -> list[FieldSpec]:
         return self.by_label.get(label_key(label), [])

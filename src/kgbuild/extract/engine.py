@@ -387,14 +387,19 @@ def _line_of(reading: Reading, offset: int) -> int:
     return len(reading.lines) - 1
 
 
+# Where a list of names starts after its cue ("kommuner i Värmland: Eda, ..."), and what ends the cue's reach.
+_LEAD_RE = re.compile(r"(?:[:–—-]\s*|\s)(?=[A-ZÅÄÖ])")
+_STOP_RE = re.compile(r"[.;()]")
+
+
 def _municipalities(lex: Lexicon, builder: _Builder, sentence: str, start: int) -> None:
     """"i nio kommuner i Värmland: Eda, Filipstad, ... och Årjäng"; "Forshaga och Munkfors kommuner"."""
     run, tail_run = lex.municipality_list_re, lex.municipality_list_at_end_re
     for cue in lex.municipality_cue_re.finditer(sentence):
         after = sentence[cue.end():cue.end() + 400]
         names = None
-        for lead in re.finditer(r"(?:[:–—-]\s*|\s)(?=[A-ZÅÄÖ])", after[:80]):
-            if re.search(r"[.;()]", after[:lead.start()]):
+        for lead in _LEAD_RE.finditer(after[:80]):
+            if _STOP_RE.search(after[:lead.start()]):
                 break
             names = run.match(after, lead.end())
             if names:
@@ -726,7 +731,7 @@ def supports(span: str, value: Any, key: str = "") -> bool:
         return any(value in short.values() and pattern.search(span) for _, short, pattern in lexicon().funds) \
             or _loose(value) in _loose(span)
     if key == "contact_phone" and isinstance(value, str):
-        digits = re.sub(r"[^0-9]", "", span)
+        digits = _NOT_DIGIT_RE.sub("", span)
         return value[1:] in digits or (value.startswith("+46") and "0" + value[3:] in digits)
     if isinstance(value, v.Amount):
         found = v.find_amount(span)
@@ -736,18 +741,26 @@ def supports(span: str, value: Any, key: str = "") -> bool:
     if isinstance(value, dt.date):
         return any(f.value == value for f in v.find_dates(span))
     if isinstance(value, Decimal):
-        digits = re.sub(r"[^0-9]", "", span)
+        digits = _NOT_DIGIT_RE.sub("", span)
         amount = v.find_amount(span)
         percent = v.find_percent(span)
         return (amount is not None and amount.value.value == value) or \
             (percent is not None and percent.value == value) or (bool(digits) and str(value.normalize()) in digits)
     if isinstance(value, int):
-        return str(value) in re.sub(r"\s", "", span)
+        return str(value) in _SPACE_RE.sub("", span)
     if isinstance(value, str):
         wanted = _loose(value)
-        return wanted in _loose(span) or wanted in re.sub(r"[^0-9a-z+]", "", _loose(span))
+        loose = _loose(span)
+        return wanted in loose or wanted in _NOT_PLAIN_RE.sub("", loose)
     return False
 
 
+# Compiled once: supports() checks every value kept (re's own cache of patterns costs a look-up a call).
+_NOT_DIGIT_RE = re.compile(r"[^0-9]")
+_SPACE_RE = re.compile(r"\s")
+_NOT_PLAIN_RE = re.compile(r"[^0-9a-z+]")
+_LOOSE_RE = re.compile(r"[\s\-–—./]+")
+
+
 def _loose(text: str) -> str:
-    return re.sub(r"[\s\-–—./]+", "", text.casefold())
+    return _LOOSE_RE.sub("", text.casefold())

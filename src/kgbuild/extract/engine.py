@@ -598,6 +598,7 @@ class _Builder:
         self.warnings = warnings
         self.values: dict[str, Candidate] = {}
         self.lists: dict[str, list[Candidate]] = {}
+        self.list_items: dict[str, set[str]] = {}
         self.extra: dict[str, Candidate] = {}
         self.prose_funds: list[Candidate] = []
 
@@ -620,9 +621,13 @@ class _Builder:
         if key.startswith("extra:"):
             self.extra.setdefault(key[6:], candidate)
         elif key in _LIST_KEYS:
-            items = self.lists.setdefault(key, [])
-            if all(clean(str(c.value)).casefold() != clean(str(candidate.value)).casefold() for c in items):
-                items.append(candidate)
+            # An item is kept once however often it is written: a set of the items as written, not a
+            # comparison with every item before (quadratic: 125 clean() calls a page on the benchmark corpus).
+            written = clean(str(candidate.value)).casefold()
+            seen = self.list_items.setdefault(key, set())
+            if written not in seen:
+                seen.add(written)
+                self.lists.setdefault(key, []).append(candidate)
         elif key in self.values and candidate.confidence > 0.5 >= self.values[key].confidence:
             self.values[key] = candidate  # a value a label states beats one a label implies
         elif key in self.values:

@@ -66,6 +66,12 @@ def _label_regex(label: str) -> str:
     return "".join(out)
 
 
+def _stands_anywhere(phrase: str) -> bool:
+    """A chrome phrase of the form ``.*X.*``: a line holding X anywhere (X with no "|": ".*a|b.*" is not one)."""
+    return len(phrase) > 4 and phrase.startswith(".*") and phrase.endswith(".*") and not phrase.endswith("\\.*") \
+        and "|" not in phrase
+
+
 def _line_label_re(labels: list[str]) -> re.Pattern[str]:
     """A line starting with one of ``labels`` (tried in their order): groups ``label`` and ``rest``."""
     alternatives = "|".join(_label_regex(label) for label in labels)
@@ -117,6 +123,13 @@ class Lexicon:
         self.sections = {label_key(h): name for name, headings in labels["sections"].items() for h in headings}
 
         self.chrome_re = re.compile(rf"^(?:{'|'.join(phrases['chrome'])})$", re.I)
+        # The same test on a line of one line's text (no "\n"), 4x faster: a phrase that may stand
+        # anywhere (".*\bcookies?\b.*") is looked for once by search(); as one of the whole line's
+        # alternatives the pattern backtracked over the line for each such phrase.
+        anywhere = [p[2:-2] for p in phrases["chrome"] if _stands_anywhere(p)]
+        whole = [p for p in phrases["chrome"] if not _stands_anywhere(p)]
+        self.chrome_line_re = re.compile(rf"^(?:{'|'.join(whole)})$", re.I)
+        self.chrome_anywhere_re = re.compile("|".join(f"(?:{p})" for p in anywhere), re.I) if anywhere else None
         # Names stay on one line: a page's next line is another thing.
         space = r"[^\S\n]+"
         word, joiners = phrases["name_word"], "|".join(phrases["name_joiners"])
@@ -187,6 +200,11 @@ class Lexicon:
         # (none when a name starts otherwise than with plain letters: then everywhere).
         starts = {r.casefold().split()[0] for r in esf_regions if " " in r}
         self._esf_region_starts = sorted(starts) if all(_PLAIN_WORD_RE.fullmatch(w) for w in starts) else None
+
+    def is_chrome_line(self, line: str) -> bool:
+        """Whether ``line`` (one line, no "\\n") is page chrome: ``chrome_re`` matches it."""
+        return bool(self.chrome_line_re.match(line) or
+                    (self.chrome_anywhere_re is not None and self.chrome_anywhere_re.search(line)))
 
     def label_at_start(self, line: str) -> re.Match[str] | None:
         """The known label a line starts with (groups ``label`` and ``rest``), if any."""

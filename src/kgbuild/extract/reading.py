@@ -91,7 +91,7 @@ def is_chrome(lex: Lexicon, line: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _is_chrome(lex: Lexicon, line: str) -> bool:
     # Cached: the same banners and buttons open page after page of one site.
-    return bool(lex.chrome_re.match(clean(line)))
+    return lex.is_chrome_line(clean(line))  # clean() leaves no "\n"
 
 
 def is_heading(lex: Lexicon, line: Line) -> bool:

@@ -558,9 +558,10 @@ def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -
     A sentence that names several funds ("co-financed by the ERDF, the ESF+ and the JTF") says nothing
     about which one supports this project.
     """
-    # The funds first: most sentences name none, and the cues ("ur", "från") are slower to look for.
+    if not lex.fund_cue_anywhere_re.search(sentence):
+        return
     named = [(short, pattern) for _, short, pattern in lex.funds if pattern.search(sentence)]
-    if len(named) != 1 or not lex.fund_cue_anywhere_re.search(sentence):
+    if len(named) > 1:
         return
     for short, pattern in named:  # the funds not named have nothing to find
         for match in pattern.finditer(sentence):

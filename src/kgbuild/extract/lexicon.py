@@ -165,7 +165,8 @@ class Lexicon:
         contact_labels = [label for name in ("contact_email", "contact_phone") for lang, labels_ in
                           labels["fields"][name].items() if len(lang) == 2 for label in labels_]
         contact_alternatives = "|".join(_label_regex(x) for x in sorted(set(contact_labels), key=len, reverse=True))
-        self.spaced_contact_re = re.compile(rf"(?<=\s)(?P<label>{contact_alternatives})[ \t\u00a0]+(?=\S)", re.I)
+        self.spaced_contact_re = re.compile(
+            rf"{_starts_with(contact_labels)}(?<=\s)(?P<label>{contact_alternatives})[ \t\u00a0]+(?=\S)", re.I)
         self.lists = {label_key(h): key for key, headings in labels["lists"].items() for h in headings}
         self.sections = {label_key(h): name for name, headings in labels["sections"].items() for h in headings}
 
@@ -234,7 +235,7 @@ class Lexicon:
 
         self.municipalities = frozenset(municipalities)
         names = "|".join(re.escape(m) for m in sorted(municipalities, key=len, reverse=True))
-        self.municipality_re = re.compile(rf"(?<![\w-])(?:{names})(?![\w-])")
+        self.municipality_re = re.compile(rf"{_starts_with(municipalities)}(?<![\w-])(?:{names})(?![\w-])")
         # Two or more names in a list ("Eda, Filipstad och Årjäng"), from where it starts or up to the end.
         one, separator = self.municipality_re.pattern, r"(?:\s*,\s*|\s+(?:och|and|und|et|e|y|samt)\s+|\s*&\s*)"
         self.municipality_list_re = re.compile(rf"(?:{one})(?:{separator}(?:{one}))+")

@@ -353,11 +353,16 @@ def _text_sections(lex: Lexicon, reading: Reading, builder: _Builder, lines: tup
             continue
         blocks.setdefault(name, []).append(line.text.rstrip())
     for name, text_lines in blocks.items():
-        text = re.sub(r"\n{3,}", "\n\n", "\n".join(text_lines)).strip()
-        if text and name not in builder.extra:
+        if name in builder.extra:
+            continue  # already read (an unknown label of that name)
+        text = "\n".join(text_lines)
+        text = (_BLANK_LINES_RE.sub("\n\n", text) if "\n\n\n" in text else text).strip()
+        if text:
             start = reading.text.find(text_lines[0]) if text_lines else 0
             builder.extra[name] = Candidate(f"extra:{name}", text, start, start + len(text), "text", -1, 1.0)
 
+
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 # A Kohesio page names its project's item in Kohesio's Wikibase ("KOHESIO · Q4038989 · SE", ".../Q7362480").
 _KOHESIO_ITEM_RE = re.compile(r"(?<![\w-])Q[1-9][0-9]{3,9}(?![\w-])")

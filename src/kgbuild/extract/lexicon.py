@@ -68,11 +68,11 @@ def _label_regex(label: str) -> str:
 
 def _any_of(alternatives: list[str], before: str = "", after: str = "") -> str:
     """A pattern of any of ``alternatives``, between ``before`` and ``after``, led by the lookahead of
-    :func:`_starts_with`."""
-    return f"{_starts_with(alternatives)}{before}(?:{'|'.join(alternatives)}){after}"
+    :func:`starts_with_lookahead`."""
+    return f"{starts_with_lookahead(alternatives)}{before}(?:{'|'.join(alternatives)}){after}"
 
 
-def _starts_with(alternatives: list[str]) -> str:
+def starts_with_lookahead(alternatives: list[str]) -> str:
     """A lookahead for the letters the alternatives start with (``"(?=[fsu])"``), or ``""`` where one may
     start otherwise. A pattern of many alternatives is tried at every character; the lookahead rules out
     most characters at once (3.5x faster on sentences). It matches nothing the alternatives would not.
@@ -166,7 +166,7 @@ class Lexicon:
                           labels["fields"][name].items() if len(lang) == 2 for label in labels_]
         contact_alternatives = "|".join(_label_regex(x) for x in sorted(set(contact_labels), key=len, reverse=True))
         self.spaced_contact_re = re.compile(
-            rf"{_starts_with(contact_labels)}(?<=\s)(?P<label>{contact_alternatives})[ \t\u00a0]+(?=\S)", re.I)
+            rf"{starts_with_lookahead(contact_labels)}(?<=\s)(?P<label>{contact_alternatives})[ \t\u00a0]+(?=\S)", re.I)
         self.lists = {label_key(h): key for key, headings in labels["lists"].items() for h in headings}
         self.sections = {label_key(h): name for name, headings in labels["sections"].items() for h in headings}
 
@@ -235,7 +235,7 @@ class Lexicon:
 
         self.municipalities = frozenset(municipalities)
         names = "|".join(re.escape(m) for m in sorted(municipalities, key=len, reverse=True))
-        self.municipality_re = re.compile(rf"{_starts_with(municipalities)}(?<![\w-])(?:{names})(?![\w-])")
+        self.municipality_re = re.compile(rf"{starts_with_lookahead(municipalities)}(?<![\w-])(?:{names})(?![\w-])")
         # Two or more names in a list ("Eda, Filipstad och Årjäng"), from where it starts or up to the end.
         one, separator = self.municipality_re.pattern, r"(?:\s*,\s*|\s+(?:och|and|und|et|e|y|samt)\s+|\s*&\s*)"
         self.municipality_list_re = re.compile(rf"(?:{one})(?:{separator}(?:{one}))+")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,11 +73,10 @@ class Reading:
 
 
 def split_lines(text: str) -> list[Line]:
-    lines, start = [], 0
-    for index, line in enumerate(text.split("\n")):
-        lines.append(Line(index, start, start + len(line), line))
-        start += len(line) + 1
-    return lines
+    texts = text.split("\n")
+    starts = itertools.accumulate((len(line) + 1 for line in texts), initial=0)  # one more than lines: not strict
+    return [Line(index, start, start + len(line), line)
+            for index, (start, line) in enumerate(zip(starts, texts, strict=False))]
 
 
 def clean(text: str) -> str:

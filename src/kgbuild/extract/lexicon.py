@@ -7,6 +7,7 @@ only turns them into regular expressions and lookup tables.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import re
 import tomllib
@@ -132,6 +133,8 @@ class Lexicon:
                  esf_regions: list[str]) -> None:
         self.fields: dict[str, FieldSpec] = {}
         self.by_label: dict[str, list[FieldSpec]] = {}
+        # Each field without the others its value also states: how a value is read for an "also" field.
+        self.fields_alone: dict[str, FieldSpec] = {}
         self.label_language: dict[str, str] = {}
         written: list[str] = []
         patterns: list[tuple[str, FieldSpec]] = []
@@ -139,6 +142,7 @@ class Lexicon:
             field = FieldSpec(name, spec.get("key", name), spec["kind"], tuple(spec.get("also", ())),
                               spec.get("colon", False), spec.get("section"), spec.get("names_fund", False))
             self.fields[name] = field
+            self.fields_alone[name] = dataclasses.replace(field, also=())
             for language, values in spec.items():
                 if len(language) != 2 or not isinstance(values, list):
                     continue

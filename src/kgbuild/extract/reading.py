@@ -8,7 +8,6 @@ cannot read is reported, never guessed.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import re
@@ -240,8 +239,7 @@ def read_value(lex: Lexicon, spec: FieldSpec, text: str, offset: int, label: str
     for also in spec.also:
         if kind == "area" and also == "specific_objective":
             continue  # read with the area's code above ("1.1 Kompetensförsörjning")
-        other = dataclasses.replace(lex.fields[also], also=())
-        out += read_value(lex, other, text, offset, label, line, language)
+        out += read_value(lex, lex.fields_alone[also], text, offset, label, line, language)
     if spec.names_fund and label_at is not None:
         fund = _fund(lex, label, language)
         if fund:

@@ -30,14 +30,15 @@ def _cpu() -> float:
 
 def in_process(store_dir: Path, projects: list[str], seconds: float) -> float:
     """Lookups per second run one after another in this process, as a worker runs them."""
-    from kgbuild.server.workers import Job, _run
+    from kgbuild.server.answers import ChunkWriter, Job
+    from kgbuild.server.workers import _run
     from kgbuild.store import StoreDirectory, open_generation
 
     store = open_generation(StoreDirectory(store_dir).current(), False)  # type: ignore[arg-type]
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
-        answer = _run(store, Job(LOOKUP.format(projects[done % len(projects)], done), QueryResultsFormat.JSON.name,
-                                 10000))
+        job = Job(LOOKUP.format(projects[done % len(projects)], done), QueryResultsFormat.JSON.name, 1 << 20)
+        answer = _run(store, job, ChunkWriter(lambda chunk: None, job.max_bytes))
         assert answer.status == 200, answer.error
         done += 1
     return done / (time.perf_counter() - started)
@@ -46,7 +47,8 @@ def in_process(store_dir: Path, projects: list[str], seconds: float) -> float:
 async def through_pool(store_dir: Path, projects: list[str], workers: int, slots: int, clients: int,
                        seconds: float) -> tuple[float, float]:
     """Lookups per second through a WorkerPool with ``clients`` in flight; and this process's CPU ms per lookup."""
-    from kgbuild.server.workers import Job, WorkerPool
+    from kgbuild.server.answers import Answer, Job
+    from kgbuild.server.workers import WorkerPool
 
     pool = WorkerPool(store_dir, workers, 10.0, slots)
     await pool.start()
@@ -59,12 +61,12 @@ async def through_pool(store_dir: Path, projects: list[str], workers: int, slots
         while time.perf_counter() < end:
             sent += clients
             answer = await pool.run(Job(LOOKUP.format(projects[sent % len(projects)], f"pool-{sent}"),
-                                        QueryResultsFormat.JSON.name, 10000))
-            assert answer.status == 200, answer.error
+                                        QueryResultsFormat.JSON.name, 1 << 20))
+            assert isinstance(answer, Answer) and answer.status == 200, answer
             done += 1
 
     try:
-        await asyncio.gather(*(pool.run(Job("ASK {}", QueryResultsFormat.JSON.name, 1)) for _ in range(workers)))
+        await asyncio.gather(*(pool.run(Job("ASK {}", QueryResultsFormat.JSON.name, 1 << 20)) for _ in range(workers)))
         cpu, started = _cpu(), time.perf_counter()
         end = started + seconds
         await asyncio.gather(*(client(n) for n in range(clients)))

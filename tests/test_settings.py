@@ -30,7 +30,7 @@ PRECEDENCE = [
     ("graph_store", "http://127.0.0.1:7878/store", "https://a.example/ds/data", "http://127.0.0.1:7878/store",
      "https://a.example/ds/data"),
     ("query_timeout", "2.5", "7", 2.5, 7.0),
-    ("max_rows", "10", "20", 10, 20),
+    ("max_result_bytes", "1000", "2000", 1000, 2000),
     ("service_allowlist", "https://a.example/sparql, https://b.example/sparql", "https://c.example/sparql",
      ("https://a.example/sparql", "https://b.example/sparql"), ("https://c.example/sparql",)),
 ]
@@ -60,9 +60,9 @@ BAD = [
     ("query_timeout", "-1"),
     ("query_timeout", "0"),
     ("query_timeout", "inf"),
-    ("max_rows", "0"),
-    ("max_rows", "1_000"),
-    ("max_rows", "١٠"),  # Arabic-Indic digits: int() would read them
+    ("max_result_bytes", "0"),
+    ("max_result_bytes", "1_000"),
+    ("max_result_bytes", "١٠"),  # Arabic-Indic digits: int() would read them
     ("base_iri", "http://example.org"),
     ("base_iri", "ftp://example.org/"),
     ("include_personal_data", "maybe"),

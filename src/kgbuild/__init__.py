@@ -6,7 +6,8 @@ The pipeline, one module per stage, each with one entry function:
     mapping  (records → pyoxigraph quads)  deterministic IRIs
     validation (quads + shapes → report)   the only module that imports rdflib / pyshacl
     store    (quads → on-disk Oxigraph)    the only module that opens a pyoxigraph Store
-    export / server                        read the store; the server never imports the parsers
+    changes  (store after a build → log)   what each build created, updated, deleted
+    export / ldes / server                 read the store and its change log; the server never imports the parsers
 
 Only :mod:`kgbuild.pipeline` composes the stages; the CLI calls the same functions.
 ``tests/test_architecture.py`` checks these import rules.

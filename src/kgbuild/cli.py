@@ -274,7 +274,8 @@ def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any)
 
     if args.all:
         written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
-                              settings.dataset_license, settings.include_personal_data)
+                              settings.dataset_license, settings.include_personal_data,
+                              change_feed=not settings.remote)  # a remote store's builds keep no change log
         for path, digest in written.values():
             _say(f"wrote {path} (sha256 {digest})")
         return EXIT_OK
@@ -316,8 +317,44 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from kgbuild.fetch import USER_AGENT, FetchPolicy, FetchResult, fetch, read_url_list
+
+    urls = list(read_url_list(args.list, args.urls))
+    if not urls:
+        raise KgbuildError("give URLs, or --list FILE")
+    agent = USER_AGENT[:-1] + f"; {args.contact})" if args.contact else USER_AGENT
+    policy = FetchPolicy(delay=args.delay, timeout=args.timeout, max_bytes=args.max_bytes, retries=args.retries,
+                         max_redirects=args.max_redirects, allow_private=args.allow_private, user_agent=agent)
+
+    def report(result: FetchResult) -> None:
+        if result.path is None:
+            _say(f"error: {result.url}: {result.problem}")
+        else:
+            _say(f"{result.state}: {result.url} -> {result.path}")
+            print(result.path, flush=True)
+
+    results = fetch(urls, args.into, policy, report)
+    failed = sum(result.path is None for result in results)
+    states = ("new", "changed", "unchanged", "not modified")
+    counts = {state: sum(r.state == state for r in results) for state in states}
+    _say(f"fetched {len(results) - failed} of {len(results)} URL(s) into {args.into}: "
+         + ", ".join(f"{n} {state}" for state, n in counts.items()) + f", {failed} failed")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    return value
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -415,11 +452,40 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings(export, "store", "graph_store", "base_iri", "include_personal_data", "dataset_title",
                  "dataset_publisher", "dataset_license")
 
+    fetch = verb("fetch", "Save web pages into a source folder, each with a record of its URL, time and validators.",
+                 "kgbuild fetch https://www.esf.se/projekt/ --into my-pages/", _cmd_fetch,
+                 "Each page is saved as NAME.EXT (.html, .pdf, .docx or .txt, by its content type) beside "
+                 "NAME.meta.json: the URL, the final URL after redirects, when it was retrieved, the status, ETag, "
+                 "Last-Modified, content type, SHA-256 and size. A build reads the final URL as the source's "
+                 "prov:wasDerivedFrom. Polite: robots.txt honoured, one request at a time with a delay per host, "
+                 "retries with back-off on 429/503. A page fetched before is asked for conditionally; when it did "
+                 "not change, its files stay untouched. Private, loopback and link-local addresses are refused. "
+                 "Each URL that fails is one line; the others are still fetched (exit 1 if any failed).")
+    fetch.add_argument("urls", nargs="*", metavar="URL", help="http(s) URLs of pages")
+    fetch.add_argument("--list", type=Path, metavar="FILE",
+                       help="also fetch the URLs in FILE, one a line (# comments; - reads standard input)")
+    fetch.add_argument("--into", type=Path, default=Path("."), metavar="DIR",
+                       help="the source folder the pages are saved in (created if missing; default: .)")
+    fetch.add_argument("--delay", type=_seconds, default=1.0, metavar="SECONDS",
+                       help="wait between two requests to one host (robots.txt's Crawl-delay if longer; default 1)")
+    fetch.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                       help="time limit of one page, from connecting to its last byte (default 30)")
+    fetch.add_argument("--max-bytes", type=int, default=20 * 1024 * 1024, metavar="N",
+                       help="size limit of one page; a larger one is refused (default 20 MiB)")
+    fetch.add_argument("--retries", type=int, default=3, metavar="N",
+                       help="retries on 429, 503 and connection errors, with exponential back-off from 1 s, "
+                            "honouring Retry-After up to 120 s (default 3)")
+    fetch.add_argument("--max-redirects", type=int, default=5, metavar="N", help="redirects followed (default 5)")
+    fetch.add_argument("--allow-private", action="store_true",
+                       help="allow private, loopback, link-local and other non-public addresses (refused by default)")
+    fetch.add_argument("--contact", metavar="EMAIL_OR_URL",
+                       help="how a site's operator can reach you: added to the User-Agent")
+
     serve = verb("serve", "Serve the store: SPARQL endpoint, linked-data pages, dumps and the query page "
                           "(builds the bundled corpus first when the store is empty).",
                  "kgbuild serve --port 8000", _cmd_serve)
     add_settings(serve, "store", "graph_store", "dumps_dir", "base_iri", "host", "port", "include_personal_data",
-                 "query_timeout", "max_rows", "max_body_bytes", "max_concurrent_per_client", "query_workers",
+                 "query_timeout", "max_result_bytes", "max_body_bytes", "max_concurrent_per_client", "query_workers",
                  "queries_per_worker", "service_allowlist", "dataset_title", "dataset_publisher", "dataset_license")
     return parser
 

@@ -21,7 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, Triple, serialize
+from pyoxigraph import (
+    BlankNode,
+    DefaultGraph,
+    Literal,
+    NamedNode,
+    Quad,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+    Store,
+    Triple,
+    serialize,
+)
 
 from kgbuild.errors import KgbuildError
 from kgbuild.jsonld import context_url, write_compact_dataset
@@ -58,6 +70,7 @@ AUTHORITY = "http://publications.europa.eu/resource/authority/"
 MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 SPDX = "http://spdx.org/rdf/terms#"
 SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
+LDES_SPECIFICATION = "https://w3id.org/ldes/specification"
 
 
 def public_graphs(store: Store, iris: Iris, include_personal: bool = False) -> list[NamedNode]:
@@ -78,9 +91,9 @@ def _only_public(store: Store, graphs: list[NamedNode]) -> bool:
     return len(graphs) == sum(1 for _ in store.named_graphs())
 
 
-def _merge_of(store: Store, graphs: list[NamedNode]) -> dict[str, list[NamedNode]]:
-    """The dataset argument of a query over the merge of ``graphs``: none when the store keeps it."""
-    return {} if _only_public(store, graphs) and has_merge(store) else {"default_graph": graphs}
+def _merge_of(store: Store, graphs: list[NamedNode]) -> list[NamedNode | BlankNode | DefaultGraph] | None:
+    """The default graph of a query over the merge of ``graphs``: ``None`` when the store keeps it."""
+    return None if _only_public(store, graphs) and has_merge(store) else list(graphs)
 
 
 def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], include_personal: bool) -> None:
@@ -111,6 +124,7 @@ def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], i
         triples = store.query(DISTINCT_TRIPLES, use_default_graph_as_union=True)
     else:
         triples = store.query(DISTINCT_TRIPLES, default_graph=list(graphs))
+    assert isinstance(triples, QueryTriples), "a CONSTRUCT query answers triples"
     serialize(triples, output, format=fmt.rdf_format, prefixes=prefixes)
 
 
@@ -153,8 +167,8 @@ def write_export(store: Store, iris: Iris, format_name: str, out: Path | None,
         raise KgbuildError(f"cannot write {out or 'stdout'}: {exc.strerror or exc}") from None
 
 
-def _count(store: Store, query: str, over: dict[str, list[NamedNode]]) -> int:
-    result = store.query(query, **over)
+def _count(store: Store, query: str, over: list[NamedNode | BlankNode | DefaultGraph] | None) -> int:
+    result = store.query(query, default_graph=over) if over is not None else store.query(query)
     assert isinstance(result, QuerySolutions)
     for row in result:
         value = row[0]
@@ -164,7 +178,7 @@ def _count(store: Store, query: str, over: dict[str, list[NamedNode]]) -> int:
 
 def dataset_description(store: Store, iris: Iris, title: str, publisher: str, license_iri: str,
                         distributions: dict[str, tuple[Path, str]] | None = None,
-                        include_personal: bool = False) -> list[Triple]:
+                        include_personal: bool = False, change_feed: bool = True) -> list[Triple]:
     """A VoID + DCAT-AP 3 description of the published dataset: what portals harvest.
 
     A ``dcat:Catalog`` lists the ``dcat:Dataset`` and the SPARQL endpoint as a ``dcat:DataService``;
@@ -175,6 +189,8 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
     ``dct:MediaType`` and so on. The result conforms to the DCAT-AP 3.0.1 SHACL shapes.
 
     :param distributions: format name → (dump file, SHA-256), each described as a ``dcat:Distribution``.
+    :param change_feed: also list the change feed (``/ldes``, :mod:`kgbuild.ldes`) as a ``dcat:DataService``
+        of the catalogue (a store that keeps a change log: the embedded one).
     """
     graphs = public_graphs(store, iris, include_personal)
     over = _merge_of(store, graphs)  # once: each check walks the store's named graphs
@@ -223,6 +239,7 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
         Triple(service, node(DCAT + "servesDataset"), dataset),
         Triple(service, node(DCT + "conformsTo"), node(SPARQL_PROTOCOL)),
         a(node(SPARQL_PROTOCOL), DCT + "Standard"),
+        *(_change_feed(iris, title, agent, licence, dataset, catalogue) if change_feed else []),
         a(dataset, VOID + "Dataset"),
         a(dataset, DCAT + "Dataset"),
         Triple(dataset, node(DCT + "title"), en(title)),
@@ -252,14 +269,15 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
         Triple(dataset, node(VOID + "classes"), lit(
             _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) { ?s a ?c }", over), XSD + "integer")),
     ]
-    result = store.query("SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c", **over)
+    classes = "SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c"
+    result = store.query(classes, default_graph=over) if over is not None else store.query(classes)
     assert isinstance(result, QuerySolutions)
     for index, row in enumerate(result):
         partition = node(f"{iris.base}dataset/class/{index}")
         triples += [
             Triple(dataset, node(VOID + "classPartition"), partition),
-            Triple(partition, node(VOID + "class"), row[0]),  # type: ignore[arg-type]
-            Triple(partition, node(VOID + "entities"), lit(row[1].value, XSD + "integer")),  # type: ignore[union-attr]
+            Triple(partition, node(VOID + "class"), row[0]),
+            Triple(partition, node(VOID + "entities"), lit(row[1].value, XSD + "integer")),
         ]
     gzip_type = node(MEDIA_TYPES + "application/gzip")
     if distributions:
@@ -291,6 +309,34 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
             Triple(distribution, node(DCT + "license"), licence),
         ]
     return triples
+
+
+def _change_feed(iris: Iris, title: str, agent: NamedNode, licence: NamedNode, dataset: NamedNode,
+                 catalogue: NamedNode) -> list[Triple]:
+    """The change feed as a data service: a Linked Data Event Stream serving the dataset's changes.
+
+    A data service, not a distribution: DCAT-AP's distributions are the dataset itself (and the harvesting
+    test counts the dumps as its distributions); the feed is an API through which to follow it.
+    """
+    node = NamedNode
+    service, stream = node(iris.base + "ldes#service"), node(iris.base + "ldes")
+    specification = node(LDES_SPECIFICATION)
+    return [
+        Triple(catalogue, node(DCAT + "service"), service),
+        Triple(service, node(RDF + "type"), node(DCAT + "DataService")),
+        Triple(service, node(DCT + "title"), Literal(f"{title}: change feed", language="en")),
+        Triple(service, node(DCT + "description"), Literal(
+            "Every version of every project and source graph, and of the ontology and the shapes, as a Linked Data "
+            "Event Stream paged by time: a harvester reads it once, then only the pages after the last it read.",
+            language="en")),
+        Triple(service, node(DCT + "publisher"), agent),
+        Triple(service, node(DCT + "license"), licence),
+        Triple(service, node(DCAT + "endpointURL"), stream),
+        Triple(stream, node(RDF + "type"), node(RDFS + "Resource")),
+        Triple(service, node(DCAT + "servesDataset"), dataset),
+        Triple(service, node(DCT + "conformsTo"), specification),
+        Triple(specification, node(RDF + "type"), node(DCT + "Standard")),
+    ]
 
 
 _AT_FDCWD = -100
@@ -335,7 +381,7 @@ def _swap_in(staging: Path, directory: Path, keep_previous: bool = False) -> Non
 
 def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher: str, license_iri: str,
                 include_personal: bool = False, generation: str | None = None,
-                keep_previous: bool = False) -> dict[str, tuple[Path, str]]:
+                keep_previous: bool = False, change_feed: bool = True) -> dict[str, tuple[Path, str]]:
     """Every dump format, gzipped, plus ``SHA256SUMS`` and ``void.ttl``, swapped into ``directory`` whole.
 
     ``generation`` (the store generation dumped) is recorded in a ``GENERATION`` file inside. With
@@ -357,7 +403,8 @@ def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher
             written[name] = (path, hashlib.sha256(path.read_bytes()).hexdigest())
         sums = "".join(f"{digest}  {path.name}\n" for path, digest in written.values())
         (staging / "SHA256SUMS").write_text(sums, encoding="utf-8")
-        description = dataset_description(store, iris, title, publisher, license_iri, written, include_personal)
+        description = dataset_description(store, iris, title, publisher, license_iri, written, include_personal,
+                                          change_feed)
         (staging / "void.ttl").write_bytes(serialize(description, format=RdfFormat.TURTLE, prefixes=PREFIXES) or b"")
         if generation:
             (staging / "GENERATION").write_text(generation + "\n", encoding="utf-8")

@@ -33,7 +33,7 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -101,6 +101,7 @@ class SourceInfo:
     name: str  # file name, without directories
     sha256: str
     parser_version: str
+    url: str | None = None  # where a fetched page came from (its record, :mod:`kgbuild.sidecar`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +318,8 @@ def map_source(result: ParseResult, source: SourceInfo, identity: OrganisationId
     """Map the records of one source text to quads.
 
     :param result: what the parser read from the source.
-    :param source: the source file's name and checksum, for provenance.
+    :param source: the source file's name and checksum, for provenance; for a fetched page, the URL it came
+        from, which the source document is ``prov:wasDerivedFrom``.
     :param identity: organisation identities gathered from the whole corpus.
     :param iris: the IRI scheme (base IRI).
     :return: public and personal quads in the source's two named graphs.
@@ -331,6 +333,8 @@ def map_source(result: ParseResult, source: SourceInfo, identity: OrganisationId
     public.add(document, KG + "sha256", _lit(source.sha256))
     public.add(document, KG + "sourceFormat", _lit(result.source_format))
     public.add(document, KG + "parserVersion", _lit(source.parser_version))
+    if source.url is not None:
+        public.add(document, PROV + "wasDerivedFrom", NamedNode(source.url))
     for index, record in enumerate(result.records):
         subject, earlier = _subject(iris, source, record, index, len(result.records))
         _map_record(public, personal, iris, identity, record, subject, warnings)
@@ -713,7 +717,8 @@ def _map_organisations(public: _Writer, iris: Iris, identity: OrganisationIdenti
         public.add(subject, KG + "hasParticipation", participation)
 
 
-def _map_contact(personal: _Writer, record: ProjectRecord, subject: NamedNode, extra: dict[str, object]) -> None:
+def _map_contact(personal: _Writer, record: ProjectRecord, subject: NamedNode,
+                 extra: Mapping[str, object]) -> None:
     details = [record.contact_name, record.contact_email, record.contact_phone,
                *(extra.get(key) for key in _CONTACT_EXTRAS)]
     if not any(details):

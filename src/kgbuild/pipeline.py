@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, cast
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
+from kgbuild.changes import recorder
 from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
@@ -45,6 +46,7 @@ from kgbuild.merge import MergeKeeper, merged, merged_nquads
 from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult, pickled_by_fields
 from kgbuild.resources import data_path, ontology_path
+from kgbuild.sidecar import fetched_url
 from kgbuild.store import StoreDirectory, open_in_memory
 from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, finding_order, validate_quads
 from kgbuild.vocab import KG, OWL, PROV, RDF, XSD
@@ -157,15 +159,30 @@ def read_sources(paths: Sequence[Path]) -> tuple[list[tuple[SourceInfo, ParseRes
     for path in unique:
         try:
             data = path.read_bytes()
-            result = parse_bytes(data, str(path))
+            parsed.append(_source_info(path.name, data, parse_bytes(data, str(path)), fetched_url(path)))
         except OSError as exc:
             failures.append(SourceFailure(str(path), exc.strerror or str(exc)))
-            continue
         except SourceError as exc:
             failures.append(SourceFailure(str(path), exc.problem))
-            continue
-        parsed.append((SourceInfo(path.name, hashlib.sha256(data).hexdigest(), PARSER_VERSION), result))
     return parsed, failures
+
+
+def _source_info(name: str, data: bytes, result: ParseResult, url: str | None
+                 ) -> tuple[SourceInfo, ParseResult]:
+    """A parsed source's provenance; for a fetched page, with the URL its record names (:mod:`kgbuild.sidecar`).
+
+    That URL becomes the source document's ``prov:wasDerivedFrom`` and every record's ``source_url``,
+    in place of any the text states: the record says where these bytes were actually fetched from.
+    """
+    if url is None:
+        return SourceInfo(name, hashlib.sha256(data).hexdigest(), PARSER_VERSION), result
+    try:
+        NamedNode(url)
+    except ValueError as exc:
+        raise SourceError(name, f"its fetch record's URL is not an IRI: {exc}") from None
+    records = tuple(dataclasses.replace(record, source_url=url) for record in result.records)
+    return (SourceInfo(name, hashlib.sha256(data).hexdigest(), PARSER_VERSION, url),
+            dataclasses.replace(result, records=records))
 
 
 def map_sources(parsed: Sequence[tuple[SourceInfo, ParseResult]], iris: Iris) -> list[MappedSource]:
@@ -261,6 +278,7 @@ class _SourceText:
     location: str  # the absolute path: a pool's processes need not share this process's working directory
     data: bytes | None = None
     problem: str | None = None  # reading it here failed
+    url: str | None = None  # read here with ``data``: the URL a fetched page's record names
 
 
 def _source_text(path: Path, read: bool) -> _SourceText:
@@ -268,22 +286,26 @@ def _source_text(path: Path, read: bool) -> _SourceText:
     if not read:
         return text
     try:
-        return dataclasses.replace(text, data=path.read_bytes())
+        return dataclasses.replace(text, data=path.read_bytes(), url=fetched_url(path))
     except OSError as exc:
         return dataclasses.replace(text, problem=exc.strerror or str(exc))
+    except SourceError as exc:
+        return dataclasses.replace(text, problem=exc.problem)
 
 
 def _parse_source(job: _SourceText, _: None) -> tuple[SourceInfo, ParseResult] | SourceFailure:
     if job.problem is not None:
         return SourceFailure(job.source, job.problem)
     try:
-        data = job.data if job.data is not None else Path(job.location).read_bytes()
-        result = parse_bytes(data, job.source)
+        if job.data is not None:
+            data, url = job.data, job.url
+        else:
+            data, url = Path(job.location).read_bytes(), fetched_url(Path(job.location))
+        return _source_info(job.name, data, parse_bytes(data, job.source), url)
     except OSError as exc:
         return SourceFailure(job.source, exc.strerror or str(exc))
     except SourceError as exc:
         return SourceFailure(job.source, exc.problem)
-    return SourceInfo(job.name, hashlib.sha256(data).hexdigest(), PARSER_VERSION), result
 
 
 def _prepared(result: ParseResult, mapped: MappedSource) -> PreparedSource:
@@ -408,6 +430,13 @@ def _duplicates(prepared: Sequence[PreparedSource], quads_of: Callable[[Prepared
 
 
 _PROJECT_KINDS = frozenset({KG + "Project", KG + "PartnerSearch"})
+
+
+def _stated_in(store: Store, graphs: Iterable[str]) -> set[str]:
+    """The IRIs of the projects and calls that these graphs of ``store`` type as such."""
+    return {q.subject.value for graph in graphs for kind in _PROJECT_KINDS
+            for q in store.quads_for_pattern(None, NamedNode(RDF_TYPE), NamedNode(kind), NamedNode(graph))
+            if isinstance(q.subject, NamedNode)}
 
 
 def _stated_projects(quads: Iterable[Quad]) -> set[str]:
@@ -781,7 +810,12 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     if progress:
         progress("load", len(to_write))
 
+    # The projects this build may change, for the change log: those the graphs it replaces or removes
+    # stated (read in ``fill`` before they go) and those the new versions state.
+    touched = {subject for item in to_write for subject in item.subjects}
+
     def fill(store: Store, personal: Store) -> None:
+        touched.update(_stated_in(store, [*to_remove, *(item.graph for item in to_write)]))
         keeper = MergeKeeper(store)
         for graph, static in static_changes.items():
             _replace_graph(keeper, graph, static.quads, iris, static.digest, stamp, None)
@@ -804,7 +838,7 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
-    directory.write_generation(fill)
+    directory.write_generation(fill, record=recorder(iris, touched, stamp))
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
 
@@ -884,7 +918,8 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
             report.quads = counted.result()
 
     try:
-        directory.write_generation(fill, fresh=fresh)
+        # A new log (or the first of a store built before logs were kept) records every project there is.
+        directory.write_generation(fill, fresh=fresh, record=recorder(iris, set(), stamp))
     except _NothingLoaded:
         report.every_source_failed = True
     report.validation = ValidationReport(tuple(sorted(findings, key=finding_order)))

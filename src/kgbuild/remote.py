@@ -297,7 +297,7 @@ class Remote:
               store_timeout: float | None = None) -> Iterator[object]:
         """Send a query; yield the answer parsed as it streams in (``QuerySolutions``, ``QueryBoolean``, or an
         iterator of ``Triple`` when ``graph``). Leaving the block closes the connection, so a reader that
-        stops early (a row cap) does not make the remote send the rest.
+        stops early (the deadline, the size bound) does not make the remote send the rest.
 
         :param deadline: a ``time.monotonic()`` instant past which reading stops with :class:`TimeoutError`.
         :param store_timeout: the time limit passed to a store known to take one (Virtuoso), in seconds;

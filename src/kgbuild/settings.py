@@ -120,7 +120,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("include_personal_data", "false", _bool,
             "include contact persons' names, e-mails and phones in exports and the endpoint"),
     Setting("query_timeout", "30", _positive_float, "per-query deadline in seconds; a query past it is stopped (503)"),
-    Setting("max_rows", "10000", _positive_int, "result row cap; a capped result says so in a header"),
+    Setting("max_result_bytes", "268435456", _positive_int,
+            "largest answer a query may get, in bytes; a longer one fails visibly (an error status, or an "
+            "aborted response once it has begun), never cut short"),
     Setting("max_body_bytes", "1048576", _positive_int, "largest accepted request body (413 above)"),
     Setting("max_concurrent_per_client", "4", _positive_int, "queries one client may run at once (429 above)"),
     Setting("query_workers", "2", _positive_int, "query worker processes (each can be stopped at the deadline)"),
@@ -149,7 +151,7 @@ class Settings:
     port: int
     include_personal_data: bool
     query_timeout: float
-    max_rows: int
+    max_result_bytes: int
     max_body_bytes: int
     max_concurrent_per_client: int
     query_workers: int

@@ -6,6 +6,7 @@ Layout of a store directory::
       CURRENT            name of the generation being served (replaced with an atomic rename)
       gen-000001/        a complete Oxigraph database
       gen-000002/        the next one, built beside it
+      gen-000002.changes/  the change log up to that generation (:mod:`kgbuild.changes`), its own database
 
 A build writes a new generation, starting from a cheap checkpoint of the current one (Oxigraph's
 ``backup`` hard-links its files), changes only the graphs that changed, and switches ``CURRENT``
@@ -29,7 +30,7 @@ from pyoxigraph import Store
 from kgbuild.errors import KgbuildError
 from kgbuild.merge import has_merge, merged
 
-__all__ = ["StoreDirectory", "open_read_only", "open_in_memory", "scratch_store"]
+__all__ = ["StoreDirectory", "open_read_only", "open_in_memory", "open_changes", "scratch_store"]
 
 T = TypeVar("T")
 _GENERATION_RE = re.compile(r"^gen-([0-9]{6})$")
@@ -70,7 +71,8 @@ class StoreDirectory:
         numbers = [int(_GENERATION_RE.match(p.name).group(1)) for p in self.generations()]  # type: ignore[union-attr]
         return self.root / f"gen-{max(numbers, default=0) + 1:06d}"
 
-    def write_generation(self, fill: Callable[[Store, Store], T], fresh: bool = False) -> T:
+    def write_generation(self, fill: Callable[[Store, Store], T], fresh: bool = False,
+                         record: Callable[[Store, Store], None] | None = None) -> T:
         """Write a new generation with ``fill`` and switch it in; return what ``fill`` returns.
 
         The generation starts as a copy of the current one (empty with ``fresh``: a store whose IRIs are
@@ -81,6 +83,12 @@ class StoreDirectory:
         database that still has a writer). If ``fill`` raises, the new generation is deleted and the
         current one stays. Only one build may write at a time (a lock file says so).
 
+        ``record``, when given, is called after ``fill`` with the written public store and the change
+        log (``gen-N.changes``: a copy of the current generation's, empty with ``fresh``), to append
+        what this generation changed. The log is a database of its own, not a graph of the public one,
+        so that it is in no query's dataset, no dump and no count, and it is switched in with the
+        generation it describes or not at all.
+
         :raises KgbuildError: when another build holds the lock, or the new generation cannot be
             written or switched in (a full disk, say); the current generation then stays as it was.
         """
@@ -89,7 +97,7 @@ class StoreDirectory:
             self._remove_abandoned()
             target = self._next_generation()
             try:
-                result = self._fill(target, fill, fresh)
+                result = self._fill(target, fill, fresh, record)
                 self._switch(target)
             except BaseException:
                 if self.current() != target:  # never remove what was switched in
@@ -98,20 +106,26 @@ class StoreDirectory:
         self._collect_garbage()
         return result
 
-    def _fill(self, target: Path, fill: Callable[[Store, Store], T], fresh: bool) -> T:
+    def _fill(self, target: Path, fill: Callable[[Store, Store], T], fresh: bool,
+              record: Callable[[Store, Store], None] | None) -> T:
         current = None if fresh else self.current()
         try:
             if current is not None:
                 Store.read_only(str(current)).backup(str(target))
-                if personal_path(current).is_dir():
-                    Store.read_only(str(personal_path(current))).backup(str(personal_path(target)))
+                for beside in (personal_path, changes_path):
+                    if beside(current).is_dir():
+                        Store.read_only(str(beside(current))).backup(str(beside(target)))
             store = Store(str(target))
             personal = Store(str(personal_path(target)))
+            log = Store(str(changes_path(target))) if record is not None else None
         except OSError as exc:
             raise KgbuildError(f"cannot create a new store generation in {self.root}: {exc}; "
                                "the current generation is still served") from None
         try:
             result = fill(store, personal)
+            if record is not None and log is not None:
+                record(store, log)
+                log.flush()
             store.flush()
             personal.flush()
         except OSError as exc:
@@ -121,7 +135,7 @@ class StoreDirectory:
         else:
             problem = ""
         finally:
-            del store, personal  # the only references: closes the databases before a removal or the switch
+            del store, personal, log  # the only references: closes the databases before a removal or the switch
         if problem:
             raise KgbuildError(f"cannot write a new store generation in {self.root}: {problem}; "
                                "the current generation is still served")
@@ -216,6 +230,26 @@ def open_generation(path: str | Path, include_personal: bool = False) -> Store:
         raise KgbuildError(f"cannot open the store in {path}: {exc}") from None
 
 
+def open_changes(root: str | Path) -> tuple[str, Store] | None:
+    """The current generation's name and its change log (:mod:`kgbuild.changes`), opened read-only.
+
+    :return: None when nothing has been built, or the generation has no log (built before kgbuild kept one).
+    :raises KgbuildError: when the log is there but cannot be opened.
+    """
+    current = StoreDirectory(root).current()
+    if current is None or not changes_path(current).is_dir():
+        return None
+    try:
+        return current.name, Store.read_only(str(changes_path(current)))
+    except OSError as exc:
+        raise KgbuildError(f"cannot open the change log in {changes_path(current)}: {exc}") from None
+
+
+def changes_path(generation: Path) -> Path:
+    """The change-log database beside a generation."""
+    return generation.with_name(generation.name + ".changes")
+
+
 def personal_path(generation: Path) -> Path:
     """The personal-data database beside a generation."""
     return generation.with_name(generation.name + ".personal")
@@ -254,7 +288,7 @@ def _with_personal(generation: Path) -> Path:
 
 def _remove_generation(generation: Path) -> None:
     """A generation with its personal-data database and its opted-in copy."""
-    for path in (generation, personal_path(generation), _full_path(generation)):
+    for path in (generation, personal_path(generation), changes_path(generation), _full_path(generation)):
         shutil.rmtree(path, ignore_errors=True)
     for leftover in generation.parent.glob(f"{generation.name}.full-*"):
         shutil.rmtree(leftover, ignore_errors=True)

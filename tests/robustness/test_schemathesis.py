@@ -41,7 +41,7 @@ SAMPLE_QUERIES = [
 def served_url(bundled_store: Path) -> Iterator[str]:
     """The server, once its dumps are made: until then ``/dumps/`` answers 503 + Retry-After by design, and
     on a loaded machine the fuzzer can reach it before the background dump maker (at nice 10) is done."""
-    with running_server(make_settings(bundled_store, query_timeout=10.0, max_rows=200)) as url:
+    with running_server(make_settings(bundled_store, query_timeout=10.0, max_result_bytes=200_000)) as url:
         ready_by = time.monotonic() + 300  # generous: a bound on a stuck dump maker, not on the machine's speed
         while (index := httpx.get(f"{url}/dumps/", timeout=30)).status_code != 200:
             assert index.status_code == 503 and index.headers.get("retry-after"), index.text

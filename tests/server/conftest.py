@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -17,8 +20,15 @@ from kgbuild.mapping import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.server.app import create_app
 from kgbuild.settings import Settings, load_settings
+from kgbuild.store import StoreDirectory, open_generation
 
 BASE = "http://127.0.0.1:8000/"
+CHROMIUM = Path("/usr/bin/chromium")
+# No name resolves but loopback's: should a request get past the route below, it still goes nowhere.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+TIMEOUT_MS = 20_000
 
 
 def make_settings(store: Path, **overrides: object) -> Settings:
@@ -48,6 +58,13 @@ def running_server(settings: Settings) -> Iterator[str]:
         thread.join(timeout=15)
 
 
+def local_count(store_dir: Path, query: str = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") -> int:
+    """A count made by the store itself, in this process (the default graph is the merge of its graphs)."""
+    current = StoreDirectory(store_dir).current()
+    assert current is not None
+    return int(next(iter(open_generation(current, False).query(query)))[0].value)  # type: ignore[index,union-attr,arg-type]
+
+
 def build_bundled(tmp_path_factory: pytest.TempPathFactory, name: str, base: str) -> Path:
     """The bundled corpus built by the real pipeline under ``base``, in a new folder named ``name``."""
     store = tmp_path_factory.mktemp(name) / "kgstore"
@@ -74,3 +91,56 @@ def server_url(bundled_store: Path) -> Iterator[str]:
     """One shared server over the bundled store, default settings (5 s deadline for the test suite)."""
     with running_server(make_settings(bundled_store, query_timeout=5.0)) as url:
         yield url
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if os.environ.get("KGBUILD_CI"):
+        pytest.fail(message + "; KGBUILD_CI is set, so the browser tests must run")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
+    """A page in a fresh headless Chromium profile, and every URL the browser asked for (nothing may leave).
+
+    Skipped when /usr/bin/chromium or playwright is absent, unless ``KGBUILD_CI`` is set (then it fails).
+    Playwright never downloads a browser here: it drives the system one through ``executable_path``.
+    """
+    _require_browser()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("KGBUILD_CI"):
+            pytest.fail("playwright is not installed; KGBUILD_CI is set, so the browser tests must run")
+        pytest.skip("playwright is not installed (pip install playwright; never `playwright install`)")
+    requested: list[str] = []
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        requested.append(url)
+        if urlsplit(url).hostname == "127.0.0.1":
+            route.continue_()
+        else:  # record it (the test fails on it) but never let it out
+            route.abort()
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900})
+        try:
+            context.route("**/*", route)
+            context.on("request", lambda request: requested.append(request.url))
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            yield page, requested
+        finally:
+            context.close()
+
+
+def outside_hosts(requested: list[str]) -> list[str]:
+    """The URLs of those a browser asked for that name a host other than 127.0.0.1 (data: and blob: are local)."""
+    return sorted({url for url in requested
+                   if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != "127.0.0.1"})

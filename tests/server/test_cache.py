@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from kgbuild.server.answers import Answer
 from kgbuild.server.cache import AnswerCache
-from kgbuild.server.workers import Answer
 
 
 def test_cache_is_bounded_and_least_recently_used_goes_first() -> None:

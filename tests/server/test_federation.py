@@ -25,7 +25,7 @@ import pytest
 from pyoxigraph import Literal, NamedNode, Quad, Store
 
 from tests.conftest import stop_process
-from tests.server.conftest import BASE, make_settings, running_server
+from tests.server.conftest import BASE, local_count, make_settings, running_server
 
 PROJECT = f"{BASE}id/project/22-010-S04"
 PROJECT_TITLE = "Värmlands Skolsamverkan"
@@ -478,3 +478,17 @@ def test_comunica_federates_into_our_endpoint(server_url: str) -> None:
     assert result.returncode == 0, result.stderr
     bindings = json.loads(result.stdout)["results"]["bindings"]
     assert [(b["t"]["value"], b["t"].get("xml:lang")) for b in bindings] == [(PROJECT_TITLE, "sv")]
+
+
+def test_comunica_pulling_every_row_counts_what_the_store_counts(server_url: str, bundled_store: Path) -> None:
+    """Two sources (the endpoint under two host names) so that Comunica cannot push the COUNT down: it
+    pulls every triple from each (``SELECT ?s ?p ?o``, a streamed answer) and counts them itself."""
+    binary = _comunica()
+    other_name = server_url.replace("127.0.0.1", "localhost")
+    result = subprocess.run([str(binary), f"sparql@{server_url}/sparql", f"sparql@{other_name}/sparql",
+                             "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "-t", JSON_RESULTS],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    counted = int(json.loads(result.stdout)["results"]["bindings"][0]["n"]["value"])
+    local = local_count(bundled_store)
+    assert counted == 2 * local and local > 13000

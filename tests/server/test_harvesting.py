@@ -33,7 +33,7 @@ DUMP = "kgbuild.nt.gz"
 SPDX = "http://spdx.org/rdf/terms#"
 # A concrete request for each templated route.
 CONCRETE = {"/id/{path:path}": "/id/project/22-010-S04", "/dumps/{name}": f"/dumps/{DUMP}",
-            "/sparql": "/sparql?query=ASK%7B%7D"}
+            "/sparql": "/sparql?query=ASK%7B%7D", "/ldes/{page}": "/ldes/0"}
 # Headers that may differ between two answers to the same request.
 VOLATILE = {"date"}
 
@@ -168,9 +168,13 @@ def test_the_description_conforms_to_dcat_ap_3(client: httpx.Client, dump: bytes
     # Everything a DCAT-AP harvester looks for is there to be checked, not absent.
     [catalogue] = data.subjects(rdflib.RDF.type, dcat.Catalog)
     [dataset] = data.objects(catalogue, dcat.dataset)
-    [service] = data.objects(catalogue, dcat.service)
-    assert (service, rdflib.RDF.type, dcat.DataService) in data
-    assert (service, dcat.endpointURL, rdflib.URIRef(BASE + "sparql")) in data
+    services = {str(s): s for s in data.objects(catalogue, dcat.service)}
+    assert set(services) == {BASE + "sparql#service", BASE + "ldes#service"}  # the endpoint and the change feed
+    for service in services.values():
+        assert (service, rdflib.RDF.type, dcat.DataService) in data
+        assert (service, dcat.servesDataset, dataset) in data
+    assert (services[BASE + "sparql#service"], dcat.endpointURL, rdflib.URIRef(BASE + "sparql")) in data
+    assert (services[BASE + "ldes#service"], dcat.endpointURL, rdflib.URIRef(BASE + "ldes")) in data
     distributions = set(data.objects(dataset, dcat.distribution))
     assert len(distributions) == 5
     [nt] = [d for d in distributions if str(d).endswith(DUMP)]

@@ -1,13 +1,11 @@
 """The query page in a real browser: headless Debian Chromium, driven by Playwright, against a live server.
 
-Skipped only when /usr/bin/chromium is absent and ``KGBUILD_CI`` is unset; in CI a missing browser fails.
-Playwright never downloads a browser here: it drives the system one through ``executable_path``.
+The browser comes from ``conftest.browser_page``: skipped only when /usr/bin/chromium is absent and
+``KGBUILD_CI`` is unset; in CI a missing browser fails.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,57 +16,10 @@ from kgbuild.mapping import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.resources import queries_path
 from kgbuild.server.app import named_queries
-from tests.server.conftest import make_settings, running_server
+from tests.server.conftest import make_settings, outside_hosts, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 EXAMPLE = "Granted ESF support and total budget per NUTS-2 region and programming period"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TIMEOUT_MS = 20_000
-
-
-def _require_browser() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if os.environ.get("KGBUILD_CI"):
-        pytest.fail(message + "; KGBUILD_CI is set, so the query-page test must run")
-    pytest.skip(message)
-
-
-@pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
-    """A page in a fresh headless Chromium profile, and every URL the browser asked for (nothing may leave)."""
-    _require_browser()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("KGBUILD_CI"):
-            pytest.fail("playwright is not installed; KGBUILD_CI is set, so the query-page test must run")
-        pytest.skip("playwright is not installed (pip install playwright; never `playwright install`)")
-    requested: list[str] = []
-
-    def route(route: Any) -> None:
-        url = route.request.url
-        requested.append(url)
-        if urlsplit(url).hostname == "127.0.0.1":
-            route.continue_()
-        else:  # record it (the test fails on it) but never let it out
-            route.abort()
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900})
-        try:
-            context.route("**/*", route)
-            context.on("request", lambda request: requested.append(request.url))
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page, requested
-        finally:
-            context.close()
 
 
 def test_query_page_runs_an_example_in_a_real_browser(server_url: str, browser_page: tuple[Any, list[str]],
@@ -115,9 +66,7 @@ def test_query_page_runs_an_example_in_a_real_browser(server_url: str, browser_p
 
     assert not errors, errors
     assert requested, "no request was recorded"
-    outside = sorted({url for url in requested
-                      if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != "127.0.0.1"})
-    assert not outside, f"the page asked for other hosts: {outside}"
+    assert not outside_hosts(requested), f"the page asked for other hosts: {outside_hosts(requested)}"
 
 
 STORE_BASE = "https://data.example.org/kg/"
@@ -154,6 +103,4 @@ def test_result_links_to_the_store_s_iris_open_on_this_server(elsewhere_store: P
         assert resource.url == f"{url}/id/project/22-010-S04"
         assert "Värmlands Skolsamverkan" in resource.title()
     assert not errors, errors
-    outside = sorted({u for u in requested if urlsplit(u).scheme not in ("data", "blob")
-                      and urlsplit(u).hostname != "127.0.0.1"})
-    assert not outside, f"the page asked for other hosts: {outside}"
+    assert not outside_hosts(requested), f"the page asked for other hosts: {outside_hosts(requested)}"

@@ -1,6 +1,6 @@
 """The HTTP application: SPARQL 1.1 Protocol at ``/sparql``, linked data at ``/id/...``, dumps, VoID, query page.
 
-Every request that touches the graph goes through the worker pool (deadline, row cap, read-only
+Every request that touches the graph goes through the worker pool (deadline, answer size, read-only
 store). Bad requests get a 4xx with a one-line message, never a traceback.
 """
 
@@ -23,8 +23,7 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pyoxigraph import Literal, NamedNode, QueryResultsFormat, RdfFormat, Triple, parse, serialize
 
 from kgbuild import __version__
@@ -32,26 +31,28 @@ from kgbuild.errors import KgbuildError
 from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE, compact_document, context_url
 from kgbuild.mapping import RECORDED_BASES, recorded_bases
 from kgbuild.resources import ontology_path, queries_path
+from kgbuild.server.answers import Answer, AnswerAborted, Job, Streamed
+from kgbuild.server.assets import STATIC, Assets, api_page
 from kgbuild.server.cache import AnswerCache, CurrentGeneration
 from kgbuild.server.dumps import DumpKeeper
+from kgbuild.server.feed import event_stream, event_stream_page
 from kgbuild.server.files import file_response
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
-from kgbuild.server.pages import dumps_page, resource_page
+from kgbuild.server.pages import LABEL_PROPERTIES, dumps_page, graph_page, resource_page
 from kgbuild.server.remote_pool import RemoteGeneration, RemotePool
-from kgbuild.server.workers import Answer, Job, WorkerPool
+from kgbuild.server.workers import WorkerPool
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryRefused, check_query
-from kgbuild.vocab import DCAT, DCT, OWL, PREFIXES, RDF, SD, VOID
+from kgbuild.vocab import DCAT, DCT, KG, OWL, PREFIXES, RDF, SD, VOID
 
-__all__ = ["create_app", "named_queries", "TRUNCATED_HEADER", "ROW_LIMIT_HEADER"]
+__all__ = ["create_app", "named_queries"]
 
 log = logging.getLogger("kgbuild.server")
-STATIC = Path(__file__).parent / "static"
-TRUNCATED_HEADER = "X-Kgbuild-Truncated"
-ROW_LIMIT_HEADER = "X-Kgbuild-Row-Limit"
 # How long a request for the dumps or the description waits for the dumps of a new generation (after
 # that, the previous dumps are served, or 503 when there are none yet).
 DUMPS_WAIT = 30.0
+# The most a page's own query may return (a resource's description; the store's base).
+PAGE_ANSWER_BYTES = 32 * 1024 * 1024
 _EXTENSIONS = {"ttl": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "jsonld": RdfFormat.JSON_LD,
                "rdf": RdfFormat.RDF_XML}
 
@@ -147,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logging.getLogger("uvicorn.error").addFilter(_ABORTED_ANSWERS)
         await state.pool.start()
         state.dumps.refresh()
         await _store_base(state)  # now, not in the first reader's request (kept per store generation)
@@ -156,11 +158,11 @@ def create_app(settings: Settings) -> FastAPI:
             state.dumps.close()
             await state.pool.close()
 
-    app = FastAPI(title="kgbuild SPARQL endpoint", version=__version__, lifespan=lifespan, docs_url="/api",
+    app = FastAPI(title="kgbuild SPARQL endpoint", version=__version__, lifespan=lifespan, docs_url=None,
                   redoc_url=None, description="Read-only SPARQL 1.1 endpoint and linked data for EU-funded projects.")
     app.state.kg = state
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-                       allow_headers=["*"], expose_headers=[TRUNCATED_HEADER, ROW_LIMIT_HEADER, "Retry-After"])
+                       allow_headers=["*"], expose_headers=["Retry-After"])
     # One handler reads the protocol's parameters itself (a form, a query string or a body); the
     # description says so, per method, so that clients and fuzzers see them.
     for method in ("GET", "POST"):
@@ -174,17 +176,20 @@ def create_app(settings: Settings) -> FastAPI:
         ("/dumps/", dumps_index, "The dumps, with checksums"),
         ("/dumps/{name}", dump_file, "One dump file (Range, ETag and conditional requests supported)"),
         ("/.well-known/void", void_description, "VoID + DCAT-AP description"),
+        ("/ldes", event_stream, "The change feed, a Linked Data Event Stream (its first page is /ldes/0)"),
+        ("/ldes/{page}", event_stream_page, "One page of the change feed (a closed page never changes)"),
         ("/" + CONTEXT_PATH, jsonld_context, "The JSON-LD context every JSON-LD answer names"),
         ("/ontology", ontology, "The ontology (HTML or Turtle)"),
         ("/queries", queries, "The named example queries"),
         ("/healthz", health, "Liveness and store generation"),
+        ("/api", api_docs, ""),
         ("/", index, ""),
     ]
     for path, endpoint, summary in pages:
         app.add_api_route(path, endpoint, methods=["GET"], summary=summary or None, include_in_schema=bool(summary))
         # HEAD answers what GET would, without the body (harvesters check size and validators first).
         app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", Assets(), name="static")
     return app
 
 
@@ -266,12 +271,13 @@ async def sparql_endpoint(request: Request) -> Response:
         info = (await asyncio.to_thread(check_query, text, settings.service_allowlist) if len(text) > 4096
                 else check_query(text, settings.service_allowlist))
         offered = TABLE_FORMATS if info.form in ("SELECT", "ASK") else GRAPH_FORMATS
-        choice = choose(request.headers.get("accept"), offered, (params.get("format") or [None])[0])
+        formats = params.get("format")
+        choice = choose(request.headers.get("accept"), offered, formats[0] if formats else None)
     except QueryRefused as exc:
         return _text(exc.status, str(exc))
     except NotAcceptable as exc:
         return _text(406, str(exc))
-    job = Job(text, choice.format.name, settings.max_rows, info.from_graphs, info.from_named_graphs,
+    job = Job(text, choice.format.name, settings.max_result_bytes, info.from_graphs, info.from_named_graphs,
               tuple(params.get("default-graph-uri", [])), tuple(params.get("named-graph-uri", [])),
               settings.include_personal_data, bool(info.services), settings.base_iri)
     return await _answer(request, state, job, choice)
@@ -279,10 +285,35 @@ async def sparql_endpoint(request: Request) -> Response:
 
 async def _answer(request: Request, state: _State, job: Job, choice: Choice) -> Response:
     answer = await _run(request, state, job)
-    return answer if isinstance(answer, Response) else _response(answer, choice, state.settings.max_rows)
+    if isinstance(answer, Streamed):
+        return StreamingResponse(_streamed(answer), media_type=_media_type(choice), headers={"Vary": "Accept"})
+    return answer if isinstance(answer, Response) else _response(answer, choice)
 
 
-async def _run(request: Request, state: _State, job: Job) -> Answer | Response:
+async def _streamed(answer: Streamed) -> AsyncIterator[bytes]:
+    """The chunks of a long answer; if it cannot be completed, a line no results format allows (for a parser
+    that ignores a broken connection), then the connection is closed before the body's end."""
+    try:
+        async for chunk in answer.chunks():
+            yield chunk
+    except AnswerAborted as exc:
+        log.warning("an answer was aborted after its first bytes: %s", exc)
+        yield f"\n\x00 kgbuild: this answer is incomplete and was aborted: {exc}\n".encode()
+        raise
+
+
+class _AbortedAnswers(logging.Filter):
+    """Keeps an aborted answer's exception (the way to abort a response in ASGI) out of the server's error
+    log as a traceback: it was logged above in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], AnswerAborted))
+
+
+_ABORTED_ANSWERS = _AbortedAnswers()
+
+
+async def _run(request: Request, state: _State, job: Job) -> Answer | Streamed | Response:
     """A job's answer: from the cache of this store generation, or from a worker (429 when over the limit)."""
     generation = state.generation()
     key = (generation, job)
@@ -296,29 +327,30 @@ async def _run(request: Request, state: _State, job: Job) -> Answer | Response:
                               f"{state.settings.max_concurrent_per_client}); try again shortly",
                          {"Retry-After": "1"})
         answer = await state.pool.run(job)
-    if not job.federated and answer.generation == generation:
+    if isinstance(answer, Answer) and not job.federated and answer.generation == generation:
         state.cache.put(key, answer)
     return answer
 
 
-def _response(answer: Answer, choice: Choice, max_rows: int) -> Response:
+def _media_type(choice: Choice) -> str:
+    media = choice.format.media_type
+    if (media.startswith("text/") or media.endswith(("json", "xml"))) and "charset=" not in media:
+        media += "; charset=utf-8"
+    return media
+
+
+def _response(answer: Answer, choice: Choice) -> Response:
     if answer.status != 200:
         if answer.status >= 500 and answer.status != 503 and answer.status != 502:
             log.error("query failed: %s", answer.error)
         headers = {"Retry-After": "5"} if answer.status == 503 else {}
         return _text(answer.status, answer.error or "the query failed", headers)
-    headers = {"Vary": "Accept", ROW_LIMIT_HEADER: str(max_rows)}
-    if answer.truncated:
-        headers[TRUNCATED_HEADER] = "true"
-    media = choice.format.media_type
-    if (media.startswith("text/") or media.endswith(("json", "xml"))) and "charset=" not in media:
-        media += "; charset=utf-8"
-    return Response(answer.body, media_type=media, headers=headers)
+    return Response(answer.body, media_type=_media_type(choice), headers={"Vary": "Accept"})
 
 
 def _service_description(request: Request, state: _State) -> Response:
     try:
-        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"))
+        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"), html=True)
     except NotAcceptable as exc:
         return _text(406, str(exc))
     base = state.settings.base_iri
@@ -337,14 +369,19 @@ def _service_description(request: Request, state: _State) -> Response:
         Triple(dataset, n(VOID + "sparqlEndpoint"), endpoint),
         Triple(dataset, n(DCT + "description"), n(base + ".well-known/void")),
         Triple(service, n(DCT + "description"), Literal(
-            f"Read-only. Per-query deadline {state.settings.query_timeout:g} s (503 past it); at most "
-            f"{state.settings.max_rows} rows (header {TRUNCATED_HEADER}: true when cut); SERVICE only to: "
+            f"Read-only. Per-query deadline {state.settings.query_timeout:g} s; answers up to "
+            f"{state.settings.max_result_bytes} bytes, never cut short: a query past a bound gets an error "
+            "status, or, once its answer has begun, an aborted response; SERVICE only to: "
             f"{', '.join(state.settings.service_allowlist) or 'none'}.", language="en")),
     ]
     if state.settings.service_allowlist:  # federation is off (every SERVICE refused) when the list is empty
         triples.append(Triple(service, n(SD + "feature"), n(SD + "BasicFederatedQuery")))
     for fmt in (*TABLE_FORMATS, *GRAPH_FORMATS):
         triples.append(Triple(service, n(SD + "resultFormat"), n(fmt.iri)))
+    if choice.html:
+        page = graph_page("SPARQL service description", triples, base, first=[service.value, dataset.value],
+                          intro=_SD_INTRO, alternates=_format_links("/sparql"))
+        return HTMLResponse(page, headers={"Vary": "Accept"})
     return Response(_graph_body(triples, choice.format, base), media_type=choice.format.media_type,
                     headers={"Vary": "Accept"})
 
@@ -361,23 +398,30 @@ def _graph_body(triples: list[Triple], fmt: QueryResultsFormat | RdfFormat, base
 
 # --- linked data ---------------------------------------------------------------------------------
 
+# A resource's description: its statements and the labels of what they name; the nodes minted under its
+# IRI that it links to (amounts, participations), with theirs; what links to it, labelled; and, for an
+# organisation, the projects whose participations name it, with the roles (for its page's list of projects).
 _DESCRIBE = """
-CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?ol . ?child ?cp ?co . ?co ?clp ?col . ?s ?sp <{iri}> . ?s ?slp ?sl }}
+CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?ol . ?child ?cp ?co . ?co ?clp ?col . ?s ?sp <{iri}> . ?s ?slp ?sl .
+            ?project <{has_participation}> ?s . ?s <{role}> ?role . ?role ?rlp ?rl . ?project ?plp ?pl }}
 WHERE {{
   {{ <{iri}> ?p ?o .
-     OPTIONAL {{ ?o ?lp ?ol . VALUES ?lp {{ <http://purl.org/dc/terms/title> <http://www.w3.org/2004/02/skos/core#prefLabel>
-                                           <http://www.w3.org/2000/01/rdf-schema#label> }} }} }}
+     OPTIONAL {{ ?o ?lp ?ol . VALUES ?lp {{ {labels} }} }} }}
   UNION
   {{ <{iri}> ?link ?child . FILTER(STRSTARTS(STR(?child), "{iri}/"))
      ?child ?cp ?co .
-     OPTIONAL {{ ?co ?clp ?col . VALUES ?clp {{ <http://purl.org/dc/terms/title>
-               <http://www.w3.org/2004/02/skos/core#prefLabel> <http://www.w3.org/2000/01/rdf-schema#label> }} }} }}
+     OPTIONAL {{ ?co ?clp ?col . VALUES ?clp {{ {labels} }} }} }}
   UNION
   {{ ?s ?sp <{iri}> . FILTER(!STRSTARTS(STR(?s), "{iri}/"))
-     OPTIONAL {{ ?s ?slp ?sl . VALUES ?slp {{ <http://purl.org/dc/terms/title> <http://www.w3.org/2000/01/rdf-schema#label>
-                                            <http://www.w3.org/2004/02/skos/core#prefLabel> }} }} }}
+     OPTIONAL {{ ?s ?slp ?sl . VALUES ?slp {{ {labels} }} }} }}
+  UNION
+  {{ ?s <{participant}> <{iri}> ; <{role}> ?role . ?project <{has_participation}> ?s .
+     OPTIONAL {{ ?role ?rlp ?rl . VALUES ?rlp {{ {labels} }} }}
+     OPTIONAL {{ ?project ?plp ?pl . VALUES ?plp {{ {labels} }} }} }}
 }}
 """
+_DESCRIBE_TERMS = {"labels": " ".join(f"<{p}>" for p in LABEL_PROPERTIES), "participant": KG + "participant",
+                   "role": KG + "role", "has_participation": KG + "hasParticipation"}
 
 
 async def _store_base(state: _State) -> str:
@@ -392,9 +436,9 @@ async def _store_base(state: _State) -> str:
     if known is not None:
         return known
     # (with the server's own opt-in: a worker keeps the database its first job opened)
-    answer = await state.pool.run(Job(RECORDED_BASES, QueryResultsFormat.JSON.name, 100,
-                                      include_personal=state.settings.include_personal_data))
-    if answer.status != 200:
+    answer = await state.pool.run(Job(RECORDED_BASES, QueryResultsFormat.JSON.name, PAGE_ANSWER_BYTES,
+                                      include_personal=state.settings.include_personal_data, whole=True))
+    if not isinstance(answer, Answer) or answer.status != 200:
         return state.settings.base_iri  # not kept: the next request asks again
     try:
         rows = json.loads(answer.body)["results"]["bindings"]
@@ -425,13 +469,14 @@ async def linked_data(path: str, request: Request) -> Response:
         choice = Choice(forced) if forced else choose(request.headers.get("accept"), GRAPH_FORMATS, html=True)
     except NotAcceptable as exc:
         return _text(406, str(exc))
-    job = Job(_DESCRIBE.format(iri=iri), RdfFormat.N_TRIPLES.name, 20000, include_personal=
-              state.settings.include_personal_data, base_iri=state.settings.base_iri)
+    job = Job(_DESCRIBE.format(iri=iri, **_DESCRIBE_TERMS), RdfFormat.N_TRIPLES.name, PAGE_ANSWER_BYTES,
+              include_personal=state.settings.include_personal_data, base_iri=state.settings.base_iri, whole=True)
     answer = await _run(request, state, job)
     if isinstance(answer, Response):
         return answer
+    assert isinstance(answer, Answer), "a whole job's answer is never streamed"
     if answer.status != 200:
-        return _response(answer, choice, job.max_rows)
+        return _response(answer, choice)
     triples = [Triple(q.subject, q.predicate, q.object) for q in parse(answer.body, format=RdfFormat.N_TRIPLES)]
     if not any(isinstance(t.subject, NamedNode) and t.subject.value == iri for t in triples):
         current = _current_iri(iri, triples, state.settings.base_iri)
@@ -542,10 +587,17 @@ async def void_description(request: Request) -> Response:
     except FileNotFoundError:
         return _text(503, "the dataset description is being prepared; try again in a moment", {"Retry-After": "5"})
     try:
-        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"))
+        choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"), html=True)
     except NotAcceptable as exc:
         return _text(406, str(exc))
     store_base, here = await _store_base(_state(request)), str(request.base_url)
+    if choice.html:
+        triples = _triples(body)
+        triples += _local_urls(triples, store_base, here) if here != store_base else []
+        page = graph_page("Dataset description", triples, store_base, intro=_VOID_INTRO,
+                          first=[store_base + name for name in ("dataset", "catalogue", "sparql#service")],
+                          alternates=_format_links("/.well-known/void"))
+        return HTMLResponse(page, headers={"Vary": "Accept"})
     if here != store_base:
         # The dumps' IRIs are under the store's base; where this server answers, a harvester downloads
         # them from here too (DCAT allows several download and access URLs).
@@ -558,6 +610,16 @@ async def void_description(request: Request) -> Response:
 
 
 _DOWNLOAD, _ACCESS = NamedNode(DCAT + "downloadURL"), NamedNode(DCAT + "accessURL")
+_VOID_INTRO = ("The dataset this server publishes (VoID and DCAT-AP): its size, classes, licence, "
+               "dumps and SPARQL endpoint.")
+_SD_INTRO = ("The SPARQL 1.1 endpoint (SPARQL 1.1 Service Description): send a query as GET /sparql?query=... "
+             "or POST it; the query page at / helps write one.")
+
+
+def _format_links(path: str) -> list[tuple[str, str]]:
+    """The same description in each RDF format, by the ``format`` parameter (for a link on its HTML page)."""
+    return [(name, f"{path}?format={key}") for name, key in (("Turtle", "ttl"), ("N-Triples", "nt"),
+                                                             ("JSON-LD", "jsonld"), ("RDF/XML", "rdfxml"))]
 
 
 def _local_urls(triples: list[Triple], store_base: str, here: str) -> list[Triple]:
@@ -587,11 +649,17 @@ async def ontology(request: Request) -> Response:
     except NotAcceptable as exc:
         return _text(406, str(exc))
     if choice.html:
-        return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"))
+        return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"), headers={"Vary": "Accept"})
     body = ontology_path("kgbuild.ttl").read_bytes()
     if choice.format != RdfFormat.TURTLE:
         body = _graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
+
+
+async def api_docs(request: Request) -> Response:
+    """The OpenAPI description in Swagger UI, every asset served from here (no CDN)."""
+    app: FastAPI = request.app
+    return api_page(app.openapi_url or "/openapi.json", app.title + " - API")
 
 
 async def queries(request: Request) -> Response:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
 
-from kgbuild.server.workers import Answer
+from kgbuild.server.answers import Answer
 
 __all__ = ["AnswerCache", "CurrentGeneration"]
 

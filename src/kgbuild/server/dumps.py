@@ -96,7 +96,7 @@ class DumpKeeper:
                 copy_graphs(self.remote.remote, iris.base + "graph/", personal, merging_into(scratch))
                 write_dumps(scratch, iris, self.directory, settings.dataset_title, settings.dataset_publisher,
                             settings.dataset_license, settings.include_personal_data, generation=generation.name,
-                            keep_previous=True)
+                            keep_previous=True, change_feed=False)  # a remote store's builds keep no change log
             self.last_error = ""
         except Exception as exc:  # noqa: BLE001 - keep serving the previous dumps; say why on /dumps/
             self.last_error = f"{type(exc).__name__}: {exc}"

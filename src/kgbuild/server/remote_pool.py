@@ -4,9 +4,10 @@ The server checks every query (read-only, SERVICE allow-list, size) before a job
 refused ever reaches the remote. A job is sent to the remote as it came (relative IRIs resolved against
 our endpoint, as in the embedded store; ``default-graph-uri``/``named-graph-uri`` passed on), with the
 deadline passed where the remote is known to take one (Virtuoso's ``timeout``, in milliseconds) and
-enforced here whatever the remote does: the answer is read as it streams in and cut at the deadline
-and at the row cap (closing the connection, so the remote stops sending), then written in the format
-the client asked for. Remote answers are cached per *remote generation*: a token read from the
+enforced here whatever the remote does: the answer is read as it streams in and written on, in the
+format the client asked for, as the client takes it (:mod:`kgbuild.server.answers`); at the deadline or
+the size bound the reading stops (closing the connection, so the remote stops sending) and the answer
+fails visibly. Remote answers are cached per *remote generation*: a token read from the
 remote's build graph every few seconds, which every ``kgbuild build`` changes.
 """
 
@@ -24,8 +25,8 @@ from pyoxigraph import RdfFormat
 from kgbuild.errors import KgbuildError
 from kgbuild.mapping import Iris
 from kgbuild.remote import Remote, RemoteError
+from kgbuild.server.answers import Answer, ChunkWriter, Credit, Exchange, Job, Streamed, collect
 from kgbuild.server.results import write_result
-from kgbuild.server.workers import Answer, Job
 from kgbuild.vocab import PROV
 
 __all__ = ["RemotePool", "RemoteGeneration", "check_serving"]
@@ -128,17 +129,38 @@ class RemotePool:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.remote.close()
 
-    async def run(self, job: Job) -> Answer:
-        """The remote's answer to ``job``; 503 past the deadline (the remote's reading is stopped too)."""
+    async def run(self, job: Job) -> Answer | Streamed:
+        """The remote's answer to ``job``, whole or streamed; 503 past the deadline before it starts (the
+        remote's reading is stopped too), an aborted answer past it after."""
         deadline = time.monotonic() + self.timeout
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._answer, job, deadline)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
-        except TimeoutError:
-            self.killed += 1
-            return Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline")
+        loop = asyncio.get_running_loop()
+        credit = Credit()
+        exchange = Exchange(credit.give, credit.cancel)
 
-    def _answer(self, job: Job, deadline: float) -> Answer:
+        def send(chunk: bytes) -> None:  # in the reading thread
+            credit.take()
+            loop.call_soon_threadsafe(exchange.put, chunk)
+
+        def answer() -> None:
+            result = self._answer(job, deadline, ChunkWriter(send, job.max_bytes))
+            loop.call_soon_threadsafe(exchange.put, result)
+
+        loop.run_in_executor(self._executor, answer)
+        expiry = loop.call_later(self.timeout, self._expire, exchange)
+        try:
+            outcome = await collect(exchange, job)
+        finally:
+            if exchange.ended is not None:
+                expiry.cancel()
+        return outcome
+
+    def _expire(self, exchange: Exchange) -> None:
+        if exchange.ended is None:
+            self.killed += 1
+            exchange.cancel()
+            exchange.put(Answer(503, error=f"the query was stopped at the {self.timeout:g} s deadline"))
+
+    def _answer(self, job: Job, deadline: float, writer: ChunkWriter) -> Answer:
         """Runs in a thread of its own: a parsed answer is consumed where it was made, as pyoxigraph requires."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:  # waited for a free thread past the deadline
@@ -153,7 +175,8 @@ class RemotePool:
             with self.remote.query(text, graph=job.format_name in _GRAPH_FORMATS,
                                    params={k: v for k, v in params.items() if v}, timeout=remaining,
                                    deadline=deadline, retries=0) as result:
-                written = write_result(result, job.format_name, job.max_rows)  # type: ignore[arg-type]
+                write_result(result, job.format_name, writer)  # type: ignore[arg-type]
+                writer.flush()
         except RemoteError as exc:
             return _refused(exc, job)
         except TimeoutError:
@@ -161,8 +184,10 @@ class RemotePool:
         except SyntaxError as exc:
             return Answer(502, error=f"the remote store sent an answer that cannot be read: {exc}")
         except OSError as exc:
+            if writer.stopped is not None:  # too large, or its reader went away
+                return writer.stopped
             return Answer(503, error=f"the remote store stopped answering: {exc}")
-        return Answer(200, written.body, written.rows, written.truncated, generation=generation)
+        return Answer(200, generation=generation)
 
 
 def _refused(exc: RemoteError, job: Job) -> Answer:

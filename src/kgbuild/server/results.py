@@ -1,15 +1,15 @@
-"""Writing SPARQL results with a row cap: what pyoxigraph cannot do (it serialises whole results).
+"""Writing SPARQL results as they are read, to a binary writer (see :class:`~kgbuild.server.answers.ChunkWriter`).
 
-Runs inside a query worker, in the thread that created the result (a pyoxigraph result must never
-cross threads). SELECT tables are written here, to the W3C formats (JSON, XML, CSV, TSV); graph
-results and booleans are written by pyoxigraph itself.
+Runs in the thread that created the result (a pyoxigraph result must never cross threads). SELECT
+tables are written here, row by row, to the W3C formats (JSON, XML, CSV, TSV): pyoxigraph's own
+writer would not stop when the writer fails. Graph results and booleans are written by pyoxigraph.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, Protocol, cast
 from xml.sax.saxutils import escape, quoteattr
 
 from pyoxigraph import (
@@ -25,49 +25,50 @@ from pyoxigraph import (
     serialize,
 )
 
-__all__ = ["Written", "write_result"]
+__all__ = ["Output", "write_result"]
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 Term = NamedNode | BlankNode | Literal | Triple
 
 
-@dataclass(frozen=True)
-class Written:
-    body: bytes
-    rows: int
-    truncated: bool
+class Output(Protocol):
+    def write(self, data: bytes) -> int: ...
 
 
 def write_result(result: QuerySolutions | QueryBoolean | QueryTriples | Iterable[Triple], format_name: str,
-                 max_rows: int) -> Written:
-    """Serialise at most ``max_rows`` rows (or triples) of ``result`` in ``format_name``.
+                 output: Output) -> None:
+    """Write ``result`` in ``format_name`` to ``output``, as it is read.
 
-    ``result`` is a pyoxigraph query result, or triples (a graph answer read from a remote store): either
-    way it is read only up to the cap.
-
+    ``result`` is a pyoxigraph query result, or triples (a graph answer read from a remote store).
     ``format_name`` is a pyoxigraph format name: a :class:`QueryResultsFormat` name for tables and
-    booleans, an :class:`RdfFormat` name for graphs. ``truncated`` says whether rows were left out.
+    booleans, an :class:`RdfFormat` name for graphs. An error of ``output`` stops the writing.
     """
     if isinstance(result, QueryBoolean):
-        return Written(result.serialize(format=_results_format(format_name)) or b"", 1, False)
-    if not isinstance(result, QuerySolutions):  # QueryTriples, or a remote store's graph answer
-        triples: list[Triple] = []
-        for triple in result:
-            if len(triples) == max_rows:
-                return Written(_graph(triples, format_name), len(triples), True)
-            triples.append(triple)
-        return Written(_graph(triples, format_name), len(triples), False)
-    variables = [v.value for v in result.variables]
-    rows: list[tuple[Term | None, ...]] = []
-    truncated = False
-    for solution in result:
-        if len(rows) == max_rows:
-            truncated = True
-            break
-        rows.append(tuple(solution[name] for name in variables))
-    writer = _TABLE_WRITERS[_results_format(format_name).name]
-    return Written(writer(variables, rows), len(rows), truncated)
+        output.write(result.serialize(format=_results_format(format_name)) or b"")
+    elif isinstance(result, QuerySolutions):
+        variables = [v.value for v in result.variables]
+        rows = (tuple(solution[name] for name in variables) for solution in result)
+        _write_text(_TABLE_WRITERS[_results_format(format_name).name](variables, rows), output)
+    else:  # QueryTriples, or a remote store's graph answer
+        _write_graph(result, format_name, output)
+
+
+def _write_text(pieces: Iterable[str], output: Output) -> None:
+    """Encode and write ``pieces`` in batches: one write per piece would cost more than the piece."""
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _BATCH_CHARS:
+            output.write("".join(batch).encode())
+            batch, size = [], 0
+    if batch:
+        output.write("".join(batch).encode())
+
+
+_BATCH_CHARS = 16 * 1024
 
 
 def _results_format(name: str) -> QueryResultsFormat:
@@ -77,13 +78,13 @@ def _results_format(name: str) -> QueryResultsFormat:
     raise ValueError(f"not a results format: {name}")
 
 
-def _graph(triples: Sequence[Triple], format_name: str) -> bytes:
+def _write_graph(triples: Iterable[Triple], format_name: str, output: Output) -> None:
     from kgbuild.vocab import PREFIXES
 
     rdf_format = next(f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.RDF_XML,
                                   RdfFormat.N_QUADS, RdfFormat.TRIG) if f.name == format_name)
     prefixes = PREFIXES if rdf_format == RdfFormat.TURTLE else None
-    return serialize(triples, format=rdf_format, prefixes=prefixes) or b""
+    serialize(triples, cast("IO[bytes]", output), rdf_format, prefixes=prefixes)  # it only calls write()
 
 
 def _json_term(term: Term) -> dict[str, object]:
@@ -102,11 +103,15 @@ def _json_term(term: Term) -> dict[str, object]:
                                         "object": _json_term(term.object)}}
 
 
-def _write_json(variables: Sequence[str], rows: Iterable[tuple[Term | None, ...]]) -> bytes:
-    bindings = [{name: _json_term(term) for name, term in zip(variables, row, strict=True) if term is not None}
-                for row in rows]
-    return json.dumps({"head": {"vars": list(variables)}, "results": {"bindings": bindings}},
-                      ensure_ascii=False, separators=(",", ":")).encode()
+def _write_json(variables: Sequence[str], rows: Iterable[tuple[Term | None, ...]]) -> Iterator[str]:
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    yield '{"head":{"vars":' + encode(list(variables)) + '},"results":{"bindings":['
+    separator = ""
+    for row in rows:
+        yield separator + encode({name: _json_term(term) for name, term in zip(variables, row, strict=True)
+                                  if term is not None})
+        separator = ","
+    yield "]}}"
 
 
 def _xml_term(term: Term) -> str:
@@ -124,17 +129,14 @@ def _xml_term(term: Term) -> str:
             f"</predicate><object>{_xml_term(term.object)}</object></triple>")
 
 
-def _write_xml(variables: Sequence[str], rows: Iterable[tuple[Term | None, ...]]) -> bytes:
-    parts = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
-    parts += [f"<variable name={quoteattr(name)}/>" for name in variables]
-    parts.append("</head><results>")
+def _write_xml(variables: Sequence[str], rows: Iterable[tuple[Term | None, ...]]) -> Iterator[str]:
+    yield '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>'
+    yield "".join(f"<variable name={quoteattr(name)}/>" for name in variables)
+    yield "</head><results>"
     for row in rows:
-        parts.append("<result>")
-        parts += [f"<binding name={quoteattr(name)}>{_xml_term(term)}</binding>"
-                  for name, term in zip(variables, row, strict=True) if term is not None]
-        parts.append("</result>")
-    parts.append("</results></sparql>\n")
-    return "".join(parts).encode()
+        yield "<result>" + "".join(f"<binding name={quoteattr(name)}>{_xml_term(term)}</binding>"
+                                   for name, term in zip(variables, row, strict=True) if term is not None) + "</result>"
+    yield "</results></sparql>\n"
 
 
 def _csv_field(term: Term | None) -> str:
@@ -147,10 +149,10 @@ def _csv_field(term: Term | None) -> str:
     return text
 
 
-def _write_csv(variables: Sequence[str], rows: Iterable[tuple[Term | None, ...]]) -> bytes:
-    lines = [",".join(variables)]
-    lines += [",".join(_csv_field(term) for term in row) for row in rows]
-    return ("\r\n".join(lines) + "\r\n").encode()
+def _write_csv(variables: Sequence[str], rows: Iterable[tuple[Term | None, ...]]) -> Iterator[str]:
+    yield ",".join(variables) + "\r\n"
+    for row in rows:
+        yield ",".join(_csv_field(term) for term in row) + "\r\n"
 
 
 def _tsv_field(term: Term | None) -> str:
@@ -158,10 +160,10 @@ def _tsv_field(term: Term | None) -> str:
     return "" if term is None else str(term).replace("\t", "\\t")
 
 
-def _write_tsv(variables: Sequence[str], rows: Iterable[tuple[Term | None, ...]]) -> bytes:
-    lines = ["\t".join(f"?{name}" for name in variables)]
-    lines += ["\t".join(_tsv_field(term) for term in row) for row in rows]
-    return ("\n".join(lines) + "\n").encode()
+def _write_tsv(variables: Sequence[str], rows: Iterable[tuple[Term | None, ...]]) -> Iterator[str]:
+    yield "\t".join(f"?{name}" for name in variables) + "\n"
+    for row in rows:
+        yield "\t".join(_tsv_field(term) for term in row) + "\n"
 
 
 _TABLE_WRITERS = {

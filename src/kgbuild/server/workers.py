@@ -2,10 +2,11 @@
 
 pyoxigraph cannot cancel a running query, and a result must be consumed in the thread that made it.
 So each query runs in a worker process, which opens the current store generation read-only, runs
-the query over the request's dataset, writes the (capped) result to bytes, and sends the bytes back.
-A worker runs several queries at once, on threads that share its open store (and so the cache of its
-blocks); each thread runs one query at a time. The parent waits at most until the deadline; a worker
-still busy then is killed and replaced, and its client gets 503. The worker's other queries are started
+the query over the request's dataset, and sends its answer back in chunks, never more than a few
+ahead of the client (:mod:`kgbuild.server.answers`). A worker runs several queries at once, on threads
+that share its open store (and so the cache of its blocks); each thread runs one query at a time. At
+the deadline a query still computing is stopped by killing its worker (which is replaced; its client
+gets 503, or an aborted response if its answer had begun), and the worker's other queries are started
 again on another worker, within their own deadlines. Workers follow the store's ``CURRENT`` pointer
 before every job, so a rebuild is picked up without a restart, while a query already running finishes
 on the generation it started on.
@@ -18,10 +19,10 @@ import contextlib
 import itertools
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -30,36 +31,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pyoxigraph import Store
 
-__all__ = ["Job", "Answer", "WorkerPool"]
+from kgbuild.server.answers import Answer, ChunkWriter, Credit, Exchange, Job, Streamed, collect
+
+__all__ = ["WorkerPool"]
+
+# How long a streaming job stopped at its deadline may take to stop on its own before its worker is killed.
+CANCEL_GRACE = 2.0
 
 
-@dataclass(frozen=True)
-class Job:
-    """One query for a worker. ``format_name`` is a pyoxigraph format name (e.g. "Turtle")."""
-
-    query: str
-    format_name: str
-    max_rows: int
-    from_graphs: tuple[str, ...] = ()
-    from_named_graphs: tuple[str, ...] = ()
-    default_graph_uris: tuple[str, ...] = ()
-    named_graph_uris: tuple[str, ...] = ()
-    include_personal: bool = False
-    federated: bool = False
-    base_iri: str = ""
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes = b""
-    rows: int = 0
-    truncated: bool = False
-    error: str = ""
-    generation: str = ""
-
-
-def _run(store: Store, job: Job) -> Answer:
+def _run(store: Store, job: Job, writer: ChunkWriter) -> Answer:
     from kgbuild.query import dataset_for, execute
     from kgbuild.server.results import write_result
     from kgbuild.sparql import QueryInfo, QueryRefused
@@ -71,16 +51,19 @@ def _run(store: Store, job: Job) -> Answer:
     try:
         # Relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol: the service defines the BASE).
         result = execute(store, job.query, dataset, job.base_iri + "sparql" if job.base_iri else None)
-        written = write_result(result, job.format_name, job.max_rows)
+        write_result(result, job.format_name, writer)
+        writer.flush()
     except QueryRefused as exc:
         return Answer(exc.status, error=str(exc))
     except OSError as exc:
+        if writer.stopped is not None:  # too large, or its reader went away: pyoxigraph wraps our error
+            return writer.stopped
         if job.federated:
             return Answer(502, error=f"a federated endpoint failed: {exc}")
         return Answer(500, error=f"the store failed: {exc}")
     except (ValueError, RuntimeError, TypeError) as exc:
-        return Answer(400, error=f"the query could not be evaluated: {exc}")
-    return Answer(200, written.body, written.rows, written.truncated)
+        return writer.stopped or Answer(400, error=f"the query could not be evaluated: {exc}")
+    return Answer(200)
 
 
 def worker_main(connection: Connection, store_dir: str, slots: int) -> None:
@@ -89,54 +72,77 @@ def worker_main(connection: Connection, store_dir: str, slots: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     # Each thread has the large stack long chains need (see QUERY_STACK_BYTES). The threads live as long
-    # as the worker, and the thread that receives a job runs it: no hand-over between threads on a
-    # query's way (each is a wake-up, and they cost more than a cheap query).
+    # as the worker; one more thread reads the pipe, so that credit reaches a job waiting for it.
     threading.stack_size(QUERY_STACK_BYTES)
-    worker = _WorkerLoop(connection, store_dir)
+    worker = _WorkerLoop(connection, store_dir, slots)
     for number in range(slots):
         threading.Thread(target=worker.serve, name=f"kgbuild-query-{number}", daemon=True).start()
+    threading.Thread(target=worker.receive, name="kgbuild-query-pipe", daemon=True).start()
     worker.stopped.wait()  # a job still running is dropped with the process: the parent asked us to go
 
 
 class _WorkerLoop:
-    """What a worker's threads share: the pipe (one reader and one writer at a time) and the open store.
+    """What a worker's threads share: the pipe, the open store, and each running job's credit.
 
     Concurrent queries read one store: one cache of its blocks, where processes each keep their own.
+    Messages in: ``("job", number, job)``, ``("more", number)`` (room for one more chunk), ``("cancel",
+    number)``, ``None`` (stop). Out: ``(number, chunk)`` while the answer is written, then ``(number, Answer)``.
     """
 
-    def __init__(self, connection: Connection, store_dir: str) -> None:
+    def __init__(self, connection: Connection, store_dir: str, slots: int) -> None:
         from kgbuild.store import StoreDirectory
 
         self.connection = connection
         self.directory = StoreDirectory(store_dir)
-        self.receiving = threading.Lock()
+        self.slots = slots
+        self.jobs: queue.SimpleQueue[tuple[int, Job, Credit] | None] = queue.SimpleQueue()
+        self.credits: dict[int, Credit] = {}
         self.sending = threading.Lock()
         self.opening = threading.Lock()
         self.stopped = threading.Event()
         self.store: Store | None = None
         self.generation = ""
 
-    def serve(self) -> None:
-        """Receive a job, answer it, until told to stop (``None``) or the pipe closes."""
-        while not self.stopped.is_set():
-            with self.receiving:
-                try:
-                    message = self.connection.recv()
-                except (EOFError, OSError):
-                    message = None
+    def receive(self) -> None:
+        """Read the pipe: jobs go to the query threads, credit and cancellation to the job they are for."""
+        while True:
+            try:
+                message = self.connection.recv()
+            except (EOFError, OSError):
+                message = None
             if message is None:
                 self.stopped.set()
+                for _ in range(self.slots):
+                    self.jobs.put(None)
                 return
-            number, job = message
-            answer = self.answer(job)
-            with self.sending:
-                try:
-                    self.connection.send((number, answer))
-                except (BrokenPipeError, OSError):
-                    self.stopped.set()
-                    return
+            kind, number, *job = message
+            if kind == "job":
+                credit = self.credits[number] = Credit()
+                self.jobs.put((number, job[0], credit))
+            elif (running := self.credits.get(number)) is not None:
+                running.give() if kind == "more" else running.cancel()
 
-    def answer(self, job: Job) -> Answer:
+    def serve(self) -> None:
+        """Answer jobs until told to stop."""
+        while (item := self.jobs.get()) is not None:
+            number, job, credit = item
+
+            def send(chunk: bytes, number: int = number, credit: Credit = credit) -> None:
+                credit.take()
+                self.post((number, chunk))
+
+            answer = self.answer(job, ChunkWriter(send, job.max_bytes))
+            self.credits.pop(number, None)
+            self.post((number, answer))
+
+    def post(self, message: tuple[int, bytes | Answer]) -> None:
+        with self.sending:
+            try:
+                self.connection.send(message)
+            except (BrokenPipeError, OSError):
+                self.stopped.set()
+
+    def answer(self, job: Job, writer: ChunkWriter) -> Answer:
         from kgbuild.errors import KgbuildError
 
         try:
@@ -144,8 +150,8 @@ class _WorkerLoop:
             if opened is None:
                 return Answer(503, error="no knowledge graph has been built yet")
             store, generation = opened
-            answer = _run(store, job)
-            return Answer(answer.status, answer.body, answer.rows, answer.truncated, answer.error, generation)
+            answer = _run(store, job, writer)
+            return Answer(answer.status, answer.body, answer.error, generation)
         except KgbuildError as exc:
             return Answer(503, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - report, never die silently with a job in hand
@@ -165,7 +171,7 @@ class _WorkerLoop:
 
 
 class _Worker:
-    """A worker process, and the jobs it is running by number (each waited on in the parent's event loop)."""
+    """A worker process, and the jobs it is running by number (each read in the parent's event loop)."""
 
     def __init__(self, context: multiprocessing.context.SpawnContext, store_dir: Path, slots: int) -> None:
         self.connection, child = context.Pipe()
@@ -174,7 +180,8 @@ class _Worker:
         self.process.start()
         child.close()
         self.descriptor = self.connection.fileno()
-        self.running: dict[int, asyncio.Future[Answer]] = {}
+        self.running: dict[int, Exchange] = {}
+        self.deadlines: dict[int, asyncio.TimerHandle] = {}
         self.alive = True
 
     def kill(self) -> None:
@@ -191,7 +198,8 @@ class _Worker:
             self.kill()
 
 
-# Given to the other jobs of a worker killed at one job's deadline: they are run again on another worker.
+# Given to the other jobs of a worker killed at one job's deadline: they are run again on another worker
+# (or, if their answer was already on its way to the client, that response is aborted).
 _LOST = Answer(503, error="the query's worker was stopped for another query's deadline")
 # Given to every job of a worker that died on its own (a crash): which job caused it is unknown.
 _FAILED = Answer(503, error="the query worker failed; the query was not completed")
@@ -200,8 +208,9 @@ _FAILED = Answer(503, error="the query worker failed; the query was not complete
 class WorkerPool:
     """``size`` query workers of ``slots`` jobs each; ``run`` gives a job a free slot within the deadline.
 
-    A query past the deadline is stopped by killing its worker, which ends the other queries of that
-    worker too: they are started again on another worker, within their own deadlines.
+    A query past the deadline is stopped: told to stop if it is writing its answer (a slow reader), else
+    by killing its worker, which ends the other queries of that worker too: they are started again on
+    another worker, within their own deadlines.
     """
 
     def __init__(self, store_dir: Path, size: int, timeout: float, slots: int) -> None:
@@ -237,19 +246,18 @@ class WorkerPool:
     def _listen(self, worker: _Worker) -> None:
         asyncio.get_running_loop().add_reader(worker.descriptor, self._receive, worker)
 
-    async def run(self, job: Job) -> Answer:
-        """Run ``job`` in a free slot; 503 if none frees up or the query passes the deadline."""
+    async def run(self, job: Job) -> Answer | Streamed:
+        """Run ``job`` in a free slot: its answer whole, or streamed; 503 if no slot frees up or the
+        query passes the deadline before its answer starts."""
         deadline = time.monotonic() + self.timeout
         while True:
             worker = await self._slot(deadline)
             if worker is None:
                 return Answer(503, error=f"every query worker stayed busy for {self.timeout:g} s; try again later")
-            # The exchange runs as its own task: if this request is cancelled (the client went away), the
-            # job still ends (answered, or its worker killed at the deadline) before its slot is given back,
-            # so a worker never gets more jobs than it has threads.
-            answer = await asyncio.shield(asyncio.ensure_future(self._exchange(worker, job, deadline)))
-            if answer is not _LOST:
-                return answer
+            exchange = self._start(worker, job, deadline)
+            outcome = _LOST if exchange is None else await collect(exchange, job)
+            if outcome is not _LOST:
+                return outcome
             if time.monotonic() >= deadline:
                 return self._past_deadline()
             self.restarted += 1
@@ -267,42 +275,72 @@ class WorkerPool:
             if worker.alive:
                 return worker
 
-    async def _exchange(self, worker: _Worker, job: Job, deadline: float) -> Answer:
-        """Hand the job over; its answer comes back through ``_receive`` (no thread per query here)."""
-        assert self._free is not None
+    def _start(self, worker: _Worker, job: Job, deadline: float) -> Exchange | None:
+        """Hand the job over; its chunks and answer come back through ``_receive`` (no thread per query here).
+
+        The slot is given back when the job's last message arrives, so that a worker never gets more jobs
+        than it has threads.
+        """
         if not worker.alive:  # killed for another query's deadline since it was chosen: choose again
-            return _LOST
+            return None
         number = next(self._numbers)
-        answered = worker.running[number] = asyncio.get_running_loop().create_future()
+        exchange = worker.running[number] = Exchange(lambda: self._tell(worker, ("more", number)),
+                                                     lambda: self._tell(worker, ("cancel", number)))
+        loop = asyncio.get_running_loop()
+        worker.deadlines[number] = loop.call_later(max(deadline - time.monotonic(), 0.0), self._expire, worker, number)
+        self._tell(worker, ("job", number, job))
+        return exchange
+
+    def _tell(self, worker: _Worker, message: tuple[object, ...]) -> None:
+        if not worker.alive:
+            return
         try:
-            # Whole messages are sent and received blocking (a free slot means a worker thread is reading).
-            # Some loops (uvloop) make a watched descriptor non-blocking, so say so explicitly each time.
+            # Small messages, sent blocking (the worker's pipe thread is always reading). Some loops (uvloop)
+            # make a watched descriptor non-blocking, so say so explicitly each time.
             os.set_blocking(worker.descriptor, True)
-            worker.connection.send((number, job))
+            worker.connection.send(message)
         except OSError:
             self._lose(worker, _FAILED)
-        try:
-            answer: Answer = await asyncio.wait_for(asyncio.shield(answered), max(deadline - time.monotonic(), 0.0))
-        except TimeoutError:
-            self.killed += 1
-            worker.running.pop(number, None)
+
+    def _expire(self, worker: _Worker, number: int) -> None:
+        """The job's deadline passed: a job writing its answer is told to stop, any other is killed."""
+        worker.deadlines.pop(number, None)
+        exchange = worker.running.get(number)
+        if exchange is None or not worker.alive:
+            return
+        self.killed += 1
+        exchange.put(self._past_deadline())
+        if exchange.received:  # most likely waiting for its reader: it stops at its next chunk
+            self._tell(worker, ("cancel", number))
+            asyncio.get_running_loop().call_later(CANCEL_GRACE, self._kill_if_running, worker, number)
+        else:
+            self._kill_if_running(worker, number)
+
+    def _kill_if_running(self, worker: _Worker, number: int) -> None:
+        if number in worker.running:
+            worker.running.pop(number)
             self._lose(worker, _LOST)
-            return self._past_deadline()
-        if worker.alive:
-            self._free.put_nowait(worker)
-        return answer
 
     def _receive(self, worker: _Worker) -> None:
-        """The worker's pipe is readable: an answer is being written in one go (or the worker died)."""
+        """The worker's pipe is readable: a chunk or an answer is being written in one go (or the worker died)."""
+        assert self._free is not None
         try:
             os.set_blocking(worker.descriptor, True)
-            number, answer = worker.connection.recv()
+            number, message = worker.connection.recv()
         except (EOFError, OSError):
             self._lose(worker, _FAILED)
             return
-        answered = worker.running.pop(number, None)
-        if answered is not None and not answered.done():
-            answered.set_result(answer)
+        exchange = worker.running.get(number)
+        if exchange is None:
+            return
+        exchange.put(message)
+        if isinstance(message, Answer):  # the job is over: its slot is free again
+            del worker.running[number]
+            timer = worker.deadlines.pop(number, None)
+            if timer is not None:
+                timer.cancel()
+            if worker.alive:
+                self._free.put_nowait(worker)
 
     def _lose(self, worker: _Worker, failure: Answer) -> None:
         """Kill ``worker``, give its running jobs ``failure``, and start a replacement."""
@@ -311,9 +349,11 @@ class WorkerPool:
         worker.alive = False
         asyncio.get_running_loop().remove_reader(worker.descriptor)
         running, worker.running = worker.running, {}
-        for answered in running.values():
-            if not answered.done():
-                answered.set_result(failure)
+        for exchange in running.values():
+            exchange.put(failure)
+        for timer in worker.deadlines.values():
+            timer.cancel()
+        worker.deadlines.clear()
         worker.kill()
         self._all.discard(worker)
         if not self._closed:
@@ -340,4 +380,6 @@ class WorkerPool:
         for worker in workers:
             worker.alive = False
             loop.remove_reader(worker.descriptor)
+            for timer in worker.deadlines.values():
+                timer.cancel()
         await asyncio.gather(*(asyncio.to_thread(w.stop) for w in workers))

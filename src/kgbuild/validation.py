@@ -63,12 +63,14 @@ def validate(sources: Sequence[SourceGraph], reference: Sequence[Quad], executor
     ``tests/test_shacl_sparql.py`` checks constraint by constraint and on thousands of mutated graphs.
     A source's findings depend only on its own graph and the reference data, so the sources are
     validated in batches of at most :data:`BATCH`, wherever the ``executor`` runs them, and the
-    findings sorted afterwards: where they run never changes the report.
+    findings sorted afterwards: where they run never changes the report. On a cluster the workers
+    take the batches; locally a process pool does (the checks of one batch, run in threads, kept
+    about 1.1 cores busy), or this process for fewer than
+    :data:`~kgbuild.executors.PARALLEL_THRESHOLD` sources.
 
     :param sources: the sources (graph IRIs must differ).
     :param reference: the reference data (municipalities, counties, NUTS regions), in any graph.
-    :param executor: where the batches run (:mod:`kgbuild.executors`); by default this machine's processes
-        (inline below :data:`~kgbuild.executors.PARALLEL_THRESHOLD` sources).
+    :param executor: where the batches run (:mod:`kgbuild.executors`); by default this machine's.
     :param workers: local processes, when no ``executor`` is given (default: one per core).
     :return: the findings sorted by :func:`finding_order`.
 

@@ -117,7 +117,7 @@ class CompiledShapes:
         exact = self._needs_exact(store, reference, names)
         findings = self._run(store, names.keys() - exact, names, reference, reference)
         if exact:
-            index = ReferenceIndex(list(store.quads_for_pattern(None, None, None, reference)))  # see select
+            index = ReferenceIndex(list(store.quads_for_pattern(None, None, None, reference)))  # see patterns.select
             for graph in sorted(exact):
                 findings += self._run_exactly(store, NamedNode(graph), names[graph], index)
         return sorted(findings, key=finding_order)
@@ -169,7 +169,7 @@ class CompiledShapes:
 
     def _run_exactly(self, store: Store, graph: NamedNode, name: str, index: ReferenceIndex) -> list[Finding]:
         """One source with its reachable reference triples in one graph: validate_quads' data exactly."""
-        triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see select
+        triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see patterns.select
         own = {t.subject.value for t in triples if isinstance(t.subject, NamedNode)}
         alone = open_in_memory()
         alone.extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples + index.closure(triples))

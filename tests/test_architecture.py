@@ -52,3 +52,43 @@ def test_only_the_store_module_opens_a_store() -> None:
 def test_server_never_imports_the_parsers() -> None:
     for path in _modules("server"):
         assert not any(name.startswith("kgbuild.parsers") for name in _imports(path)), path.name
+
+
+def test_the_validation_engine_and_stage_import_neither_rdflib_nor_pyshacl() -> None:
+    """pyshacl is the test oracle only (kgbuild.validation.validate_quads imports it when called)."""
+    import subprocess
+    import sys
+
+    for module in ("kgbuild.shacl_sparql", "kgbuild.validation", "kgbuild.report", "kgbuild.pipeline"):
+        run = subprocess.run([sys.executable, "-c", f"import {module}, sys; "
+                              "print('rdflib' in sys.modules, 'pyshacl' in sys.modules)"],
+                             capture_output=True, text=True, check=True)
+        assert run.stdout.split() == ["False", "False"], (module, run.stdout, run.stderr)
+
+
+def test_shacl_sparql_modules_use_only_each_others_public_names_without_a_cycle() -> None:
+    """Each module of kgbuild.shacl_sparql imports only names in another's ``__all__``, and the modules'
+    imports (type-checking ones included) form no cycle."""
+    package = PACKAGE / "shacl_sparql"
+    modules = {path.stem: path for path in package.glob("*.py") if path.stem != "__init__"}
+    edges: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges[name] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kgbuild.shacl_sparql."):
+                other = node.module.rsplit(".", 1)[1]  # type: ignore[union-attr]
+                edges[name].add(other)
+                exported = set(__import__(node.module, fromlist=["__all__"]).__all__)  # type: ignore[arg-type]
+                for alias in node.names:
+                    assert alias.name in exported, f"{name} imports {alias.name} from {other}: not in its __all__"
+    done: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        assert name not in trail, f"import cycle: {' -> '.join((*trail, name))}"
+        if name not in done:
+            for other in edges[name]:
+                visit(other, (*trail, name))
+            done.add(name)
+
+    for name in edges:
+        visit(name, ())

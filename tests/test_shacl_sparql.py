@@ -305,6 +305,16 @@ def test_the_bundled_corpus_gives_pyshacls_findings(corpus: list[MappedSource], 
     assert severities == {"Warning": 5}
 
 
+def test_the_validation_stage_gives_pyshacls_findings(corpus: list[MappedSource], reference: list[Quad],
+                                                      index: ReferenceIndex) -> None:
+    """kgbuild.validation.validate, the entry point build and validate run, on sources as N-Quads."""
+    from kgbuild.validation import SourceGraph, validate
+
+    sources = [SourceGraph(m.graph.value, m.source.name, serialize(m.quads, format=RdfFormat.N_QUADS) or b"")
+               for m in corpus]
+    assert {key(f) for f in validate(sources, reference, workers=1).findings} == pyshacl_findings(corpus, index)
+
+
 def test_the_kitchen_sink_conforms(kitchen_sink: Triples, reference: list[Quad], index: ReferenceIndex) -> None:
     assert assert_same([source("kitchen-sink.txt", kitchen_sink)], reference, index) == set()
 

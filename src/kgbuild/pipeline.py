@@ -19,17 +19,17 @@ import hashlib
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
 from kgbuild.changes import recorder
 from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
-from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
+from kgbuild.executors import LOCAL, Executor, LocalExecutor, open_executor
 from kgbuild.inputs import SOURCE_SUFFIXES
 from kgbuild.mapping import (
     RECORDED_BASES,
@@ -49,7 +49,16 @@ from kgbuild.records import ParseResult, pickled_by_fields
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.sidecar import fetched_url
 from kgbuild.store import StoreDirectory, open_in_memory
-from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, finding_order, validate_quads
+from kgbuild.validation import BATCH as VALIDATION_BATCH
+from kgbuild.validation import (
+    Finding,
+    Severity,
+    SourceGraph,
+    ValidationReport,
+    reference_nquads,
+    validate,
+    validate_graphs,
+)
 from kgbuild.vocab import KG, OWL, PROV, RDF, XSD
 
 if TYPE_CHECKING:
@@ -66,8 +75,6 @@ __all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources
 # Sources parsed by one task at most. A pool's last tasks keep one core busy while the other waits:
 # at 100,000 sources the pool's own split (6,250 a task) took 44 s to parse, tasks of 1,000 took 37 s.
 PARSE_BATCH = 1_000
-# Sources validated together in one in-memory store: validating a batch costs more than linearly in its size.
-VALIDATION_BATCH = 256
 
 Progress = Callable[[str, int], None]  # (stage, total) → called once per stage; see cli for the bar
 # In the build graph, on a source's graph: an owner the source states with its organisationsnummer, as
@@ -350,7 +357,7 @@ def _prepare_batch(batch: list[tuple[SourceInfo, ParseResult]],
     store = open_in_memory()
     store.extend(q for m in mapped for q in m.quads)
     found: dict[str, list[Finding]] = {item.source.name: [] for item in prepared}
-    for finding in _validate_in(store, {m.graph.value: m.source.name for m in mapped}, reference_nquads):
+    for finding in validate_graphs(store, {m.graph.value: m.source.name for m in mapped}, reference_nquads):
         found[finding.source].append(finding)
     outcomes: list[tuple[PreparedSource, list[Finding] | None]] = []
     stated: set[bytes] = set()
@@ -444,7 +451,8 @@ def _stated_in(store: Store, graphs: Iterable[str]) -> set[str]:
 
 def _stated_projects(quads: Iterable[Quad]) -> set[str]:
     """The IRIs of the projects and partner-search calls that ``quads`` type as such."""
-    return {q.subject.value for q in quads if q.predicate.value == RDF_TYPE and q.object.value in _PROJECT_KINDS}
+    return {q.subject.value for q in quads if q.predicate.value == RDF_TYPE and not isinstance(q.subject, Triple)
+            and isinstance(q.object, NamedNode) and q.object.value in _PROJECT_KINDS}
 
 
 # What a source says of its own file, not of the project: where it came from, its file-named earlier IRI.
@@ -461,7 +469,8 @@ def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
     for item in mapped:
         for subject in _stated_projects(item.quads):
             facts = {(q.predicate.value, str(q.object)) for q in item.quads
-                     if q.subject.value == subject and q.predicate.value not in _NOT_COMPARED}
+                     if not isinstance(q.subject, Triple) and q.subject.value == subject
+                     and q.predicate.value not in _NOT_COMPARED}
             stated.setdefault(subject, {})[item.source.name] = facts
     out = []
     for subject, by_source in sorted(stated.items()):
@@ -482,35 +491,20 @@ def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
     return out
 
 
-def _validate_one(job: tuple[str, bytes, bytes]) -> list[Finding]:
-    source, source_nquads, reference_nquads = job
-    reference = _worker_reference(reference_nquads)
-    return validate_quads(list(parse(source_nquads, format=RdfFormat.N_QUADS)), source, reference)
-
-
-_REFERENCE_CACHE: dict[int, ReferenceIndex] = {}
-
-
-def _worker_reference(reference_nquads: bytes) -> ReferenceIndex:
-    key = hash(reference_nquads)
-    if key not in _REFERENCE_CACHE:
-        _REFERENCE_CACHE.clear()
-        _REFERENCE_CACHE[key] = ReferenceIndex(parse(reference_nquads, format=RdfFormat.N_QUADS))
-    return _REFERENCE_CACHE[key]
-
-
 def validate_mapped(mapped: Sequence[MappedSource], reference: Sequence[Quad], workers: int | None = None
                     ) -> ValidationReport:
-    """Validate each source on its own (with the reference facts it links to); in parallel when many."""
-    if len(mapped) < PARALLEL_THRESHOLD or workers == 1:
-        index = ReferenceIndex(reference)
-        findings = [f for m in mapped for f in validate_quads(m.quads, m.source.name, index)]
-        return ValidationReport(tuple(findings))
-    reference_nquads = serialize(reference, format=RdfFormat.N_QUADS) or b""
-    jobs = [(m.source.name, serialize(m.quads, format=RdfFormat.N_QUADS) or b"", reference_nquads) for m in mapped]
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
-        results = list(pool.map(_validate_one, jobs, chunksize=max(1, len(jobs) // (4 * (os.cpu_count() or 1)))))
-    return ValidationReport(tuple(f for found in results for f in found))
+    """Validate each source on its own (with the reference facts it links to): :func:`kgbuild.validation.validate`
+    on this machine's processes (``workers``; in this process when there are few sources)."""
+    return validate([_source_graph(m.graph.value, m.source.name, m.quads) for m in mapped], reference,
+                    workers=workers)
+
+
+def _source_graph(graph: str, name: str, quads: Iterable[Quad]) -> SourceGraph:
+    """A source to validate, its quads moved into ``graph`` where they are elsewhere (an edited mapping)."""
+    named = NamedNode(graph)
+    return SourceGraph(graph, name, serialize((q if q.graph_name == named else
+                                               Quad(q.subject, q.predicate, q.object, named) for q in quads),
+                                              format=RdfFormat.N_QUADS) or b"")
 
 
 def validate_given(mapped: Sequence[MappedSource], reference: Sequence[Quad], iris: Iris) -> ValidationReport:
@@ -520,7 +514,7 @@ def validate_given(mapped: Sequence[MappedSource], reference: Sequence[Quad], ir
     store = open_in_memory()
     store.extend(q for m in mapped for q in m.quads)
     names = {iris.id("source", iris.source_key(m.source)).value: m.source.name for m in mapped}
-    return ValidationReport(report.findings + tuple(_conflict_findings(store, iris, names)))
+    return ValidationReport.sorted(report.findings + tuple(_conflict_findings(store, iris, names)))
 
 
 @dataclass(frozen=True)
@@ -862,7 +856,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
     """
     if progress:
         progress("map, validate and load", len(parsed))
-    reference = _reference_nquads(statics[iris.reference_graph].quads)
+    reference = reference_nquads(statics[iris.reference_graph].quads)
     outcomes = runner.imap_batches(_prepare_batch, parsed, (identity, iris.base, reference), count=len(parsed),
                                    limit=VALIDATION_BATCH)
     prepared: list[PreparedSource] = []
@@ -896,7 +890,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
         # merging them during a build at 100,000 sources; the bulk loader does none of that in one call.
         stream = _ChunkStream(accepted_nquads())
         try:
-            store.bulk_load(input=stream, format=RdfFormat.N_QUADS)
+            store.bulk_load(input=cast("IO[bytes]", stream), format=RdfFormat.N_QUADS)
         except Exception:
             if stream.error is not None:  # the workers' own error, not the loader's bare I/O error
                 raise stream.error from None
@@ -925,7 +919,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
         directory.write_generation(fill, fresh=fresh, record=recorder(iris, set(), stamp))
     except _NothingLoaded:
         report.every_source_failed = True
-    report.validation = ValidationReport(tuple(sorted(findings, key=finding_order)))
+    report.validation = ValidationReport.sorted(findings)
     report.failures += _refusals(report.validation, {p.source.name: p.graph for p in prepared}, {})
     report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
     return report
@@ -990,56 +984,14 @@ class _ChunkStream(io.RawIOBase):
 
 def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Quad], workers: int | None = None,
                       executor: Executor | None = None) -> ValidationReport:
-    """Validate prepared sources, each with the reference facts it links to, many sources per query.
+    """Validate prepared sources, each with the reference facts it links to: :func:`kgbuild.validation.validate`
+    where the ``executor`` runs (a cluster's workers, this machine's processes; by default ``workers``
+    local processes, one per core).
 
-    The shapes are compiled to SPARQL and run by Oxigraph over a batch of sources at once
-    (:mod:`kgbuild.shacl_sparql`): the same findings as pyshacl on each source graph, which
-    ``tests/test_shacl_sparql.py`` checks constraint by constraint and on thousands of mutated graphs.
-
-    A source's findings depend only on its own graph and the reference data, so the sources are
-    validated in batches of at most :data:`VALIDATION_BATCH`, wherever the ``executor`` runs them,
-    and the findings sorted afterwards. Small batches are also faster: 3,000 generated sources took
-    14.0 s in one store and 7.6 s in batches of 256 (64: 11.0 s, 1,024: 10.0 s).
-
-    On a cluster (a remote ``executor``) the workers take the batches; locally a process pool of
-    ``workers`` processes does (the checks of one batch, run in threads, kept about 1.1 cores busy).
-
-    :param workers: local processes (default: one per core; 1 validates in this process).
     :return: the findings sorted by source, focus node, path, message, value.
     """
-    reference_nquads = _reference_nquads(reference)
-    jobs = [(p.graph, p.source.name, p.nquads) for p in prepared]
-    if executor is not None and executor.remote:
-        findings = executor.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs),
-                                        limit=VALIDATION_BATCH)
-    else:
-        with LocalExecutor(workers) as local:
-            findings = local.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs),
-                                         limit=VALIDATION_BATCH)
-    return ValidationReport(tuple(sorted(findings, key=finding_order)))
-
-
-def _reference_nquads(reference: Sequence[Quad]) -> bytes:
-    """The reference data as the validation's workers take it: N-Quads, in the graph the checks read."""
-    from kgbuild.shacl_sparql import REFERENCE_GRAPH
-
-    return serialize((Quad(q.subject, q.predicate, q.object, REFERENCE_GRAPH) for q in reference),
-                     format=RdfFormat.N_QUADS) or b""
-
-
-def _validate_batch(batch: list[tuple[str, str, bytes]], reference_nquads: bytes) -> list[Finding]:
-    """Validate (graph IRI, source name, N-Quads) sources together in one in-memory store."""
-    store = open_in_memory()
-    store.load(input=b"".join(nquads for _, _, nquads in batch), format=RdfFormat.N_QUADS)
-    return _validate_in(store, {graph: name for graph, name, _ in batch}, reference_nquads)
-
-
-def _validate_in(store: Store, names: dict[str, str], reference_nquads: bytes) -> list[Finding]:
-    """Validate the source graphs (graph IRI → source name) of an in-memory store, adding the reference data."""
-    from kgbuild.shacl_sparql import REFERENCE_GRAPH, compile_shapes
-
-    store.load(input=reference_nquads, format=RdfFormat.N_QUADS)
-    return compile_shapes().validate(store, names, REFERENCE_GRAPH)
+    return validate([SourceGraph(p.graph, p.source.name, p.nquads) for p in prepared], reference, executor=executor,
+                    workers=workers)
 
 
 def _literal_time(moment: dt.datetime, precise: bool = False) -> Literal:
@@ -1088,22 +1040,25 @@ def ensure_built(store_dir: Path, iris: Iris) -> BuildReport | None:
 
 
 def validate_store(store_dir: Path, iris: Iris) -> ValidationReport:
-    """Validate every source graph of the store's current generation (each with its reference facts)."""
+    """Validate every source graph of the store's current generation (each with its reference facts), as
+    a build validates them (:func:`kgbuild.validation.validate`), and report the properties that two
+    sources of one thing state differently."""
     from kgbuild.store import open_read_only
 
     store = open_read_only(store_dir)
     reference = list(store.quads_for_pattern(None, None, None, iris.reference_graph))
-    index = ReferenceIndex(reference)
     names = {q.subject.value: q.object.value
-             for q in store.quads_for_pattern(None, NamedNode(KG + "fileName"), None, None)}
-    findings: list[Finding] = []
+             for q in store.quads_for_pattern(None, NamedNode(KG + "fileName"), None, None)
+             if isinstance(q.subject, NamedNode) and isinstance(q.object, Literal)}
     prefix = iris.graph("source").value + "/"
+    sources = []
     for graph in sorted(g.value for g in store.named_graphs() if g.value.startswith(prefix)):
-        quads = list(store.quads_for_pattern(None, None, None, NamedNode(graph)))
         document = iris.id("source", graph.removeprefix(prefix)).value
-        findings += validate_quads(quads, names.get(document, graph), index)
-    findings += _conflict_findings(store, iris, names)
-    return ValidationReport(tuple(findings))
+        quads = list(store.quads_for_pattern(None, None, None, NamedNode(graph)))  # read to the end here
+        sources.append(SourceGraph(graph, names.get(document, graph), serialize(quads, format=RdfFormat.N_QUADS)
+                                   or b""))
+    report = validate(sources, reference)
+    return ValidationReport.sorted(report.findings + tuple(_conflict_findings(store, iris, names)))
 
 
 def _conflict_findings(store: Store, iris: Iris, names: dict[str, str]) -> list[Finding]:

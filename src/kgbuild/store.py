@@ -28,9 +28,10 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ContextManager, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from pyoxigraph import NamedNode, Quad, Store, Triple
 
@@ -410,7 +411,7 @@ class GraphStore(Protocol):
         ...
 
     def snapshot(self, iris: Iris, include_personal: bool, scratch: Path,
-                 generation: str | None = None) -> ContextManager[Store]:
+                 generation: str | None = None) -> AbstractContextManager[Store]:
         """The store's graphs under ``iris`` as a read-only pyoxigraph store (of ``generation``, or the current
         one), for exports and dumps; a copy made under ``scratch`` where the graphs are not on this machine."""
         ...
@@ -535,7 +536,7 @@ class EmbeddedStore:
         on_query_stack(lambda: write(execute(store, text, dataset_for(None, info))))
 
     def snapshot(self, iris: Iris, include_personal: bool, scratch: Path,
-                 generation: str | None = None) -> ContextManager[Store]:
+                 generation: str | None = None) -> AbstractContextManager[Store]:
         if generation is None:
             return contextlib.nullcontext(open_read_only(self.directory.root, include_personal))
         return contextlib.nullcontext(open_generation(self.directory.root / generation, include_personal))

@@ -165,7 +165,7 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
     if report.earlier_bases and not report.every_source_failed:
         _say(f"{'would mint' if dry_run else 'minted'} every IRI anew under {iris.base} (the store was built "
              f"with {' and '.join(report.earlier_bases)}; nothing of that is kept)")
-    where = store.where(report.generation)
+    place = store.where(report.generation)
     if dry_run:
         added = set(report.added)
         for name in report.replaced:
@@ -176,17 +176,17 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
         for name in report.removed:
             _say(f"removed {name}{why}")
     if report.every_source_failed:
-        _say(f"nothing built: every source given failed; {where} is unchanged")
+        _say(f"nothing built: every source given failed; {place} is unchanged")
     elif dry_run and not sources:
-        _say(f"dry run on {where}: {len(report.removed)} source(s) would be removed; nothing written")
+        _say(f"dry run on {place}: {len(report.removed)} source(s) would be removed; nothing written")
     elif dry_run:
-        _say(f"dry run on {where}: {len(report.replaced)} source(s) would be loaded ({len(report.added)} new), "
+        _say(f"dry run on {place}: {len(report.replaced)} source(s) would be loaded ({len(report.added)} new), "
              f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed; "
              "nothing written")
     elif not sources:
-        _say(f"removed {len(report.removed)} source(s) from {where}")
+        _say(f"removed {len(report.removed)} source(s) from {place}")
     else:
-        _say(f"built {where}: {len(report.replaced)} source(s) loaded ({len(report.added)} new), "
+        _say(f"built {place}: {len(report.replaced)} source(s) loaded ({len(report.added)} new), "
              f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed")
     return EXIT_OK if report.ok and not report.every_source_failed else EXIT_FAILED
 

@@ -19,7 +19,7 @@ import contextlib
 import io
 import os
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, cast
@@ -369,7 +369,7 @@ class Remote:
         return sorted(str(getattr(row["g"], "value", "")) for row in rows if row.get("g") is not None)
 
 
-def copy_graphs(remote: Remote, prefix: str, exclude: str, add: Callable[[Iterable[Quad]], None],
+def copy_graphs(remote: Remote, prefix: str, exclude: str, add: Callable[[Sequence[Quad]], None],
                 batch: int = 50_000) -> int:
     """Stream every quad of the graphs under ``prefix`` (and not under ``exclude``) from ``remote`` into ``add``.
 

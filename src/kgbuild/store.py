@@ -451,8 +451,8 @@ class EmbeddedStore:
     keeps_change_log = True
     precise_stamps = False
 
-    def __init__(self, root: str | Path) -> None:
-        self.directory = StoreDirectory(root)
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.directory = StoreDirectory(Path(root))
         self.location: Path | str = self.directory.root
         self._served: tuple[str | None, Store] | None = None
         self._stamp: Callable[[], str] | None = None

@@ -2,9 +2,10 @@
 
 They are made from a read-only snapshot of the store (:meth:`kgbuild.store.GraphStore.snapshot`: the
 generation itself, or a remote store's graphs copied into a scratch store), in a separate, lower-priority
-process: writing a dump is seconds to minutes of work that holds the interpreter, and in the server's own process it would stall every request meanwhile. That
-process ends with the server, however the server ends (stopped, or killed: the kernel is asked to kill
-it with its parent), so it never outlives the server holding its files and its output open.
+process: writing a dump is seconds to minutes of work that holds the interpreter, and in the server's own
+process it would stall every request meanwhile. That process ends with the server, however the server
+ends (stopped, or killed: the kernel is asked to kill it with its parent), so it never outlives the server
+holding its files and its output open.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ class RemoteStore:
     # The server notices a build by the latest build time on the remote: to the microsecond, so that two
     # builds within one second are told apart.
     precise_stamps = True
+    dumps_in_own_process = False  # the copy over HTTP is mostly waiting; niced, a busy machine starves it
 
     def __init__(self, remote: Remote, owned: bool = False) -> None:
         self.remote = remote

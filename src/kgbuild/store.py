@@ -353,6 +353,9 @@ class GraphStore(Protocol):
     location: Path | str  # what a build report names: the directory, or the remote's URL
     keeps_change_log: bool  # builds log their changes (:mod:`kgbuild.changes`): the LDES feed, the dumps' mention of it
     precise_stamps: bool  # a build's time is recorded to the microsecond (a server polls for it)
+    # The server makes dumps in a separate, lower-priority process (writing from a generation on disk holds
+    # the interpreter), or in a thread of its own (copying a remote store's graphs is mostly waiting).
+    dumps_in_own_process: bool
 
     def close(self) -> None: ...
     def __enter__(self) -> GraphStore: ...
@@ -450,6 +453,7 @@ class EmbeddedStore:
 
     keeps_change_log = True
     precise_stamps = False
+    dumps_in_own_process = True
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.directory = StoreDirectory(Path(root))

@@ -1,11 +1,13 @@
 """The dumps the server offers: made once per store generation, in the background, swapped in whole.
 
 They are made from a read-only snapshot of the store (:meth:`kgbuild.store.GraphStore.snapshot`: the
-generation itself, or a remote store's graphs copied into a scratch store), in a separate, lower-priority
-process: writing a dump is seconds to minutes of work that holds the interpreter, and in the server's own
-process it would stall every request meanwhile. That process ends with the server, however the server
-ends (stopped, or killed: the kernel is asked to kill it with its parent), so it never outlives the server
-holding its files and its output open.
+generation itself, or a remote store's graphs copied into a scratch store). An embedded store's are made
+in a separate, lower-priority process (:attr:`~kgbuild.store.GraphStore.dumps_in_own_process`): writing a
+dump is seconds to minutes of work that holds the interpreter, and in the server's own process it would
+stall every request meanwhile. That process ends with the server, however the server ends (stopped, or
+killed: the kernel is asked to kill it with its parent), so it never outlives the server holding its
+files and its output open. A remote store's are made in a thread of the server: copying its graphs over
+HTTP is mostly waiting.
 """
 
 from __future__ import annotations
@@ -75,7 +77,11 @@ class DumpKeeper:
 
     def _make(self, generation: str) -> None:
         try:
-            self.last_error = self._make_in_process(generation)
+            if self.store.dumps_in_own_process:
+                self.last_error = self._make_in_process(generation)
+            else:
+                _dump(self.store, self.settings, generation, self.directory)
+                self.last_error = ""
             if self.last_error:
                 log.error("making dumps of %s failed: %s", generation, self.last_error)
         except Exception as exc:  # noqa: BLE001 - keep serving the previous dumps; say why on /dumps/
@@ -126,18 +132,23 @@ def _write_dumps(settings: Settings, generation: str, directory: Path, answer: C
     signal.signal(signal.SIGTERM, _stop)  # stopped by the server: clean up (write_dumps removes its staging)
     try:
         with open_store(settings) as store:
-            # The base the graphs are read under (a remote store's copy takes only those), then the one the
-            # snapshot itself records (the generation dumped, should a build have switched in another since).
-            iris = _store_iris(store.recorded_graphs(), settings)
-            with store.snapshot(iris, settings.include_personal_data, directory.parent, generation) as graphs:
-                found = [getattr(row["g"], "value", "") for row in graphs.query(RECORDED_BASES)]  # type: ignore[union-attr]
-                write_dumps(graphs, _store_iris(found, settings), directory, settings.dataset_title,
-                            settings.dataset_publisher, settings.dataset_license, settings.include_personal_data,
-                            generation=generation, keep_previous=True, change_feed=store.keeps_change_log)
+            _dump(store, settings, generation, directory)
     except Exception as exc:  # noqa: BLE001 - told to the server, which keeps the previous dumps and says why
         answer.send(f"{type(exc).__name__}: {exc}")
     else:
         answer.send("")
+
+
+def _dump(store: GraphStore, settings: Settings, generation: str, directory: Path) -> None:
+    """Every dump of ``generation`` of ``store`` into ``directory`` (the previous ones kept until then)."""
+    # The base the graphs are read under (a remote store's copy takes only those), then the one the
+    # snapshot itself records (the generation dumped, should a build have switched in another since).
+    iris = _store_iris(store.recorded_graphs(), settings)
+    with store.snapshot(iris, settings.include_personal_data, directory.parent, generation) as graphs:
+        found = [getattr(row["g"], "value", "") for row in graphs.query(RECORDED_BASES)]  # type: ignore[union-attr]
+        write_dumps(graphs, _store_iris(found, settings), directory, settings.dataset_title,
+                    settings.dataset_publisher, settings.dataset_license, settings.include_personal_data,
+                    generation=generation, keep_previous=True, change_feed=store.keeps_change_log)
 
 
 def _store_iris(build_graphs: list[str], settings: Settings) -> Iris:

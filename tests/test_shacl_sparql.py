@@ -75,7 +75,7 @@ def pyshacl_findings(sources: Sequence[MappedSource], index: ReferenceIndex,
         for m in sources:
             try:
                 out |= {key(f) for f in validate_quads(m.quads, m.source.name, index)}
-            except Exception as exc:  # noqa: BLE001 - pyshacl's own failures, reported by the caller
+            except Exception as exc:  # pyshacl's own failures, reported by the caller
                 if crashed is None:
                     raise
                 crashed.append(f"{m.source.name}: {type(exc).__name__}")

@@ -21,7 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, Triple, serialize
+from pyoxigraph import (
+    BlankNode,
+    DefaultGraph,
+    Literal,
+    NamedNode,
+    Quad,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+    Store,
+    Triple,
+    serialize,
+)
 
 from kgbuild.errors import KgbuildError
 from kgbuild.jsonld import context_url, write_compact_dataset
@@ -79,9 +91,9 @@ def _only_public(store: Store, graphs: list[NamedNode]) -> bool:
     return len(graphs) == sum(1 for _ in store.named_graphs())
 
 
-def _merge_of(store: Store, graphs: list[NamedNode]) -> dict[str, list[NamedNode]]:
-    """The dataset argument of a query over the merge of ``graphs``: none when the store keeps it."""
-    return {} if _only_public(store, graphs) and has_merge(store) else {"default_graph": graphs}
+def _merge_of(store: Store, graphs: list[NamedNode]) -> list[NamedNode | BlankNode | DefaultGraph] | None:
+    """The default graph of a query over the merge of ``graphs``: ``None`` when the store keeps it."""
+    return None if _only_public(store, graphs) and has_merge(store) else list(graphs)
 
 
 def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], include_personal: bool) -> None:
@@ -112,6 +124,7 @@ def _serialise(store: Store, iris: Iris, fmt: ExportFormat, output: IO[bytes], i
         triples = store.query(DISTINCT_TRIPLES, use_default_graph_as_union=True)
     else:
         triples = store.query(DISTINCT_TRIPLES, default_graph=list(graphs))
+    assert isinstance(triples, QueryTriples), "a CONSTRUCT query answers triples"
     serialize(triples, output, format=fmt.rdf_format, prefixes=prefixes)
 
 
@@ -154,8 +167,8 @@ def write_export(store: Store, iris: Iris, format_name: str, out: Path | None,
         raise KgbuildError(f"cannot write {out or 'stdout'}: {exc.strerror or exc}") from None
 
 
-def _count(store: Store, query: str, over: dict[str, list[NamedNode]]) -> int:
-    result = store.query(query, **over)
+def _count(store: Store, query: str, over: list[NamedNode | BlankNode | DefaultGraph] | None) -> int:
+    result = store.query(query, default_graph=over) if over is not None else store.query(query)
     assert isinstance(result, QuerySolutions)
     for row in result:
         value = row[0]
@@ -256,14 +269,15 @@ def dataset_description(store: Store, iris: Iris, title: str, publisher: str, li
         Triple(dataset, node(VOID + "classes"), lit(
             _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) { ?s a ?c }", over), XSD + "integer")),
     ]
-    result = store.query("SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c", **over)
+    classes = "SELECT ?c (COUNT(?s) AS ?n) { ?s a ?c } GROUP BY ?c ORDER BY ?c"
+    result = store.query(classes, default_graph=over) if over is not None else store.query(classes)
     assert isinstance(result, QuerySolutions)
     for index, row in enumerate(result):
         partition = node(f"{iris.base}dataset/class/{index}")
         triples += [
             Triple(dataset, node(VOID + "classPartition"), partition),
-            Triple(partition, node(VOID + "class"), row[0]),  # type: ignore[arg-type]
-            Triple(partition, node(VOID + "entities"), lit(row[1].value, XSD + "integer")),  # type: ignore[union-attr]
+            Triple(partition, node(VOID + "class"), row[0]),
+            Triple(partition, node(VOID + "entities"), lit(row[1].value, XSD + "integer")),
         ]
     gzip_type = node(MEDIA_TYPES + "application/gzip")
     if distributions:

@@ -33,7 +33,7 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -717,7 +717,8 @@ def _map_organisations(public: _Writer, iris: Iris, identity: OrganisationIdenti
         public.add(subject, KG + "hasParticipation", participation)
 
 
-def _map_contact(personal: _Writer, record: ProjectRecord, subject: NamedNode, extra: dict[str, object]) -> None:
+def _map_contact(personal: _Writer, record: ProjectRecord, subject: NamedNode,
+                 extra: Mapping[str, object]) -> None:
     details = [record.contact_name, record.contact_email, record.contact_phone,
                *(extra.get(key) for key in _CONTACT_EXTRAS)]
     if not any(details):

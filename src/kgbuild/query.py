@@ -138,7 +138,7 @@ def on_query_stack(function: Callable[[], _T]) -> _T:
     def run() -> None:
         try:
             outcome.append((True, function()))
-        except BaseException as exc:  # handed to the caller's thread as it is
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as it is
             outcome.append((False, exc))
 
     previous = threading.stack_size(QUERY_STACK_BYTES)

@@ -78,3 +78,18 @@ def test_installed_command_help() -> None:
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "example: kgbuild" in result.stdout
+
+
+def test_readme_is_a_product_page() -> None:
+    """The README stays short (issue 22: at most 15 kB); measurement notes and guides live in the files it links."""
+    assert README.stat().st_size <= 15 * 1024, README.stat().st_size
+
+
+DOCUMENTS = [README, *sorted((README.parent / "docs").glob("*.md")), README.parent / "benchmarks" / "README.md"]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[str(d.relative_to(README.parent)) for d in DOCUMENTS])
+def test_relative_links_lead_to_files(document: Path) -> None:
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text(encoding="utf-8"))
+    broken = [link for link in links if "://" not in link and not (document.parent / link).exists()]
+    assert not broken, f"{document.name} links to missing files: {broken}"

@@ -260,7 +260,8 @@ async def sparql_endpoint(request: Request) -> Response:
         info = (await asyncio.to_thread(check_query, text, settings.service_allowlist) if len(text) > 4096
                 else check_query(text, settings.service_allowlist))
         offered = TABLE_FORMATS if info.form in ("SELECT", "ASK") else GRAPH_FORMATS
-        choice = choose(request.headers.get("accept"), offered, (params.get("format") or [None])[0])
+        formats = params.get("format")
+        choice = choose(request.headers.get("accept"), offered, formats[0] if formats else None)
     except QueryRefused as exc:
         return _text(exc.status, str(exc))
     except NotAcceptable as exc:

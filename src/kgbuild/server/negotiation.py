@@ -69,7 +69,7 @@ def _ranges(accept: str) -> list[tuple[str, float]]:
 
 def _lookup(media: str, offered: tuple[QueryResultsFormat | RdfFormat, ...]) -> QueryResultsFormat | RdfFormat | None:
     kind = type(offered[0])
-    found = kind.from_media_type(media)  # type: ignore[attr-defined]
+    found = kind.from_media_type(media)
     return found if found in offered else None
 
 

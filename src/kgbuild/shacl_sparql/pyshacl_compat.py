@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from kgbuild.shacl_sparql.compiler import Check
 
 Term = NamedNode | BlankNode | Literal
+__all__ = ["XSD_STRING", "LANG_STRING"]
+
 XSD_STRING = XSD + "string"
 LANG_STRING = RDF + "langString"
 

@@ -26,6 +26,8 @@ from kgbuild.vocab import RDF, RDFS
 if TYPE_CHECKING:
     from kgbuild.shacl_sparql.compiler import Check
 
+__all__ = ["CompiledShapes", "REFERENCE_GRAPH", "EMPTY_GRAPH", "BATCH_SOURCES"]
+
 RDF_TYPE = RDF + "type"
 # Private graph names for validate_sources; never a source's own graph name.
 REFERENCE_GRAPH = NamedNode("urn:x-kgbuild:validation:reference")

@@ -34,6 +34,8 @@ from kgbuild.vocab import RDF, XSD
 if TYPE_CHECKING:
     from kgbuild.shacl_sparql.compiler import _Compiler
 
+__all__: list[str] = []  # its functions are used by the compiler only
+
 RDF_TYPE = RDF + "type"
 
 

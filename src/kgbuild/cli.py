@@ -276,7 +276,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     with open_store(settings, timeout=30.0) as store:
-        if store.check_serving(Iris(settings.base_iri), settings.include_personal_data):
+        store.check_serving(Iris(settings.base_iri), settings.include_personal_data)
+        if store.takes_bundled_corpus():
             # Only then: the build stack (rdflib, pyshacl) takes a second to import.
             from kgbuild.pipeline import ensure_built
 

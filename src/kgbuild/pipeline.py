@@ -1018,9 +1018,12 @@ def _replace_graph(keeper: MergeKeeper, graph: NamedNode, quads: Sequence[Quad],
 
 
 def ensure_built(store_dir: Path | GraphStore, iris: Iris) -> BuildReport | None:
-    """Build the bundled corpus when the store is empty (the README's one command); else do nothing."""
+    """Build the bundled corpus when the store takes it (it is empty: the README's one command); else do nothing.
+
+    (A remote store never takes it: it is served empty until a build fills it.)
+    """
     store = store_at(store_dir)
-    if store.generation() is not None:
+    if not store.takes_bundled_corpus():
         return None
     report = build(default_sources(), store, iris)
     if store.generation() is None:

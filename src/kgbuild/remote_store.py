@@ -131,10 +131,12 @@ class RemoteStore:
     def open_changes(self) -> tuple[str, Store] | None:
         return None  # a remote store's builds keep no change log
 
-    def check_serving(self, iris: Iris, include_personal: bool) -> bool:
+    def check_serving(self, iris: Iris, include_personal: bool) -> None:
         from kgbuild.server.remote_pool import check_serving
 
         check_serving(self.remote, iris, include_personal)
+
+    def takes_bundled_corpus(self) -> bool:
         return False  # an empty remote is served empty until a build fills it
 
     def dumps_home(self) -> Path:

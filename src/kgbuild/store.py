@@ -423,11 +423,15 @@ class GraphStore(Protocol):
         """The current generation's name and its change log; ``None`` when there is none."""
         ...
 
-    def check_serving(self, iris: Iris, include_personal: bool) -> bool:
-        """Refuse a store that cannot be served as it is; whether it is empty and takes the bundled corpus first.
+    def check_serving(self, iris: Iris, include_personal: bool) -> None:
+        """Refuse a store that cannot be served as it is.
 
         :raises KgbuildError: when the store would answer differently from the embedded one, or leak.
         """
+        ...
+
+    def takes_bundled_corpus(self) -> bool:
+        """Whether ``kgbuild serve`` builds the bundled corpus into the store first (it holds nothing yet)."""
         ...
 
     def dumps_home(self) -> Path:
@@ -548,7 +552,10 @@ class EmbeddedStore:
     def open_changes(self) -> tuple[str, Store] | None:
         return open_changes(self.directory.root)
 
-    def check_serving(self, iris: Iris, include_personal: bool) -> bool:
+    def check_serving(self, iris: Iris, include_personal: bool) -> None:
+        return None  # served as it is: read-only generations, the personal data in their own databases
+
+    def takes_bundled_corpus(self) -> bool:
         return not self.directory.exists()
 
     def dumps_home(self) -> Path:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from pyoxigraph import NamedNode, Quad, Store, Triple
 
@@ -342,6 +342,7 @@ class GraphChanges:
         return bool(self.to_write or self.to_remove or self.static_changes)
 
 
+@runtime_checkable
 class GraphStore(Protocol):
     """The store a command or the server works on: embedded (:class:`EmbeddedStore`) or remote
     (:class:`kgbuild.remote_store.RemoteStore`), chosen once by :func:`open_store`.
@@ -587,9 +588,8 @@ def store_at(location: str | os.PathLike[str] | Remote | GraphStore) -> GraphSto
     for its owner to close), or a :class:`GraphStore` as it is."""
     if isinstance(location, str | os.PathLike):
         return EmbeddedStore(location)
-    from kgbuild.remote import Remote
+    if isinstance(location, GraphStore):  # (before: the embedded store does not load the HTTP client)
+        return location
     from kgbuild.remote_store import RemoteStore
 
-    if isinstance(location, Remote):
-        return RemoteStore(location, owned=False)
-    return location
+    return RemoteStore(location, owned=False)

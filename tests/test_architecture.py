@@ -30,7 +30,7 @@ def _modules(*relative: str) -> list[Path]:
 
 
 def test_parsing_imports_no_rdf_library() -> None:
-    for path in _modules("parsers", "normalise", "decoding", "records", "reference"):
+    for path in _modules("parsers", "inputs", "normalise", "decoding", "records", "reference"):
         used = {name.split(".")[0] for name in _imports(path)}
         assert not used & RDF_LIBRARIES, f"{path.name} imports {used & RDF_LIBRARIES}"
 

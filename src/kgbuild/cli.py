@@ -28,10 +28,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _cmd_parse(args: argparse.Namespace) -> int:
     from kgbuild.parsers import parse_file
+    from kgbuild.pipeline import source_files
 
     records: list[tuple[Path, dict[str, object]]] = []
     failed = 0
-    for path in args.files:
+    for path in [file for given in args.files for file in (source_files([given]) if given.is_dir() else [given])]:
         try:
             result = parse_file(path)
         except KgbuildError as exc:
@@ -128,7 +129,19 @@ class _Locator:
             except KgbuildError:
                 self._records[finding.source] = ()
         evidence = locate(self._records[finding.source], finding.path, finding.value, finding.focus_node)
-        return f", line {evidence.line}, column {evidence.column}" if evidence else ""
+        if evidence is None:
+            return ""
+        origin = evidence.origin
+        if origin is None:
+            return f", line {evidence.line}, column {evidence.column}"
+        if origin.kind == "pdf":
+            return f", page {origin.start}"
+        if origin.kind == "docx":
+            return f", paragraph {origin.start}"
+        from kgbuild.inputs.html import page_position
+
+        line, column = page_position(path.read_bytes(), str(path), origin.start)
+        return f", line {line}, column {column}"
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
@@ -373,11 +386,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     parse = verb("parse", "Read source texts and print what was read (one record per project).",
                  "kgbuild parse --json data/sources/*.txt", _cmd_parse)
-    parse.add_argument("files", nargs="+", type=Path, metavar="FILE", help="source text files")
+    parse.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                       help="source files (texts, HTML pages, PDFs, DOCX), or directories of them")
     parse.add_argument("--json", action="store_true", help="print a JSON array of records")
     parse.add_argument("--evidence", action="store_true",
                        help="with each record, where each value was read: its character span in the decoded text, "
-                            "the text there, the label it was read under (or prose) and a confidence")
+                            "the text there, the label it was read under (or prose) and a confidence; for an HTML "
+                            "page, a PDF or a DOCX also its origin in the file (source offsets, page, paragraph)")
 
     build = verb("build", "Parse, map, validate and load sources into the store (atomically; only what changed).",
                  "kgbuild build my-pages/ --store kgstore", _cmd_build,
@@ -386,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "exactly the sources given, and each source removed is named; `kgbuild remove` takes sources "
                  "out. A path that is not there, or a build whose every source fails, changes nothing (exit 1).")
     build.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
-                       help="source files, or directories of *.txt files (default: the bundled corpus in "
+                       help="source files, or directories of them (*.txt, *.html, *.htm, *.pdf, *.docx; default: "
+                            "the bundled corpus in "
                             "data/sources/)")
     build.add_argument("--sync", action="store_true",
                        help="also remove every source the store holds that is not given (each is named)")

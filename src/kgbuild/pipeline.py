@@ -30,6 +30,7 @@ from kgbuild.changes import recorder
 from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
+from kgbuild.inputs import SOURCE_SUFFIXES
 from kgbuild.mapping import (
     Iris,
     MappedSource,
@@ -108,7 +109,8 @@ def default_sources() -> list[Path]:
 
 
 def source_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; a directory stands for the ``*.txt`` files in it.
+    """Files as given; a directory stands for the sources in it: its ``*.txt``, ``*.html``, ``*.htm``,
+    ``*.pdf`` and ``*.docx`` files.
 
     A path that is not there, or a directory without texts, is most likely a typo: building from what
     is left (or syncing the store to it) would not be what was meant.
@@ -118,9 +120,10 @@ def source_files(paths: Sequence[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            texts = sorted(path.glob("*.txt"))
+            texts = sorted(p for p in path.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES and p.is_file())
             if not texts:
-                raise KgbuildError(f"{path}: no *.txt files in this directory")
+                raise KgbuildError(f"{path}: no source files in this directory (*.txt, *.html, *.htm, *.pdf, "
+                                   "*.docx)")
             out.extend(texts)
         elif path.exists():
             out.append(path)

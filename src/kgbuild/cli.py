@@ -153,23 +153,18 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
                dry_run: bool = False, base_given: bool = True) -> int:
     """Run :func:`kgbuild.pipeline.build` on the store the settings name, and say what it did (or would do)."""
     from kgbuild.pipeline import build
+    from kgbuild.store import open_store
 
     progress, stop = _progress_bar(len(sources))
-    if settings.remote:
-        from kgbuild.remote import open_remote
-
-        target: Any = open_remote(settings)
-    else:
-        target = settings.store_dir
+    store = open_store(settings)
     try:
-        iris = _store_iris(settings, target, base_given)
-        report = build(sources, target, iris, progress=progress,
+        iris = _store_iris(settings, store, base_given)
+        report = build(sources, store, iris, progress=progress,
                        include_personal=settings.include_personal_data, executor=settings.executor,
                        sync=sync, remove=remove, dry_run=dry_run)
     finally:
         stop()
-        if settings.remote:
-            target.close()
+        store.close()
     for warning in report.warnings:
         _say(f"warning: {warning}")
     where = _Locator(sources)
@@ -183,8 +178,7 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
     if report.earlier_bases and not report.every_source_failed:
         _say(f"{'would mint' if dry_run else 'minted'} every IRI anew under {iris.base} (the store was built "
              f"with {' and '.join(report.earlier_bases)}; nothing of that is kept)")
-    where = f"remote store {report.store}" if settings.remote else \
-        f"{settings.store}/{report.generation}" if report.generation else str(settings.store)
+    place = store.where(report.generation)
     if dry_run:
         added = set(report.added)
         for name in report.replaced:
@@ -195,17 +189,17 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
         for name in report.removed:
             _say(f"removed {name}{why}")
     if report.every_source_failed:
-        _say(f"nothing built: every source given failed; {where} is unchanged")
+        _say(f"nothing built: every source given failed; {place} is unchanged")
     elif dry_run and not sources:
-        _say(f"dry run on {where}: {len(report.removed)} source(s) would be removed; nothing written")
+        _say(f"dry run on {place}: {len(report.removed)} source(s) would be removed; nothing written")
     elif dry_run:
-        _say(f"dry run on {where}: {len(report.replaced)} source(s) would be loaded ({len(report.added)} new), "
+        _say(f"dry run on {place}: {len(report.replaced)} source(s) would be loaded ({len(report.added)} new), "
              f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed; "
              "nothing written")
     elif not sources:
-        _say(f"removed {len(report.removed)} source(s) from {where}")
+        _say(f"removed {len(report.removed)} source(s) from {place}")
     else:
-        _say(f"built {where}: {len(report.replaced)} source(s) loaded ({len(report.added)} new), "
+        _say(f"built {place}: {len(report.replaced)} source(s) loaded ({len(report.added)} new), "
              f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed")
     return EXIT_OK if report.ok and not report.every_source_failed else EXIT_FAILED
 
@@ -262,33 +256,23 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from kgbuild.store import open_read_only
+    import tempfile
+
+    from kgbuild.store import open_store
 
     settings = _settings(args)
-    if settings.remote:
-        import tempfile
-
-        from kgbuild.merge import merging_into
-        from kgbuild.remote import copy_graphs, open_remote
-        from kgbuild.store import scratch_store
-
-        # A copy of the remote's graphs in a scratch store, dumped as the embedded store is.
-        with open_remote(settings) as remote, scratch_store(Path(tempfile.gettempdir())) as store:
-            iris = _store_iris(settings, remote, _base_given(args))
-            personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
-            copy_graphs(remote, iris.base + "graph/", personal, merging_into(store))
-            return _export(args, settings, store, iris)
-    iris = _store_iris(settings, settings.store_dir, _base_given(args))
-    return _export(args, settings, open_read_only(settings.store_dir, settings.include_personal_data), iris)
+    with open_store(settings) as store:
+        iris = _store_iris(settings, store, _base_given(args))
+        with store.snapshot(iris, settings.include_personal_data, Path(tempfile.gettempdir())) as graphs:
+            return _export(args, settings, graphs, iris, store.keeps_change_log)
 
 
-def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any) -> int:
+def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any, change_feed: bool) -> int:
     from kgbuild.export import write_dumps, write_export
 
     if args.all:
         written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
-                              settings.dataset_license, settings.include_personal_data,
-                              change_feed=not settings.remote)  # a remote store's builds keep no change log
+                              settings.dataset_license, settings.include_personal_data, change_feed=change_feed)
         for path, digest in written.values():
             _say(f"wrote {path} (sha256 {digest})")
         return EXIT_OK
@@ -299,25 +283,20 @@ def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any)
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from kgbuild.mapping import Iris
     from kgbuild.server.app import create_app
-    from kgbuild.store import StoreDirectory
+    from kgbuild.store import open_store
 
     settings = _settings(args)
-    if settings.remote:
-        from kgbuild.mapping import Iris
-        from kgbuild.remote import open_remote
-        from kgbuild.server.remote_pool import check_serving
+    with open_store(settings, timeout=30.0) as store:
+        store.check_serving(Iris(settings.base_iri), settings.include_personal_data)
+        if store.takes_bundled_corpus():
+            # Only then: the build stack (rdflib, pyshacl) takes a second to import.
+            from kgbuild.pipeline import ensure_built
 
-        with open_remote(settings, timeout=30.0) as remote:
-            check_serving(remote, Iris(settings.base_iri), settings.include_personal_data)
-    elif not StoreDirectory(settings.store_dir).exists():
-        # Only then: the build stack (rdflib, pyshacl) takes a second to import.
-        from kgbuild.mapping import Iris
-        from kgbuild.pipeline import ensure_built
-
-        report = ensure_built(settings.store_dir, Iris(settings.base_iri))
-        if report is not None:
-            _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
+            report = ensure_built(store, Iris(settings.base_iri))
+            if report is not None:
+                _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         _say(f"warning: listening on {settings.host}, not only on this machine")
     # Messages, the access log included, go to stderr: stdout is for data.

@@ -32,7 +32,6 @@ from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, Executor, LocalExecutor, open_executor
 from kgbuild.inputs import SOURCE_SUFFIXES
 from kgbuild.mapping import (
-    RECORDED_BASES,
     Iris,
     MappedSource,
     OrganisationIdentity,
@@ -48,7 +47,7 @@ from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult, pickled_by_fields
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.sidecar import fetched_url
-from kgbuild.store import StoreDirectory, open_in_memory
+from kgbuild.store import GraphChanges, GraphStore, open_in_memory, store_at
 from kgbuild.validation import BATCH as VALIDATION_BATCH
 from kgbuild.validation import (
     Finding,
@@ -62,8 +61,6 @@ from kgbuild.validation import (
 from kgbuild.vocab import KG, OWL, PROV, RDF, XSD
 
 if TYPE_CHECKING:
-    from pyoxigraph import QuerySolutions
-
     from kgbuild.remote import Remote
 
 RDF_TYPE = RDF + "type"
@@ -542,31 +539,15 @@ class _Published:
         return [graph for graph in self.digests if graph.startswith(prefix)]
 
 
-def _published(store: Store, iris: Iris) -> _Published:
-    """Content hash of every graph the store holds, and the owners of its sources, from its build graph."""
-    return _Published.of(quad for predicate in (KG + "contentHash", STATED_OWNER)
-                         for quad in store.quads_for_pattern(None, NamedNode(predicate), None, iris.build_graph))
+def _published(store: GraphStore, iris: Iris) -> list[Quad | Triple]:
+    """The build graph's statements a build reads: content hashes of every graph, owners of the sources."""
+    return store.build_statements(iris, (KG + "contentHash", STATED_OWNER))
 
 
-def store_bases(store: Path | Remote) -> list[str]:
+def store_bases(store: Path | Remote | GraphStore) -> list[str]:
     """The base IRIs a store was built with: none for a store never built, one otherwise (two or more only
     in a store built under several before kgbuild checked; see :func:`~kgbuild.mapping.recorded_bases`)."""
-    if not isinstance(store, str | os.PathLike):
-        return recorded_bases(_graph_names(store.select(RECORDED_BASES)))
-    current = StoreDirectory(store).current()
-    if current is None:
-        return []
-    return recorded_bases(_graph_names(cast("QuerySolutions", Store.read_only(str(current)).query(RECORDED_BASES))))
-
-
-def _graph_names(rows: Iterable[object]) -> list[str]:
-    """The ``?g`` of each row of a :data:`~kgbuild.mapping.RECORDED_BASES` answer (local or remote)."""
-    names = []
-    for row in rows:
-        graph = row["g"] if not isinstance(row, dict) else row.get("g")  # type: ignore[index]
-        if isinstance(graph, NamedNode):
-            names.append(graph.value)
-    return names
+    return recorded_bases(store_at(store).recorded_graphs())
 
 
 def _earlier_bases(graphs: Iterable[str], iris: Iris, asked: _Asked, store: Path | str) -> list[str]:
@@ -662,19 +643,12 @@ def _relinking(published: _Published, kept: set[str], identity: OrganisationIden
             "build them again to relink them"]
 
 
-def _mentions_in(store: Store) -> Mentions:
-    def mentions(organisations: Sequence[str]) -> dict[str, set[str]]:
-        return {iri: {q.graph_name.value for q in store.quads_for_pattern(NamedNode(iri), NamedNode(RDF_TYPE),
-                                                                           NamedNode(KG + "Organisation"), None)
-                      if isinstance(q.graph_name, NamedNode)} for iri in organisations}
-    return mentions
-
-
-def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress: Progress | None = None,
+def build(paths: Sequence[Path], store_dir: Path | Remote | GraphStore, iris: Iris, progress: Progress | None = None,
           now: dt.datetime | None = None, workers: int | None = None, executor: str = LOCAL,
           include_personal: bool = False, sync: bool = False, remove: Sequence[str] = (),
           dry_run: bool = False) -> BuildReport:
-    """Parse, map, validate and load ``paths`` into the store at ``store_dir`` (or into a remote store).
+    """Parse, map, validate and load ``paths`` into the store at ``store_dir`` (a directory, a remote store's
+    client, or a :class:`~kgbuild.store.GraphStore`).
 
     A build adds: each given source replaces its earlier version (when it changed), and the sources the
     store holds that are not given stay as they are. A source is known by its file name, without the
@@ -696,15 +670,11 @@ def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress:
         refused...), the executor cannot be used (a Dask scheduler that does not answer...), or ``remove``
         names a source the store does not hold (then nothing is written).
     """
-    # (a Remote is only imported where used: the embedded build does not load the HTTP client)
-    remote = None if isinstance(store_dir, str | os.PathLike) else store_dir
-    report = BuildReport(store=remote.name if remote is not None else Path(str(store_dir)), sources=len(paths),
-                         dry_run=dry_run)
-    # A remote store's server notices a build by the latest of these times: to the microsecond there,
-    # so that two builds within one second are told apart.
-    stamp = _literal_time(now or dt.datetime.now(dt.UTC), precise=remote is not None)
+    store = store_at(store_dir)
+    report = BuildReport(store=store.location, sources=len(paths), dry_run=dry_run)
+    stamp = _literal_time(now or dt.datetime.now(dt.UTC), precise=store.precise_stamps)
     with open_executor(executor, workers) as runner:
-        return _build(paths, store_dir, remote, iris, report, stamp, progress, runner, include_personal,
+        return _build(paths, store, iris, report, stamp, progress, runner, include_personal,
                       _Asked(sync, tuple(remove), dry_run))
 
 
@@ -717,35 +687,21 @@ class _Asked:
     dry_run: bool
 
 
-def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | None, iris: Iris, report: BuildReport,
-           stamp: Literal, progress: Progress | None, runner: Executor, include_personal: bool,
-           asked: _Asked) -> BuildReport:
+def _build(paths: Sequence[Path], store: GraphStore, iris: Iris, report: BuildReport, stamp: Literal,
+           progress: Progress | None, runner: Executor, include_personal: bool, asked: _Asked) -> BuildReport:
     if progress:
         progress("parse", len(paths))
     parsed, report.failures = _parse_sources(paths, runner)
     statics = static_graphs(iris)
-    if remote is not None:
-        from kgbuild.remote_build import digest_for, mentions_on, published_on
+    report.generation = store.generation()
+    earlier = _earlier_bases(store.recorded_graphs(), iris, asked, report.store)
+    statements = _published(store, iris) if not earlier else []
+    published = _Published.of(statements)
+    held = {base: _Published.of(_published(store, Iris(base))) for base in earlier}
 
-        current = None
-        earlier = _earlier_bases(_graph_names(remote.select(RECORDED_BASES)), iris, asked, report.store)
-        records = published_on(remote, iris) if not earlier else {}
-        published = _Published.of(t for record in records.values() for t in record.triples)
-        held = {base: _Published.of(t for record in published_on(remote, Iris(base)).values() for t in record.triples)
-                for base in earlier}
-        digest: Callable[[PreparedSource], str] = lambda p: digest_for(p.digest, include_personal)  # noqa: E731
-        mentions = mentions_on(remote)
-    else:
-        directory = StoreDirectory(store_dir)  # type: ignore[arg-type]
-        current = directory.current()
-        served = Store.read_only(str(current)) if current is not None else open_in_memory()
-        recorded = _graph_names(cast("QuerySolutions", served.query(RECORDED_BASES)))
-        earlier = _earlier_bases(recorded, iris, asked, report.store)
-        published = _published(served, iris) if not earlier else _Published({}, {})
-        held = {base: _published(served, Iris(base)) for base in earlier}
-        mentions = _mentions_in(served)
-        digest = lambda p: p.digest  # noqa: E731
-        report.generation = current.name if current is not None else None
+    def digest(p: PreparedSource) -> str:
+        return store.recorded_digest(p.digest, include_personal)
+
     report.earlier_bases = [base for base in earlier if base != iris.base]
     # Minted anew under this base, the store keeps none of its sources: those not given are removed.
     given_keys = {source_key(info.name) for info, _ in parsed}
@@ -760,8 +716,8 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     removing = set(to_remove)
     kept = {graph for graph in published.sources(iris) if graph not in given and graph not in removing}
     identity = _identity(parsed, *(owner for graph in kept for owner in published.owners.get(graph, [])))
-    if remote is None and (current is None or earlier) and not asked.dry_run:
-        _build_new_store(directory, parsed, identity, statics, iris, report, stamp, progress, runner,
+    if store.loads_in_bulk(bool(earlier)) and not asked.dry_run:
+        _build_new_store(store, parsed, identity, statics, iris, report, stamp, progress, runner,
                          fresh=bool(earlier))
         if not report.every_source_failed:
             report.removed = remint_removed
@@ -770,7 +726,7 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     if progress:
         progress("map", len(parsed))
     prepared = _map_parsed(parsed, identity, iris, runner)
-    report.warnings = _source_warnings(prepared) + _relinking(published, kept, identity, iris, mentions)
+    report.warnings = _source_warnings(prepared) + _relinking(published, kept, identity, iris, store.mentions)
     if not runner.remote:
         runner.close()  # a local pool's processes are done: free their memory before validating and loading
     changed = [p for p in prepared if published.digests.get(p.graph) != digest(p)]
@@ -792,20 +748,6 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         report.replaced = [p.source.name for p in to_write]
         report.removed = [graph.removeprefix(source_prefix) for graph in to_remove] + remint_removed
         return report
-
-    if remote is not None:
-        from kgbuild.remote_build import drop_bases, write_remote
-
-        if progress:
-            progress("load", len(to_write))
-        drop_bases(remote, [Iris(base) for base in earlier])
-        write_remote(remote, iris, records, static_changes, to_remove, to_write, stamp, include_personal, report)
-        report.removed += remint_removed
-        return report
-    if not (to_write or to_remove or static_changes):
-        return report
-    if progress:
-        progress("load", len(to_write))
 
     # The projects this build may change, for the change log: those the graphs it replaces or removes
     # stated (read in ``fill`` before they go) and those the new versions state.
@@ -835,12 +777,13 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
-    directory.write_generation(fill, record=recorder(iris, touched, stamp))
-    report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
+    store.replace_graphs(GraphChanges(iris, static_changes, to_remove, to_write, stamp, include_personal, report,
+                                      earlier, statements, fill, recorder(iris, touched, stamp)), progress)
+    report.removed += remint_removed
     return report
 
 
-def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInfo, ParseResult]],
+def _build_new_store(store: GraphStore, parsed: Sequence[tuple[SourceInfo, ParseResult]],
                      identity: OrganisationIdentity, statics: dict[NamedNode, StaticGraph], iris: Iris,
                      report: BuildReport, stamp: Literal, progress: Progress | None, runner: Executor,
                      fresh: bool = False) -> BuildReport:
@@ -916,12 +859,12 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
 
     try:
         # A new log (or the first of a store built before logs were kept) records every project there is.
-        directory.write_generation(fill, fresh=fresh, record=recorder(iris, set(), stamp))
+        store.bulk_load(fill, fresh=fresh, record=recorder(iris, set(), stamp))
     except _NothingLoaded:
         report.every_source_failed = True
     report.validation = ValidationReport.sorted(findings)
     report.failures += _refusals(report.validation, {p.source.name: p.graph for p in prepared}, {})
-    report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
+    report.generation = store.generation()
     return report
 
 
@@ -1029,12 +972,16 @@ def _replace_graph(keeper: MergeKeeper, graph: NamedNode, quads: Sequence[Quad],
     keeper.extend(_build_record(graph, iris, digest, stamp, document))
 
 
-def ensure_built(store_dir: Path, iris: Iris) -> BuildReport | None:
-    """Build the bundled corpus when the store is empty (the README's one command); else do nothing."""
-    if StoreDirectory(store_dir).exists():
+def ensure_built(store_dir: Path | GraphStore, iris: Iris) -> BuildReport | None:
+    """Build the bundled corpus when the store takes it (it is empty: the README's one command); else do nothing.
+
+    (A remote store never takes it: it is served empty until a build fills it.)
+    """
+    store = store_at(store_dir)
+    if not store.takes_bundled_corpus():
         return None
-    report = build(default_sources(), store_dir, iris)
-    if StoreDirectory(store_dir).current() is None:
+    report = build(default_sources(), store, iris)
+    if store.generation() is None:
         raise KgbuildError("the bundled corpus did not build: " + "; ".join(f.problem for f in report.failures))
     return report
 

@@ -115,7 +115,7 @@ def _peak_rss_mb() -> float:
 def benchmark_build(sources: list[Path], work: Path) -> tuple[BuildResult, BuildArtifacts]:
     """Build ``sources`` into a fresh store, then bulk-load the same quads into another fresh store."""
     from kgbuild.export import write_export
-    from kgbuild.mapping import Iris
+    from kgbuild.iris import Iris
     from kgbuild.pipeline import build
     from kgbuild.store import open_read_only
 
@@ -166,7 +166,7 @@ def benchmark_validation(sources: list[Path], run_pyshacl: bool) -> ValidationRe
 def validate_as_built(sources: list[Path]) -> tuple[Any, float, list, list]:  # type: ignore[type-arg]
     """kgbuild's validation of every source as the build runs it (timed), the mapped sources and the
     reference quads: (report, seconds, mapped, reference)."""
-    from kgbuild.mapping import Iris
+    from kgbuild.iris import Iris
     from kgbuild.pipeline import map_sources, prepare_sources, read_sources, static_graphs, validate_prepared
 
     iris = Iris("http://127.0.0.1:8000/")
@@ -227,7 +227,7 @@ def pyshacl_findings(results: object, own: set[str]) -> set[tuple[str, str, str]
 def benchmark_dumps(store_dir: Path, work: Path) -> list[DumpResult]:
     """``write_export`` per format against ``Store.dump`` of the same store to the same format."""
     from kgbuild.export import EXPORT_FORMATS, write_export
-    from kgbuild.mapping import Iris
+    from kgbuild.iris import Iris
     from kgbuild.store import open_read_only
 
     iris = Iris("http://127.0.0.1:8000/")

@@ -64,7 +64,7 @@ def _corpus(documents: int, work: Path) -> list[Path]:
 
 
 def _build_once(run: Run, sources: list[Path], store: Path, executor: str) -> None:
-    from kgbuild.mapping import Iris
+    from kgbuild.iris import Iris
     from kgbuild.pipeline import build
 
     shutil.rmtree(store, ignore_errors=True)

@@ -23,7 +23,7 @@ import httpx
 
 from benchmarks.corpus import generate
 from benchmarks.harness import free_port
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build
 from kgbuild.remote import Remote
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass  # noqa: E402
 
 from pyoxigraph import BlankNode, RdfFormat, serialize  # noqa: E402
 
-from kgbuild.mapping import Iris  # noqa: E402
+from kgbuild.iris import Iris  # noqa: E402
 from kgbuild.pipeline import BuildReport, build, default_sources  # noqa: E402
 from kgbuild.store import open_read_only  # noqa: E402
 

@@ -23,7 +23,7 @@ from benchmarks.corpus import Document, generate, generate_documents, generate_t
 from kgbuild import reference as ref
 from kgbuild.extract.lexicon import lexicon
 from kgbuild.extract.reading import read_layout
-from kgbuild.mapping import Iris, SourceInfo
+from kgbuild.iris import Iris, SourceInfo
 from kgbuild.normalise import parse_org_number
 from kgbuild.parsers import parse_text
 from kgbuild.pipeline import build, map_sources

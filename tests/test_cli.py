@@ -21,7 +21,7 @@ from pyoxigraph import RdfFormat, parse
 
 from kgbuild.cli import build_parser
 from kgbuild.export import export_quads
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.store import open_read_only
 from tests.conftest import BASE_IRI, ROOT, SOURCES
 

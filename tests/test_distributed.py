@@ -22,7 +22,7 @@ import pytest
 from benchmarks.corpus import generate
 from kgbuild.errors import KgbuildError
 from kgbuild.executors import DaskExecutor, open_executor
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import BuildReport, build, default_sources, prepare_sources, static_graphs, validate_prepared
 from tests.conftest import BASE_IRI, ROOT, canonical
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pyoxigraph import DefaultGraph, NamedNode
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import duplicate_projects, map_sources, read_sources
 from kgbuild.store import open_read_only
 from kgbuild.vocab import KG

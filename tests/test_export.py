@@ -128,7 +128,7 @@ import json, resource, signal, sys
 from pathlib import Path
 from kgbuild.errors import KgbuildError
 from kgbuild.export import write_dumps, write_export
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.store import open_read_only
 
 store, directory = open_read_only(sys.argv[1]), Path(sys.argv[2])

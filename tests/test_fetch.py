@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from kgbuild.fetch import USER_AGENT, FetchPolicy, FetchResult, fetch, page_stem
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import SourceFailure, build, read_sources, source_files
 from kgbuild.sidecar import fetched_url, read_sidecar, sidecar_path
 from kgbuild.store import open_read_only

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pyoxigraph import NamedNode
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.store import open_read_only
 

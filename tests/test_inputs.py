@@ -22,8 +22,9 @@ from pyoxigraph import RdfFormat
 
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.inputs import read_input, sniff
+from kgbuild.iris import Iris, SourceInfo
 from kgbuild.jsonld import compact_document, context_url
-from kgbuild.mapping import PDF_FRAGMENT, Iris, OrganisationIdentity, SourceInfo, map_source
+from kgbuild.mapping import PDF_FRAGMENT, OrganisationIdentity, map_source
 from kgbuild.parsers import parse_bytes, parse_file
 from kgbuild.pipeline import build, source_files
 from kgbuild.records import ProjectRecord

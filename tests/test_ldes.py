@@ -21,7 +21,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, Store, parse
 
 from kgbuild import ldes
 from kgbuild.changes import AS, member_iri
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build
 from kgbuild.store import StoreDirectory, open_changes
 from kgbuild.vocab import DCT, KG, OWL, PROV, RDF, SD

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, serialize
 
-from kgbuild.mapping import Iris, MappedSource, SourceInfo, redact, reference_quads, stated_key
+from kgbuild.iris import Iris, SourceInfo
+from kgbuild.mapping import MappedSource, redact, reference_quads, stated_key
 from kgbuild.parsers import PARSER_VERSION
 from kgbuild.pipeline import map_sources, read_sources
 from kgbuild.records import ParseResult, ProjectRecord

@@ -21,7 +21,8 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, RdfFormat, parse
 
 from kgbuild import pipeline
 from kgbuild.errors import KgbuildError, SourceError
-from kgbuild.mapping import Iris, MappedSource, OrganisationIdentity, map_source
+from kgbuild.iris import Iris
+from kgbuild.mapping import MappedSource, OrganisationIdentity, map_source
 from kgbuild.parsers import parse_file
 from kgbuild.pipeline import (
     SourceFailure,

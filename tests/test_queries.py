@@ -14,7 +14,7 @@ import pytest
 from pyoxigraph import QuerySolutions, Store
 
 from kgbuild.export import public_graphs
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.query import dataset_for, execute
 from kgbuild.resources import queries_path

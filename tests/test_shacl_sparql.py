@@ -23,7 +23,8 @@ from rdflib import Graph
 from rdflib.namespace import SH as SHNS
 from rdflib.term import BNode
 
-from kgbuild.mapping import Iris, MappedSource, SourceInfo
+from kgbuild.iris import Iris, SourceInfo
+from kgbuild.mapping import MappedSource
 from kgbuild.pipeline import default_sources, map_sources, read_sources, static_graphs
 from kgbuild.shacl_sparql import Check, CompiledShapes, ShapesError, compile_shapes, validate_sources
 from kgbuild.store import open_in_memory

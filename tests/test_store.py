@@ -126,7 +126,7 @@ def test_a_second_concurrent_build_is_refused_with_a_clear_error(tmp_path: Path,
 BUILD = """
 import sys
 from pathlib import Path
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build
 
 report = build(sorted(Path(sys.argv[1]).glob("*.txt")), Path(sys.argv[2]), Iris("http://127.0.0.1:8000/"))

@@ -36,7 +36,7 @@ from enum import Enum
 
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, Store
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.resources import ontology_path, shapes_path
 from kgbuild.vocab import DCT, KG, OWL, PROV, RDF, SD, XSD
 

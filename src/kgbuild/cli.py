@@ -73,7 +73,7 @@ def _store_iris(settings: Settings, store: Any, given: bool) -> Any:
 
     The base belongs to the store: ``kgbuild build`` on a store built with ``--base-iri X`` goes on under X.
     """
-    from kgbuild.mapping import Iris
+    from kgbuild.iris import Iris
     from kgbuild.pipeline import store_bases
 
     bases = [] if given else store_bases(store)
@@ -205,7 +205,7 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from kgbuild.mapping import Iris
+    from kgbuild.iris import Iris
     from kgbuild.pipeline import (
         map_sources,
         read_sources,
@@ -283,7 +283,7 @@ def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any,
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from kgbuild.mapping import Iris
+    from kgbuild.iris import Iris
     from kgbuild.server.app import create_app
     from kgbuild.store import open_store
 

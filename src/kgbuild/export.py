@@ -36,8 +36,8 @@ from pyoxigraph import (
 )
 
 from kgbuild.errors import KgbuildError
+from kgbuild.iris import Iris
 from kgbuild.jsonld import context_url, write_compact_dataset
-from kgbuild.mapping import Iris
 from kgbuild.merge import DISTINCT_TRIPLES, has_merge
 from kgbuild.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, RDFS, VOID, XSD
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -41,130 +40,25 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kgbuild import reference as ref
 from kgbuild.errors import NormaliseError
+from kgbuild.iris import Iris, SourceInfo, slug
 from kgbuild.normalise import parse_year_range
-from kgbuild.records import DocumentKind, Evidence, ParseResult, ProjectRecord, pickled_by_fields
+from kgbuild.records import DocumentKind, Evidence, ParseResult, ProjectRecord
 from kgbuild.vocab import ADMS, DCT, KG, NUTS, OA, OWL, PROV, RDF, RDFS, REGORG, SCHEMA, SKOS, VCARD, XSD
 
 __all__ = [
-    "SourceInfo",
     "MappedSource",
     "OrganisationIdentity",
-    "Iris",
-    "RECORDED_BASES",
-    "recorded_bases",
     "map_source",
     "reference_quads",
-    "slug",
-    "source_key",
     "stated_key",
     "stated_owners",
 ]
-
-
-def slug(text: str) -> str:
-    """A readable, deterministic IRI path segment: letters (any script) and digits joined by dashes.
-
-    ``+`` is spelled out so that "ESF+" and "ESF" stay apart.
-
-    >>> slug("ESF+"), slug("Skarpnäcks stadsdelsförvaltnin"), slug("2015/00123")
-    ('esf-plus', 'skarpnäcks-stadsdelsförvaltnin', '2015-00123')
-    """
-    text = unicodedata.normalize("NFC", text).casefold().replace("+", " plus ")
-    return _NON_WORD_RE.sub("-", text).strip("-") or "-"
-
-
-_NON_WORD_RE = re.compile(r"[\W_]+")
-
-
-def source_key(file_name: str) -> str:
-    """The key a source file's graphs and IRIs are named by: its name without the extension, as a slug.
-
-    Different file names can give one key; the pipeline refuses the second such file.
-
-    >>> source_key("001_49fdefbf50581b3b.txt"), source_key("proj-a.txt") == source_key("Proj_A.txt")
-    ('001-49fdefbf50581b3b', True)
-    """
-    return slug(file_name.rsplit(".", 1)[0]) if "." in file_name else slug(file_name)
 
 
 def _code_segment(text: str) -> str:
     """An identifier kept as written where it is IRI-safe (``22-010-S04``, ``2021SE05SFPR``)."""
     cleaned = text.strip()
     return cleaned if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", cleaned) else slug(cleaned)
-
-
-@pickled_by_fields
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    """The file a record came from, as recorded in provenance."""
-
-    name: str  # file name, without directories
-    sha256: str
-    parser_version: str
-    url: str | None = None  # where a fetched page came from (its record, :mod:`kgbuild.sidecar`)
-
-
-@dataclass(frozen=True, slots=True)
-class Iris:
-    """Every IRI kgbuild mints, under one base (``http://127.0.0.1:8000/`` by default)."""
-
-    base: str
-
-    def __post_init__(self) -> None:
-        if not re.match(r"^https?://[^\s<>\"{}|\\^`]+/$", self.base):
-            raise ValueError(f"base IRI must be an http(s) IRI ending in '/': {self.base!r}")
-
-    def id(self, *segments: str) -> NamedNode:
-        return NamedNode(self.base + "id/" + "/".join(segments))
-
-    def graph(self, *segments: str) -> NamedNode:
-        return NamedNode(self.base + "graph/" + "/".join(segments))
-
-    def source_key(self, source: SourceInfo) -> str:
-        return source_key(source.name)
-
-    def source_graph(self, source: SourceInfo) -> NamedNode:
-        return self.graph("source", self.source_key(source))
-
-    def personal_graph(self, source: SourceInfo) -> NamedNode:
-        return self.graph("personal", self.source_key(source))
-
-    @property
-    def reference_graph(self) -> NamedNode:
-        return self.graph("reference")
-
-    @property
-    def ontology_graph(self) -> NamedNode:
-        return self.graph("ontology")
-
-    @property
-    def build_graph(self) -> NamedNode:
-        return self.graph("build")
-
-    def municipality(self, municipality: ref.Municipality) -> NamedNode:
-        return self.id("municipality", municipality.code)
-
-    def county(self, county: ref.County) -> NamedNode:
-        return self.id("county", county.code)
-
-    def esf_region(self, region: ref.EsfRegion) -> NamedNode:
-        return self.id("esf-region", slug(region.name))
-
-
-# The graphs whose statements record what a build loaded: each is a build graph, ``<base>graph/build``.
-RECORDED_BASES = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?graph <{KG}contentHash> ?hash }} }}"
-
-
-def recorded_bases(build_graphs: Iterable[str]) -> list[str]:
-    """The base IRIs a store was built with, from the build graphs :data:`RECORDED_BASES` finds.
-
-    A store records its base in the name of its build graph (``<base>graph/build``): one base, unless
-    builds with different ``--base-iri`` wrote into it before kgbuild checked.
-
-    >>> recorded_bases(["http://x/graph/build", "http://y:8812/graph/build", "http://x/graph/other"])
-    ['http://x/', 'http://y:8812/']
-    """
-    return sorted({iri.removesuffix("graph/build") for iri in build_graphs if iri.endswith("/graph/build")})
 
 
 def nuts_iri(code: str) -> NamedNode:

@@ -31,17 +31,8 @@ from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
 from kgbuild.executors import LOCAL, Executor, LocalExecutor, open_executor
 from kgbuild.inputs import SOURCE_SUFFIXES
-from kgbuild.mapping import (
-    Iris,
-    MappedSource,
-    OrganisationIdentity,
-    SourceInfo,
-    map_source,
-    recorded_bases,
-    reference_quads,
-    source_key,
-    stated_owners,
-)
+from kgbuild.iris import Iris, SourceInfo, recorded_bases, source_key
+from kgbuild.mapping import MappedSource, OrganisationIdentity, map_source, reference_quads, stated_owners
 from kgbuild.merge import MergeKeeper, merged, merged_nquads
 from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult, pickled_by_fields
@@ -546,7 +537,7 @@ def _published(store: GraphStore, iris: Iris) -> list[Quad | Triple]:
 
 def store_bases(store: Path | Remote | GraphStore) -> list[str]:
     """The base IRIs a store was built with: none for a store never built, one otherwise (two or more only
-    in a store built under several before kgbuild checked; see :func:`~kgbuild.mapping.recorded_bases`)."""
+    in a store built under several before kgbuild checked; see :func:`~kgbuild.iris.recorded_bases`)."""
     return recorded_bases(store_at(store).recorded_graphs())
 
 

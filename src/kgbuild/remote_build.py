@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.remote import Remote
 from kgbuild.vocab import KG
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pyoxigraph import NamedNode, Quad, Store, Triple
 
 from kgbuild.errors import KgbuildError
-from kgbuild.mapping import RECORDED_BASES, Iris
+from kgbuild.iris import RECORDED_BASES, Iris
 from kgbuild.remote import Remote
 
 if TYPE_CHECKING:

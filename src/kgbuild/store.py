@@ -41,7 +41,7 @@ from kgbuild.merge import has_merge, merged
 if TYPE_CHECKING:
     from pyoxigraph import Literal, QuerySolutions
 
-    from kgbuild.mapping import Iris
+    from kgbuild.iris import Iris
     from kgbuild.pipeline import BuildReport, PreparedSource, StaticGraph
     from kgbuild.remote import Remote
     from kgbuild.server.answers import QueryBackend
@@ -382,7 +382,7 @@ class GraphStore(Protocol):
         ...
 
     def recorded_graphs(self) -> list[str]:
-        """The build graphs the store holds (:data:`kgbuild.mapping.RECORDED_BASES`): they name its bases."""
+        """The build graphs the store holds (:data:`kgbuild.iris.RECORDED_BASES`): they name its bases."""
         ...
 
     def build_statements(self, iris: Iris, predicates: Sequence[str]) -> list[Quad | Triple]:
@@ -504,7 +504,7 @@ class EmbeddedStore:
         return self._stamp()
 
     def recorded_graphs(self) -> list[str]:
-        from kgbuild.mapping import RECORDED_BASES
+        from kgbuild.iris import RECORDED_BASES
 
         return _graph_names(cast("QuerySolutions", self._read().query(RECORDED_BASES)))
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from kgbuild.errors import KgbuildError
-from kgbuild.mapping import Iris, source_key
+from kgbuild.iris import Iris, source_key
 from kgbuild.pipeline import build, default_sources, prepare_sources
 from kgbuild.remote import Credentials, Remote, RemoteError
 from kgbuild.server.remote_pool import check_serving

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.remote import Credentials, Remote, RemoteError
 from kgbuild.resources import queries_path

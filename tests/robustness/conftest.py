@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from benchmarks.corpus import generate
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build
 from tests.conftest import BASE_IRI, BundledBuild
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pyoxigraph import DefaultGraph, NamedNode, Quad, Store
 
 from kgbuild.errors import KgbuildError
-from kgbuild.mapping import Iris, source_key
+from kgbuild.iris import Iris, source_key
 from kgbuild.pipeline import BuildReport, build
 from kgbuild.store import StoreDirectory, open_read_only, personal_path
 from kgbuild.vocab import KG, RDF

@@ -28,7 +28,7 @@ import pytest
 from pyoxigraph import Quad
 
 from benchmarks.corpus import generate
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.store import StoreDirectory, open_read_only
 from kgbuild.vocab import PROV

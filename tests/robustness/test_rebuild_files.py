@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from kgbuild.export import _swap_in, write_dumps
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.server.dumps import DumpKeeper
 from kgbuild.store import open_read_only

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.server.app import create_app
 from kgbuild.settings import Settings, load_settings

@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 from rdflib.namespace import SH
 from starlette.routing import Route
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.server.app import create_app
 from tests.server.conftest import BASE, make_settings, running_server

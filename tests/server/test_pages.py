@@ -19,7 +19,7 @@ import httpx
 import pytest
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.server.pages import graph_page, resource_page
 from kgbuild.vocab import DCT, KG, RDFS

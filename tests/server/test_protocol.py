@@ -24,7 +24,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
 from kgbuild.export import public_graphs
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.query import dataset_for, execute
 from kgbuild.resources import queries_path
 from kgbuild.sparql import inspect_query

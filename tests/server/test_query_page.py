@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.resources import queries_path
 from kgbuild.server.app import named_queries

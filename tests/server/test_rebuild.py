@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.pipeline import build, default_sources
 from kgbuild.resources import queries_path
 from tests.server.conftest import BASE, make_settings, running_server
@@ -150,7 +150,7 @@ _PAUSED_BUILD = """
 import sys, time
 from pathlib import Path
 import kgbuild.pipeline as pipeline
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 
 sources, store, marker, base = sys.argv[1:5]
 forget = pipeline._forget

@@ -28,8 +28,8 @@ from pyoxigraph import Literal, NamedNode, QueryResultsFormat, RdfFormat, Triple
 
 from kgbuild import __version__
 from kgbuild.errors import KgbuildError
+from kgbuild.iris import RECORDED_BASES, recorded_bases
 from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE, compact_document, context_url
-from kgbuild.mapping import RECORDED_BASES, recorded_bases
 from kgbuild.resources import ontology_path, queries_path
 from kgbuild.server.answers import Answer, AnswerAborted, Job, QueryBackend, Streamed
 from kgbuild.server.assets import STATIC, Assets, api_page

@@ -24,7 +24,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from kgbuild.export import write_dumps
-from kgbuild.mapping import RECORDED_BASES, Iris, recorded_bases
+from kgbuild.iris import RECORDED_BASES, Iris, recorded_bases
 from kgbuild.settings import Settings
 from kgbuild.store import GraphStore, open_store
 

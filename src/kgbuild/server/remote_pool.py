@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pyoxigraph import RdfFormat
 
 from kgbuild.errors import KgbuildError
-from kgbuild.mapping import Iris
+from kgbuild.iris import Iris
 from kgbuild.remote import Remote, RemoteError
 from kgbuild.server.answers import Answer, ChunkWriter, Credit, Exchange, Job, Streamed, collect
 from kgbuild.server.results import write_result

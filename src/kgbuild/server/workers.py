@@ -86,8 +86,9 @@ class _WorkerLoop:
 
     Concurrent queries read one store: one cache of its blocks, where processes each keep their own.
     Messages in: ``("job", number, job)``, ``("more", number)`` (room for one more chunk), ``("cancel",
-    number)``, ``None`` (stop). Out: ``(number, chunk)`` while the answer is written, then ``(number, Answer)``, which carries the
-    whole answer when it is shorter than a chunk (two messages for a small answer, not four).
+    number)``, ``None`` (stop). Out: ``(number, chunk)`` while the answer is written, then ``(number,
+    Answer)``, which carries the whole answer when it is shorter than a chunk (two messages for a small
+    answer, not four).
     """
 
     def __init__(self, connection: Connection, store_dir: str, slots: int) -> None:

@@ -50,7 +50,7 @@ def write_result(result: QuerySolutions | QueryBoolean | QueryTriples | Iterable
     elif isinstance(result, QuerySolutions) and format_name in _NATIVE_TABLE_FORMATS:
         # pyoxigraph writes these byte for byte as the writers below would, in 8 kB writes as it reads the
         # rows, without the GIL, and stops at the first error of ``output``: 2-3x less CPU for a lookup.
-        result.serialize(_Unflushed(output), format=_results_format(format_name))
+        result.serialize(cast("IO[bytes]", _Unflushed(output)), format=_results_format(format_name))
     elif isinstance(result, QuerySolutions):
         variables = [v.value for v in result.variables]
         rows = (tuple(solution[name] for name in variables) for solution in result)

@@ -104,6 +104,7 @@ class _WorkerLoop:
         self.stopped = threading.Event()
         self.store: Store | None = None
         self.generation = ""
+        self.stamp: tuple[int, int] | None = None  # of CURRENT when it was last read
 
     def receive(self) -> None:
         """Read the pipe: jobs go to the query threads, credit and cancellation to the job they are for."""
@@ -163,12 +164,21 @@ class _WorkerLoop:
         """The generation ``CURRENT`` names, opened once; a query already running keeps the one it started on."""
         from kgbuild.store import open_generation
 
-        current = self.directory.current()
-        if current is None:
+        # ``CURRENT`` is replaced, never rewritten: while its inode and time stay, it names the same
+        # generation (one stat per job, not an open, a read and a check of the directory).
+        try:
+            status = os.stat(self.directory.pointer)
+        except FileNotFoundError:
             return None
+        stamp = (status.st_ino, status.st_mtime_ns)
         with self.opening:
-            if current.name != self.generation or self.store is None:
-                self.store, self.generation = open_generation(current, include_personal), current.name
+            if stamp != self.stamp or self.store is None:
+                current = self.directory.current()
+                if current is None:
+                    return None
+                if current.name != self.generation or self.store is None:
+                    self.store, self.generation = open_generation(current, include_personal), current.name
+                self.stamp = stamp
             return self.store, self.generation
 
 

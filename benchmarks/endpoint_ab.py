@@ -7,7 +7,7 @@ turn, so that a ratio compares figures taken minutes apart, not hours. Besides w
 each server's main process spent per request is read from ``/proc`` (for kgbuild: the process that
 speaks HTTP, without its query workers)::
 
-    python -m benchmarks.endpoint_ab --work benchmarks/work/n1000 --rounds 2 \\
+    python -m benchmarks.endpoint_ab --work benchmarks/work/n1000 --build 1000 --rounds 2 \\
         --variant before=/tmp/before/src --variant after=src
 """
 
@@ -65,6 +65,8 @@ def _main_pid(server: Server) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.endpoint_ab", description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True, help="a size's work directory (kgstore, all.nq)")
+    parser.add_argument("--build", type=int, metavar="DOCUMENTS",
+                        help="generate a corpus of this size and build it into --work first, if not there yet")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=PYTHONPATH",
                         help="a version of kgbuild to serve (default: this checkout's src)")
     parser.add_argument("--rounds", type=int, default=1)
@@ -73,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query-workers", type=int, default=2)
     args = parser.parse_args(argv)
     store = args.work / "kgstore"
+    if args.build and not (args.work / "all.nq").exists():
+        from benchmarks.build import benchmark_build
+        from benchmarks.corpus import generate
+
+        benchmark_build(generate(args.build, args.work / "corpus", seed=1), args.work)
     variants = [v.split("=", 1) for v in args.variant] or [["kgbuild", str(Path(__file__).parent.parent / "src")]]
     runs = tuple(r for r in RUNS if not args.only or r[0] in args.only)
     oxi_store = args.work / "oxigraph-store"

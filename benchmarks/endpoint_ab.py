@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--only", nargs="*", help="query names to run (e.g. lookup-varied aggregate)")
     parser.add_argument("--query-workers", type=int, default=2)
+    parser.add_argument("--dumps-wait", type=float, default=3600.0,
+                        help="seconds to wait for kgbuild's dumps before measuring (steady state)")
     args = parser.parse_args(argv)
     store = args.work / "kgstore"
     if args.build and not (args.work / "all.nq").exists():
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                        "--max-concurrent-per-client", "64", "--query-workers", str(args.query_workers)]
             with start_server(name, command, f"http://127.0.0.1:{port}/sparql", log=args.work / f"ab-{name}.log",
                               env=env) as server:
-                wait_for_dumps(store)
+                wait_for_dumps(store, args.dumps_wait)
                 server.wait_idle()
                 measured += _measure(server, queries, args.seconds, runs, _main_pid(server))
         port = free_port()

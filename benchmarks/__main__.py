@@ -21,6 +21,7 @@ from benchmarks.build import benchmark_build, benchmark_dumps, benchmark_parse, 
 from benchmarks.corpus import generate
 from benchmarks.endpoint import benchmark_endpoints, wait_for_dumps
 from benchmarks.harness import VENV_BIN, free_port, run_wrk, start_server
+from benchmarks.inputs import benchmark_inputs
 from benchmarks.report import Run, write_report
 
 HERE = Path(__file__).parent
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=HERE / "work", help="scratch directory (git-ignored)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
     parser.add_argument("--skip-endpoint", action="store_true", help="no server benchmark (no wrk needed)")
+    parser.add_argument("--inputs-max", type=int, default=200,
+                        help="texts rendered as HTML pages and DOCX for the inputs benchmark (at most)")
     args = parser.parse_args(argv)
 
     runs: list[Run] = []
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             sources = sorted(corpus.glob("*.txt"))
         print(f"[{size}] reading, CPU per document ...", file=sys.stderr)
         parse = benchmark_parse(sources)
+        print(f"[{size}] reading HTML pages and DOCX against their texts ...", file=sys.stderr)
+        inputs = benchmark_inputs(min(size, args.inputs_max), kinds=("txt", "html", "docx"))
         print(f"[{size}] build vs bulk load ...", file=sys.stderr)
         build, artifacts = benchmark_build(sources, work)
         print(f"[{size}] validation vs pyshacl ...", file=sys.stderr)
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                                           run_rdflib=size <= args.rdflib_max)
             if size == max(args.sizes):
                 latency = latency_curve(artifacts.store, work / "servers", artifacts.project_iri, args.seconds)
-        runs.append(Run(size, build, validation, dumps, servers, latency, parse))
+        runs.append(Run(size, build, validation, dumps, servers, latency, parse, inputs))
         write_report(runs, args.out, _machine())
     print((args.out / "latest.md").read_text(encoding="utf-8"))
     return 0

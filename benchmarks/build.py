@@ -50,6 +50,7 @@ class ParseTiming:
     median_ms: float
     p90_ms: float
     records: int
+    mean_ms: float = 0.0
 
 
 def benchmark_parse(sources: list[Path]) -> ParseTiming:
@@ -66,7 +67,8 @@ def benchmark_parse(sources: list[Path]) -> ParseTiming:
         records += len(parse_bytes(data, name).records)
         times.append(time.process_time() - started)
     times.sort()
-    return ParseTiming(len(times), statistics.median(times) * 1000, times[int(len(times) * 0.9)] * 1000, records)
+    return ParseTiming(len(times), statistics.median(times) * 1000, times[int(len(times) * 0.9)] * 1000, records,
+                       statistics.mean(times) * 1000)
 
 
 @dataclass

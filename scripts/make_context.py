@@ -49,6 +49,7 @@ EXTERNAL = {
     "hasBody": ("oa:hasBody", IRI), "hasTarget": ("oa:hasTarget", IRI), "hasSource": ("oa:hasSource", IRI),
     "hasSelector": ("oa:hasSelector", IRI), "exact": ("oa:exact", STRING),
     "start": ("oa:start", "xsd:integer"), "end": ("oa:end", "xsd:integer"),
+    "conformsTo": ("dct:conformsTo", IRI),  # a PDF's page selector conforms to RFC 3778
     "wasDerivedFrom": ("prov:wasDerivedFrom", IRI), "generatedAtTime": ("prov:generatedAtTime", "xsd:dateTime"),
     "locality": ("vcard:locality", STRING), "postalCode": ("vcard:postal-code", STRING),
     "schemaAgency": ("adms:schemaAgency", STRING), "registration": ("regorg:registration", IRI),
@@ -63,6 +64,7 @@ EXTERNAL_CLASSES = {
     "Concept": "skos:Concept", "ConceptScheme": "skos:ConceptScheme", "AdministrativeArea": "schema:AdministrativeArea",
     "Annotation": "oa:Annotation", "SpecificResource": "oa:SpecificResource",
     "TextPositionSelector": "oa:TextPositionSelector", "TextQuoteSelector": "oa:TextQuoteSelector",
+    "FragmentSelector": "oa:FragmentSelector", "XPathSelector": "oa:XPathSelector",
     "Entity": "prov:Entity", "Identifier": "adms:Identifier", "Individual": "vcard:Individual",
 }
 

@@ -84,6 +84,20 @@ def test_the_bundled_corpus_has_no_violations_four_region_warnings_and_one_missi
     assert untitled.source == MERIT and untitled.message == "Project: the source states no title"
 
 
+
+def test_build_and_validate_report_the_same_sorted_findings(bundled_build: BundledBuild) -> None:
+    """One validation stage (issue 22.2): validating the store (``kgbuild validate``) and the sources
+    (``kgbuild validate SOURCE...``) gives the build's findings, in the build's order."""
+    from kgbuild.report import finding_order
+
+    built = bundled_build.report.validation.findings
+    assert list(built) == sorted(built, key=finding_order)
+    assert pipeline.validate_store(bundled_build.store, bundled_build.iris).findings == built
+    parsed, _ = read_sources(default_sources())
+    reference = static_graphs(bundled_build.iris)[bundled_build.iris.reference_graph].quads
+    given = pipeline.validate_given(map_sources(parsed, bundled_build.iris), reference, bundled_build.iris)
+    assert given.findings == built
+
 @pytest.fixture(scope="module")
 def mapped_karlstad(bundled_build: BundledBuild) -> tuple[MappedSource, list[Quad]]:
     parsed, _ = read_sources(default_sources())

@@ -75,7 +75,7 @@ def pyshacl_findings(sources: Sequence[MappedSource], index: ReferenceIndex,
         for m in sources:
             try:
                 out |= {key(f) for f in validate_quads(m.quads, m.source.name, index)}
-            except Exception as exc:  # noqa: BLE001 - pyshacl's own failures, reported by the caller
+            except Exception as exc:  # pyshacl's own failures, reported by the caller
                 if crashed is None:
                     raise
                 crashed.append(f"{m.source.name}: {type(exc).__name__}")
@@ -303,6 +303,16 @@ def test_the_bundled_corpus_gives_pyshacls_findings(corpus: list[MappedSource], 
     severities = Counter(f[1] for f in findings)
     # Seed 004 names four municipalities outside its region; seed 002 states no title.
     assert severities == {"Warning": 5}
+
+
+def test_the_validation_stage_gives_pyshacls_findings(corpus: list[MappedSource], reference: list[Quad],
+                                                      index: ReferenceIndex) -> None:
+    """kgbuild.validation.validate, the entry point build and validate run, on sources as N-Quads."""
+    from kgbuild.validation import SourceGraph, validate
+
+    sources = [SourceGraph(m.graph.value, m.source.name, serialize(m.quads, format=RdfFormat.N_QUADS) or b"")
+               for m in corpus]
+    assert {key(f) for f in validate(sources, reference, workers=1).findings} == pyshacl_findings(corpus, index)
 
 
 def test_the_kitchen_sink_conforms(kitchen_sink: Triples, reference: list[Quad], index: ReferenceIndex) -> None:

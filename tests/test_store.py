@@ -235,3 +235,19 @@ def log_text(log: IO[str]) -> str:
     log.flush()
     log.seek(0)
     return str(log.read())
+
+
+def test_open_store_chooses_the_kind_once_from_the_settings(tmp_path: Path) -> None:
+    from kgbuild.remote_store import RemoteStore
+    from kgbuild.settings import load_settings
+    from kgbuild.store import EmbeddedStore, GraphStore, open_store
+
+    with open_store(load_settings({"store": str(tmp_path / "kg")}, environ={})) as embedded:
+        assert isinstance(embedded, EmbeddedStore) and isinstance(embedded, GraphStore)
+        assert embedded.generation() is None and embedded.takes_bundled_corpus() and embedded.recorded_graphs() == []
+        assert embedded.keeps_change_log and embedded.open_changes() is None
+    with open_store(load_settings({"store": "http://127.0.0.1:9/query"}, environ={})) as remote:
+        assert isinstance(remote, RemoteStore) and isinstance(remote, GraphStore)
+        assert not remote.keeps_change_log and remote.open_changes() is None and not remote.takes_bundled_corpus()
+        with pytest.raises(KgbuildError, match="written graph by graph"):  # what one kind lacks, it says so
+            remote.bulk_load(lambda store, personal: None, fresh=True, record=None)

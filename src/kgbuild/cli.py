@@ -28,10 +28,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _cmd_parse(args: argparse.Namespace) -> int:
     from kgbuild.parsers import parse_file
+    from kgbuild.pipeline import source_files
 
     records: list[tuple[Path, dict[str, object]]] = []
     failed = 0
-    for path in args.files:
+    for path in [file for given in args.files for file in (source_files([given]) if given.is_dir() else [given])]:
         try:
             result = parse_file(path)
         except KgbuildError as exc:
@@ -128,7 +129,19 @@ class _Locator:
             except KgbuildError:
                 self._records[finding.source] = ()
         evidence = locate(self._records[finding.source], finding.path, finding.value, finding.focus_node)
-        return f", line {evidence.line}, column {evidence.column}" if evidence else ""
+        if evidence is None:
+            return ""
+        origin = evidence.origin
+        if origin is None:
+            return f", line {evidence.line}, column {evidence.column}"
+        if origin.kind == "pdf":
+            return f", page {origin.start}"
+        if origin.kind == "docx":
+            return f", paragraph {origin.start}"
+        from kgbuild.inputs.html import page_position
+
+        line, column = page_position(path.read_bytes(), str(path), origin.start)
+        return f", line {line}, column {column}"
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
@@ -140,23 +153,18 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
                dry_run: bool = False, base_given: bool = True) -> int:
     """Run :func:`kgbuild.pipeline.build` on the store the settings name, and say what it did (or would do)."""
     from kgbuild.pipeline import build
+    from kgbuild.store import open_store
 
     progress, stop = _progress_bar(len(sources))
-    if settings.remote:
-        from kgbuild.remote import open_remote
-
-        target: Any = open_remote(settings)
-    else:
-        target = settings.store_dir
+    store = open_store(settings)
     try:
-        iris = _store_iris(settings, target, base_given)
-        report = build(sources, target, iris, progress=progress,
+        iris = _store_iris(settings, store, base_given)
+        report = build(sources, store, iris, progress=progress,
                        include_personal=settings.include_personal_data, executor=settings.executor,
                        sync=sync, remove=remove, dry_run=dry_run)
     finally:
         stop()
-        if settings.remote:
-            target.close()
+        store.close()
     for warning in report.warnings:
         _say(f"warning: {warning}")
     where = _Locator(sources)
@@ -170,8 +178,7 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
     if report.earlier_bases and not report.every_source_failed:
         _say(f"{'would mint' if dry_run else 'minted'} every IRI anew under {iris.base} (the store was built "
              f"with {' and '.join(report.earlier_bases)}; nothing of that is kept)")
-    where = f"remote store {report.store}" if settings.remote else \
-        f"{settings.store}/{report.generation}" if report.generation else str(settings.store)
+    place = store.where(report.generation)
     if dry_run:
         added = set(report.added)
         for name in report.replaced:
@@ -182,17 +189,17 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
         for name in report.removed:
             _say(f"removed {name}{why}")
     if report.every_source_failed:
-        _say(f"nothing built: every source given failed; {where} is unchanged")
+        _say(f"nothing built: every source given failed; {place} is unchanged")
     elif dry_run and not sources:
-        _say(f"dry run on {where}: {len(report.removed)} source(s) would be removed; nothing written")
+        _say(f"dry run on {place}: {len(report.removed)} source(s) would be removed; nothing written")
     elif dry_run:
-        _say(f"dry run on {where}: {len(report.replaced)} source(s) would be loaded ({len(report.added)} new), "
+        _say(f"dry run on {place}: {len(report.replaced)} source(s) would be loaded ({len(report.added)} new), "
              f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed; "
              "nothing written")
     elif not sources:
-        _say(f"removed {len(report.removed)} source(s) from {where}")
+        _say(f"removed {len(report.removed)} source(s) from {place}")
     else:
-        _say(f"built {where}: {len(report.replaced)} source(s) loaded ({len(report.added)} new), "
+        _say(f"built {place}: {len(report.replaced)} source(s) loaded ({len(report.added)} new), "
              f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.failures)} failed")
     return EXIT_OK if report.ok and not report.every_source_failed else EXIT_FAILED
 
@@ -249,33 +256,23 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from kgbuild.store import open_read_only
+    import tempfile
+
+    from kgbuild.store import open_store
 
     settings = _settings(args)
-    if settings.remote:
-        import tempfile
-
-        from kgbuild.merge import merging_into
-        from kgbuild.remote import copy_graphs, open_remote
-        from kgbuild.store import scratch_store
-
-        # A copy of the remote's graphs in a scratch store, dumped as the embedded store is.
-        with open_remote(settings) as remote, scratch_store(Path(tempfile.gettempdir())) as store:
-            iris = _store_iris(settings, remote, _base_given(args))
-            personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
-            copy_graphs(remote, iris.base + "graph/", personal, merging_into(store))
-            return _export(args, settings, store, iris)
-    iris = _store_iris(settings, settings.store_dir, _base_given(args))
-    return _export(args, settings, open_read_only(settings.store_dir, settings.include_personal_data), iris)
+    with open_store(settings) as store:
+        iris = _store_iris(settings, store, _base_given(args))
+        with store.snapshot(iris, settings.include_personal_data, Path(tempfile.gettempdir())) as graphs:
+            return _export(args, settings, graphs, iris, store.keeps_change_log)
 
 
-def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any) -> int:
+def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any, change_feed: bool) -> int:
     from kgbuild.export import write_dumps, write_export
 
     if args.all:
         written = write_dumps(store, iris, args.all, settings.dataset_title, settings.dataset_publisher,
-                              settings.dataset_license, settings.include_personal_data,
-                              change_feed=not settings.remote)  # a remote store's builds keep no change log
+                              settings.dataset_license, settings.include_personal_data, change_feed=change_feed)
         for path, digest in written.values():
             _say(f"wrote {path} (sha256 {digest})")
         return EXIT_OK
@@ -286,25 +283,20 @@ def _export(args: argparse.Namespace, settings: Settings, store: Any, iris: Any)
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from kgbuild.mapping import Iris
     from kgbuild.server.app import create_app
-    from kgbuild.store import StoreDirectory
+    from kgbuild.store import open_store
 
     settings = _settings(args)
-    if settings.remote:
-        from kgbuild.mapping import Iris
-        from kgbuild.remote import open_remote
-        from kgbuild.server.remote_pool import check_serving
+    with open_store(settings, timeout=30.0) as store:
+        store.check_serving(Iris(settings.base_iri), settings.include_personal_data)
+        if store.takes_bundled_corpus():
+            # Only then: the build stack (rdflib, pyshacl) takes a second to import.
+            from kgbuild.pipeline import ensure_built
 
-        with open_remote(settings, timeout=30.0) as remote:
-            check_serving(remote, Iris(settings.base_iri), settings.include_personal_data)
-    elif not StoreDirectory(settings.store_dir).exists():
-        # Only then: the build stack (rdflib, pyshacl) takes a second to import.
-        from kgbuild.mapping import Iris
-        from kgbuild.pipeline import ensure_built
-
-        report = ensure_built(settings.store_dir, Iris(settings.base_iri))
-        if report is not None:
-            _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
+            report = ensure_built(store, Iris(settings.base_iri))
+            if report is not None:
+                _say(f"built the bundled corpus into {settings.store} ({len(report.replaced)} sources)")
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         _say(f"warning: listening on {settings.host}, not only on this machine")
     # Messages, the access log included, go to stderr: stdout is for data.
@@ -395,11 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     parse = verb("parse", "Read source texts and print what was read (one record per project).",
                  "kgbuild parse --json data/sources/*.txt", _cmd_parse)
-    parse.add_argument("files", nargs="+", type=Path, metavar="FILE", help="source text files")
+    parse.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                       help="source files (texts, HTML pages, PDFs, DOCX), or directories of them")
     parse.add_argument("--json", action="store_true", help="print a JSON array of records")
     parse.add_argument("--evidence", action="store_true",
                        help="with each record, where each value was read: its character span in the decoded text, "
-                            "the text there, the label it was read under (or prose) and a confidence")
+                            "the text there, the label it was read under (or prose) and a confidence; for an HTML "
+                            "page, a PDF or a DOCX also its origin in the file (source offsets, page, paragraph)")
 
     build = verb("build", "Parse, map, validate and load sources into the store (atomically; only what changed).",
                  "kgbuild build my-pages/ --store kgstore", _cmd_build,
@@ -408,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "exactly the sources given, and each source removed is named; `kgbuild remove` takes sources "
                  "out. A path that is not there, or a build whose every source fails, changes nothing (exit 1).")
     build.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
-                       help="source files, or directories of *.txt files (default: the bundled corpus in "
+                       help="source files, or directories of them (*.txt, *.html, *.htm, *.pdf, *.docx; default: "
+                            "the bundled corpus in "
                             "data/sources/)")
     build.add_argument("--sync", action="store_true",
                        help="also remove every source the store holds that is not given (each is named)")

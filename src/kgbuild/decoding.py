@@ -31,12 +31,16 @@ class DecodedText:
     warnings: tuple[str, ...] = ()
 
 
-def decode_source(data: bytes, source: str) -> DecodedText:
+def decode_source(data: bytes, source: str, *, encoding: str | None = None, newlines: bool = True) -> DecodedText:
     """Decode a source file's bytes.
 
     :param data: the file's content.
     :param source: the file's name, for messages.
-    :return: the text with line endings normalised to ``\\n`` and any BOM removed.
+    :param encoding: the encoding the file declares (an HTML page's charset); detected when ``None``.
+    :param newlines: normalise line endings to ``\\n``; an HTML page keeps its own, so that offsets into
+        the text are offsets into the page as saved.
+    :return: the text with line endings normalised to ``\\n`` (unless ``newlines`` is false) and any BOM
+        removed.
     :raises SourceError: when the bytes are empty, binary, or not text in a supported encoding.
 
     >>> decode_source("Region\\r\\nV\\u00e4rmland".encode("utf-8-sig"), "x.txt").text
@@ -44,7 +48,12 @@ def decode_source(data: bytes, source: str) -> DecodedText:
     >>> decode_source("Ort\\nK\\u00f6ping".encode("latin-1"), "x.txt").encoding
     'windows-1252'
     """
-    text, encoding = _decode(data, source)
+    if encoding is None:
+        text, encoding = _decode(data, source)
+    elif not data.strip():
+        raise SourceError(source, "the file is empty")
+    else:
+        text = _strict(data, encoding, source)
     warnings: list[str] = []
     if _MOJIBAKE_RE.search(text):
         repaired = _undo_mojibake(text)
@@ -57,7 +66,8 @@ def decode_source(data: bytes, source: str) -> DecodedText:
                                   f"at offset {bad.start()}")
     if "\ufffd" in text:
         warnings.append("text already contains U+FFFD replacement characters (damaged before it reached us)")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if newlines:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise SourceError(source, "the file is empty")
     return DecodedText(text, encoding, tuple(warnings))

@@ -456,7 +456,9 @@ def _map_evidence(public: _Writer, personal: _Writer, record: ProjectRecord, sub
                   document: NamedNode) -> None:
     """Where each value was read, as W3C Web Annotations on the source document: the span of its
     decoded text (oa:TextPositionSelector), the text there (oa:TextQuoteSelector), the label it was read
-    under, and how sure the reading is."""
+    under, and how sure the reading is. The span is the document's: for a text file, of its decoded text;
+    for an HTML page, of its source (the quote is the text the engine read there: entities decoded, white
+    space collapsed). A PDF's page and a DOCX's paragraph take the span's place (see :func:`_selector`)."""
     seen: dict[str, int] = {}
     for evidence in record.evidence:
         seen[evidence.key] = seen.get(evidence.key, 0) + 1
@@ -477,12 +479,40 @@ def _annotation(writer: _Writer, evidence: Evidence, subject: NamedNode, documen
     writer.add(annotation, OA + "hasTarget", target)
     writer.add(target, OA + "hasSource", document)
     writer.add(target, OA + "hasSelector", selector)
-    writer.typed(selector, OA + "TextPositionSelector", OA + "TextQuoteSelector")
-    # xsd:integer, not the nonNegativeInteger of the OA context: Virtuoso stores the derived types as
-    # xsd:integer, and a remote store must give back what was loaded.
-    writer.add(selector, OA + "start", _typed(evidence.start, XSD + "integer"))
-    writer.add(selector, OA + "end", _typed(evidence.end, XSD + "integer"))
+    _selector(writer, evidence, selector)
     writer.add(selector, OA + "exact", _lit(evidence.quote))
+
+
+# The PDF fragment identifiers of RFC 3778 ("page=N"; RFC 8118 keeps them), by the IRI the Web
+# Annotation model names them with.
+PDF_FRAGMENT = "http://tools.ietf.org/rfc/rfc3778"
+
+
+def _selector(writer: _Writer, evidence: Evidence, selector: NamedNode) -> None:
+    """The selector of the value's place in the document, besides its text (oa:TextQuoteSelector).
+
+    A text file's or an HTML page's span: an oa:TextPositionSelector. A PDF's page: an oa:FragmentSelector
+    ``page=N`` (RFC 3778, the first page the text is on). A DOCX's paragraph: an oa:XPathSelector
+    ``(//w:p)[N]`` into the package's main part, word/document.xml (``w:`` its WordprocessingML namespace),
+    every paragraph counted in document order, a table cell's included.
+    """
+    origin = evidence.origin
+    if origin is None or origin.kind == "html":
+        start, end = (evidence.start, evidence.end) if origin is None else (origin.start, origin.end)
+        writer.typed(selector, OA + "TextPositionSelector", OA + "TextQuoteSelector")
+        # xsd:integer, not the nonNegativeInteger of the OA context: Virtuoso stores the derived types as
+        # xsd:integer, and a remote store must give back what was loaded.
+        writer.add(selector, OA + "start", _typed(start, XSD + "integer"))
+        writer.add(selector, OA + "end", _typed(end, XSD + "integer"))
+    elif origin.kind == "pdf":
+        writer.typed(selector, OA + "FragmentSelector", OA + "TextQuoteSelector")
+        writer.add(selector, DCT + "conformsTo", _term(PDF_FRAGMENT))
+        writer.add(selector, RDF + "value", _lit(f"page={origin.start}"))
+    else:
+        paragraphs = (f"[{origin.start}]" if origin.start == origin.end
+                      else f"[position() >= {origin.start} and position() <= {origin.end}]")
+        writer.typed(selector, OA + "XPathSelector", OA + "TextQuoteSelector")
+        writer.add(selector, RDF + "value", _lit(f"(//w:p){paragraphs}"))
 
 
 _NOT_DIGITS_RE = re.compile(r"[^0-9]+")

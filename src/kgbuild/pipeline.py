@@ -19,19 +19,19 @@ import hashlib
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
 from kgbuild.changes import recorder
 from kgbuild.current import conflicts, settle_current
 from kgbuild.errors import KgbuildError, SourceError
-from kgbuild.executors import LOCAL, PARALLEL_THRESHOLD, Executor, LocalExecutor, open_executor
+from kgbuild.executors import LOCAL, Executor, LocalExecutor, open_executor
+from kgbuild.inputs import SOURCE_SUFFIXES
 from kgbuild.mapping import (
-    RECORDED_BASES,
     Iris,
     MappedSource,
     OrganisationIdentity,
@@ -47,13 +47,20 @@ from kgbuild.parsers import PARSER_VERSION, parse_bytes
 from kgbuild.records import ParseResult, pickled_by_fields
 from kgbuild.resources import data_path, ontology_path
 from kgbuild.sidecar import fetched_url
-from kgbuild.store import StoreDirectory, open_in_memory
-from kgbuild.validation import Finding, ReferenceIndex, Severity, ValidationReport, finding_order, validate_quads
+from kgbuild.store import GraphChanges, GraphStore, open_in_memory, store_at
+from kgbuild.validation import BATCH as VALIDATION_BATCH
+from kgbuild.validation import (
+    Finding,
+    Severity,
+    SourceGraph,
+    ValidationReport,
+    reference_nquads,
+    validate,
+    validate_graphs,
+)
 from kgbuild.vocab import KG, OWL, PROV, RDF, XSD
 
 if TYPE_CHECKING:
-    from pyoxigraph import QuerySolutions
-
     from kgbuild.remote import Remote
 
 RDF_TYPE = RDF + "type"
@@ -65,8 +72,6 @@ __all__ = ["BuildReport", "SourceFailure", "build", "read_sources", "map_sources
 # Sources parsed by one task at most. A pool's last tasks keep one core busy while the other waits:
 # at 100,000 sources the pool's own split (6,250 a task) took 44 s to parse, tasks of 1,000 took 37 s.
 PARSE_BATCH = 1_000
-# Sources validated together in one in-memory store: validating a batch costs more than linearly in its size.
-VALIDATION_BATCH = 256
 
 Progress = Callable[[str, int], None]  # (stage, total) → called once per stage; see cli for the bar
 # In the build graph, on a source's graph: an owner the source states with its organisationsnummer, as
@@ -111,7 +116,8 @@ def default_sources() -> list[Path]:
 
 
 def source_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; a directory stands for the ``*.txt`` files in it.
+    """Files as given; a directory stands for the sources in it: its ``*.txt``, ``*.html``, ``*.htm``,
+    ``*.pdf`` and ``*.docx`` files.
 
     A path that is not there, or a directory without texts, is most likely a typo: building from what
     is left (or syncing the store to it) would not be what was meant.
@@ -121,9 +127,10 @@ def source_files(paths: Sequence[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            texts = sorted(path.glob("*.txt"))
+            texts = sorted(p for p in path.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES and p.is_file())
             if not texts:
-                raise KgbuildError(f"{path}: no *.txt files in this directory")
+                raise KgbuildError(f"{path}: no source files in this directory (*.txt, *.html, *.htm, *.pdf, "
+                                   "*.docx)")
             out.extend(texts)
         elif path.exists():
             out.append(path)
@@ -347,7 +354,7 @@ def _prepare_batch(batch: list[tuple[SourceInfo, ParseResult]],
     store = open_in_memory()
     store.extend(q for m in mapped for q in m.quads)
     found: dict[str, list[Finding]] = {item.source.name: [] for item in prepared}
-    for finding in _validate_in(store, {m.graph.value: m.source.name for m in mapped}, reference_nquads):
+    for finding in validate_graphs(store, {m.graph.value: m.source.name for m in mapped}, reference_nquads):
         found[finding.source].append(finding)
     outcomes: list[tuple[PreparedSource, list[Finding] | None]] = []
     stated: set[bytes] = set()
@@ -441,7 +448,8 @@ def _stated_in(store: Store, graphs: Iterable[str]) -> set[str]:
 
 def _stated_projects(quads: Iterable[Quad]) -> set[str]:
     """The IRIs of the projects and partner-search calls that ``quads`` type as such."""
-    return {q.subject.value for q in quads if q.predicate.value == RDF_TYPE and q.object.value in _PROJECT_KINDS}
+    return {q.subject.value for q in quads if q.predicate.value == RDF_TYPE and not isinstance(q.subject, Triple)
+            and isinstance(q.object, NamedNode) and q.object.value in _PROJECT_KINDS}
 
 
 # What a source says of its own file, not of the project: where it came from, its file-named earlier IRI.
@@ -458,7 +466,8 @@ def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
     for item in mapped:
         for subject in _stated_projects(item.quads):
             facts = {(q.predicate.value, str(q.object)) for q in item.quads
-                     if q.subject.value == subject and q.predicate.value not in _NOT_COMPARED}
+                     if not isinstance(q.subject, Triple) and q.subject.value == subject
+                     and q.predicate.value not in _NOT_COMPARED}
             stated.setdefault(subject, {})[item.source.name] = facts
     out = []
     for subject, by_source in sorted(stated.items()):
@@ -479,35 +488,20 @@ def duplicate_projects(mapped: Sequence[MappedSource]) -> list[str]:
     return out
 
 
-def _validate_one(job: tuple[str, bytes, bytes]) -> list[Finding]:
-    source, source_nquads, reference_nquads = job
-    reference = _worker_reference(reference_nquads)
-    return validate_quads(list(parse(source_nquads, format=RdfFormat.N_QUADS)), source, reference)
-
-
-_REFERENCE_CACHE: dict[int, ReferenceIndex] = {}
-
-
-def _worker_reference(reference_nquads: bytes) -> ReferenceIndex:
-    key = hash(reference_nquads)
-    if key not in _REFERENCE_CACHE:
-        _REFERENCE_CACHE.clear()
-        _REFERENCE_CACHE[key] = ReferenceIndex(parse(reference_nquads, format=RdfFormat.N_QUADS))
-    return _REFERENCE_CACHE[key]
-
-
 def validate_mapped(mapped: Sequence[MappedSource], reference: Sequence[Quad], workers: int | None = None
                     ) -> ValidationReport:
-    """Validate each source on its own (with the reference facts it links to); in parallel when many."""
-    if len(mapped) < PARALLEL_THRESHOLD or workers == 1:
-        index = ReferenceIndex(reference)
-        findings = [f for m in mapped for f in validate_quads(m.quads, m.source.name, index)]
-        return ValidationReport(tuple(findings))
-    reference_nquads = serialize(reference, format=RdfFormat.N_QUADS) or b""
-    jobs = [(m.source.name, serialize(m.quads, format=RdfFormat.N_QUADS) or b"", reference_nquads) for m in mapped]
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
-        results = list(pool.map(_validate_one, jobs, chunksize=max(1, len(jobs) // (4 * (os.cpu_count() or 1)))))
-    return ValidationReport(tuple(f for found in results for f in found))
+    """Validate each source on its own (with the reference facts it links to): :func:`kgbuild.validation.validate`
+    on this machine's processes (``workers``; in this process when there are few sources)."""
+    return validate([_source_graph(m.graph.value, m.source.name, m.quads) for m in mapped], reference,
+                    workers=workers)
+
+
+def _source_graph(graph: str, name: str, quads: Iterable[Quad]) -> SourceGraph:
+    """A source to validate, its quads moved into ``graph`` where they are elsewhere (an edited mapping)."""
+    named = NamedNode(graph)
+    return SourceGraph(graph, name, serialize((q if q.graph_name == named else
+                                               Quad(q.subject, q.predicate, q.object, named) for q in quads),
+                                              format=RdfFormat.N_QUADS) or b"")
 
 
 def validate_given(mapped: Sequence[MappedSource], reference: Sequence[Quad], iris: Iris) -> ValidationReport:
@@ -517,7 +511,7 @@ def validate_given(mapped: Sequence[MappedSource], reference: Sequence[Quad], ir
     store = open_in_memory()
     store.extend(q for m in mapped for q in m.quads)
     names = {iris.id("source", iris.source_key(m.source)).value: m.source.name for m in mapped}
-    return ValidationReport(report.findings + tuple(_conflict_findings(store, iris, names)))
+    return ValidationReport.sorted(report.findings + tuple(_conflict_findings(store, iris, names)))
 
 
 @dataclass(frozen=True)
@@ -545,31 +539,15 @@ class _Published:
         return [graph for graph in self.digests if graph.startswith(prefix)]
 
 
-def _published(store: Store, iris: Iris) -> _Published:
-    """Content hash of every graph the store holds, and the owners of its sources, from its build graph."""
-    return _Published.of(quad for predicate in (KG + "contentHash", STATED_OWNER)
-                         for quad in store.quads_for_pattern(None, NamedNode(predicate), None, iris.build_graph))
+def _published(store: GraphStore, iris: Iris) -> list[Quad | Triple]:
+    """The build graph's statements a build reads: content hashes of every graph, owners of the sources."""
+    return store.build_statements(iris, (KG + "contentHash", STATED_OWNER))
 
 
-def store_bases(store: Path | Remote) -> list[str]:
+def store_bases(store: Path | Remote | GraphStore) -> list[str]:
     """The base IRIs a store was built with: none for a store never built, one otherwise (two or more only
     in a store built under several before kgbuild checked; see :func:`~kgbuild.mapping.recorded_bases`)."""
-    if not isinstance(store, str | os.PathLike):
-        return recorded_bases(_graph_names(store.select(RECORDED_BASES)))
-    current = StoreDirectory(store).current()
-    if current is None:
-        return []
-    return recorded_bases(_graph_names(cast("QuerySolutions", Store.read_only(str(current)).query(RECORDED_BASES))))
-
-
-def _graph_names(rows: Iterable[object]) -> list[str]:
-    """The ``?g`` of each row of a :data:`~kgbuild.mapping.RECORDED_BASES` answer (local or remote)."""
-    names = []
-    for row in rows:
-        graph = row["g"] if not isinstance(row, dict) else row.get("g")  # type: ignore[index]
-        if isinstance(graph, NamedNode):
-            names.append(graph.value)
-    return names
+    return recorded_bases(store_at(store).recorded_graphs())
 
 
 def _earlier_bases(graphs: Iterable[str], iris: Iris, asked: _Asked, store: Path | str) -> list[str]:
@@ -665,19 +643,12 @@ def _relinking(published: _Published, kept: set[str], identity: OrganisationIden
             "build them again to relink them"]
 
 
-def _mentions_in(store: Store) -> Mentions:
-    def mentions(organisations: Sequence[str]) -> dict[str, set[str]]:
-        return {iri: {q.graph_name.value for q in store.quads_for_pattern(NamedNode(iri), NamedNode(RDF_TYPE),
-                                                                           NamedNode(KG + "Organisation"), None)
-                      if isinstance(q.graph_name, NamedNode)} for iri in organisations}
-    return mentions
-
-
-def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress: Progress | None = None,
+def build(paths: Sequence[Path], store_dir: Path | Remote | GraphStore, iris: Iris, progress: Progress | None = None,
           now: dt.datetime | None = None, workers: int | None = None, executor: str = LOCAL,
           include_personal: bool = False, sync: bool = False, remove: Sequence[str] = (),
           dry_run: bool = False) -> BuildReport:
-    """Parse, map, validate and load ``paths`` into the store at ``store_dir`` (or into a remote store).
+    """Parse, map, validate and load ``paths`` into the store at ``store_dir`` (a directory, a remote store's
+    client, or a :class:`~kgbuild.store.GraphStore`).
 
     A build adds: each given source replaces its earlier version (when it changed), and the sources the
     store holds that are not given stay as they are. A source is known by its file name, without the
@@ -699,15 +670,11 @@ def build(paths: Sequence[Path], store_dir: Path | Remote, iris: Iris, progress:
         refused...), the executor cannot be used (a Dask scheduler that does not answer...), or ``remove``
         names a source the store does not hold (then nothing is written).
     """
-    # (a Remote is only imported where used: the embedded build does not load the HTTP client)
-    remote = None if isinstance(store_dir, str | os.PathLike) else store_dir
-    report = BuildReport(store=remote.name if remote is not None else Path(str(store_dir)), sources=len(paths),
-                         dry_run=dry_run)
-    # A remote store's server notices a build by the latest of these times: to the microsecond there,
-    # so that two builds within one second are told apart.
-    stamp = _literal_time(now or dt.datetime.now(dt.UTC), precise=remote is not None)
+    store = store_at(store_dir)
+    report = BuildReport(store=store.location, sources=len(paths), dry_run=dry_run)
+    stamp = _literal_time(now or dt.datetime.now(dt.UTC), precise=store.precise_stamps)
     with open_executor(executor, workers) as runner:
-        return _build(paths, store_dir, remote, iris, report, stamp, progress, runner, include_personal,
+        return _build(paths, store, iris, report, stamp, progress, runner, include_personal,
                       _Asked(sync, tuple(remove), dry_run))
 
 
@@ -720,35 +687,21 @@ class _Asked:
     dry_run: bool
 
 
-def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | None, iris: Iris, report: BuildReport,
-           stamp: Literal, progress: Progress | None, runner: Executor, include_personal: bool,
-           asked: _Asked) -> BuildReport:
+def _build(paths: Sequence[Path], store: GraphStore, iris: Iris, report: BuildReport, stamp: Literal,
+           progress: Progress | None, runner: Executor, include_personal: bool, asked: _Asked) -> BuildReport:
     if progress:
         progress("parse", len(paths))
     parsed, report.failures = _parse_sources(paths, runner)
     statics = static_graphs(iris)
-    if remote is not None:
-        from kgbuild.remote_build import digest_for, mentions_on, published_on
+    report.generation = store.generation()
+    earlier = _earlier_bases(store.recorded_graphs(), iris, asked, report.store)
+    statements = _published(store, iris) if not earlier else []
+    published = _Published.of(statements)
+    held = {base: _Published.of(_published(store, Iris(base))) for base in earlier}
 
-        current = None
-        earlier = _earlier_bases(_graph_names(remote.select(RECORDED_BASES)), iris, asked, report.store)
-        records = published_on(remote, iris) if not earlier else {}
-        published = _Published.of(t for record in records.values() for t in record.triples)
-        held = {base: _Published.of(t for record in published_on(remote, Iris(base)).values() for t in record.triples)
-                for base in earlier}
-        digest: Callable[[PreparedSource], str] = lambda p: digest_for(p.digest, include_personal)  # noqa: E731
-        mentions = mentions_on(remote)
-    else:
-        directory = StoreDirectory(store_dir)  # type: ignore[arg-type]
-        current = directory.current()
-        served = Store.read_only(str(current)) if current is not None else open_in_memory()
-        recorded = _graph_names(cast("QuerySolutions", served.query(RECORDED_BASES)))
-        earlier = _earlier_bases(recorded, iris, asked, report.store)
-        published = _published(served, iris) if not earlier else _Published({}, {})
-        held = {base: _published(served, Iris(base)) for base in earlier}
-        mentions = _mentions_in(served)
-        digest = lambda p: p.digest  # noqa: E731
-        report.generation = current.name if current is not None else None
+    def digest(p: PreparedSource) -> str:
+        return store.recorded_digest(p.digest, include_personal)
+
     report.earlier_bases = [base for base in earlier if base != iris.base]
     # Minted anew under this base, the store keeps none of its sources: those not given are removed.
     given_keys = {source_key(info.name) for info, _ in parsed}
@@ -763,8 +716,8 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     removing = set(to_remove)
     kept = {graph for graph in published.sources(iris) if graph not in given and graph not in removing}
     identity = _identity(parsed, *(owner for graph in kept for owner in published.owners.get(graph, [])))
-    if remote is None and (current is None or earlier) and not asked.dry_run:
-        _build_new_store(directory, parsed, identity, statics, iris, report, stamp, progress, runner,
+    if store.loads_in_bulk(bool(earlier)) and not asked.dry_run:
+        _build_new_store(store, parsed, identity, statics, iris, report, stamp, progress, runner,
                          fresh=bool(earlier))
         if not report.every_source_failed:
             report.removed = remint_removed
@@ -773,7 +726,7 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
     if progress:
         progress("map", len(parsed))
     prepared = _map_parsed(parsed, identity, iris, runner)
-    report.warnings = _source_warnings(prepared) + _relinking(published, kept, identity, iris, mentions)
+    report.warnings = _source_warnings(prepared) + _relinking(published, kept, identity, iris, store.mentions)
     if not runner.remote:
         runner.close()  # a local pool's processes are done: free their memory before validating and loading
     changed = [p for p in prepared if published.digests.get(p.graph) != digest(p)]
@@ -795,20 +748,6 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         report.replaced = [p.source.name for p in to_write]
         report.removed = [graph.removeprefix(source_prefix) for graph in to_remove] + remint_removed
         return report
-
-    if remote is not None:
-        from kgbuild.remote_build import drop_bases, write_remote
-
-        if progress:
-            progress("load", len(to_write))
-        drop_bases(remote, [Iris(base) for base in earlier])
-        write_remote(remote, iris, records, static_changes, to_remove, to_write, stamp, include_personal, report)
-        report.removed += remint_removed
-        return report
-    if not (to_write or to_remove or static_changes):
-        return report
-    if progress:
-        progress("load", len(to_write))
 
     # The projects this build may change, for the change log: those the graphs it replaces or removes
     # stated (read in ``fill`` before they go) and those the new versions state.
@@ -838,12 +777,13 @@ def _build(paths: Sequence[Path], store_dir: Path | Remote, remote: Remote | Non
         report.replaced = [item.source.name for item in to_write]
         report.quads = len(store)
 
-    directory.write_generation(fill, record=recorder(iris, touched, stamp))
-    report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
+    store.replace_graphs(GraphChanges(iris, static_changes, to_remove, to_write, stamp, include_personal, report,
+                                      earlier, statements, fill, recorder(iris, touched, stamp)), progress)
+    report.removed += remint_removed
     return report
 
 
-def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInfo, ParseResult]],
+def _build_new_store(store: GraphStore, parsed: Sequence[tuple[SourceInfo, ParseResult]],
                      identity: OrganisationIdentity, statics: dict[NamedNode, StaticGraph], iris: Iris,
                      report: BuildReport, stamp: Literal, progress: Progress | None, runner: Executor,
                      fresh: bool = False) -> BuildReport:
@@ -859,7 +799,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
     """
     if progress:
         progress("map, validate and load", len(parsed))
-    reference = _reference_nquads(statics[iris.reference_graph].quads)
+    reference = reference_nquads(statics[iris.reference_graph].quads)
     outcomes = runner.imap_batches(_prepare_batch, parsed, (identity, iris.base, reference), count=len(parsed),
                                    limit=VALIDATION_BATCH)
     prepared: list[PreparedSource] = []
@@ -893,7 +833,7 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
         # merging them during a build at 100,000 sources; the bulk loader does none of that in one call.
         stream = _ChunkStream(accepted_nquads())
         try:
-            store.bulk_load(input=stream, format=RdfFormat.N_QUADS)
+            store.bulk_load(input=cast("IO[bytes]", stream), format=RdfFormat.N_QUADS)
         except Exception:
             if stream.error is not None:  # the workers' own error, not the loader's bare I/O error
                 raise stream.error from None
@@ -919,12 +859,12 @@ def _build_new_store(directory: StoreDirectory, parsed: Sequence[tuple[SourceInf
 
     try:
         # A new log (or the first of a store built before logs were kept) records every project there is.
-        directory.write_generation(fill, fresh=fresh, record=recorder(iris, set(), stamp))
+        store.bulk_load(fill, fresh=fresh, record=recorder(iris, set(), stamp))
     except _NothingLoaded:
         report.every_source_failed = True
-    report.validation = ValidationReport(tuple(sorted(findings, key=finding_order)))
+    report.validation = ValidationReport.sorted(findings)
     report.failures += _refusals(report.validation, {p.source.name: p.graph for p in prepared}, {})
-    report.generation = directory.current().name if directory.current() else None  # type: ignore[union-attr]
+    report.generation = store.generation()
     return report
 
 
@@ -987,56 +927,14 @@ class _ChunkStream(io.RawIOBase):
 
 def validate_prepared(prepared: Sequence[PreparedSource], reference: Sequence[Quad], workers: int | None = None,
                       executor: Executor | None = None) -> ValidationReport:
-    """Validate prepared sources, each with the reference facts it links to, many sources per query.
+    """Validate prepared sources, each with the reference facts it links to: :func:`kgbuild.validation.validate`
+    where the ``executor`` runs (a cluster's workers, this machine's processes; by default ``workers``
+    local processes, one per core).
 
-    The shapes are compiled to SPARQL and run by Oxigraph over a batch of sources at once
-    (:mod:`kgbuild.shacl_sparql`): the same findings as pyshacl on each source graph, which
-    ``tests/test_shacl_sparql.py`` checks constraint by constraint and on thousands of mutated graphs.
-
-    A source's findings depend only on its own graph and the reference data, so the sources are
-    validated in batches of at most :data:`VALIDATION_BATCH`, wherever the ``executor`` runs them,
-    and the findings sorted afterwards. Small batches are also faster: 3,000 generated sources took
-    14.0 s in one store and 7.6 s in batches of 256 (64: 11.0 s, 1,024: 10.0 s).
-
-    On a cluster (a remote ``executor``) the workers take the batches; locally a process pool of
-    ``workers`` processes does (the checks of one batch, run in threads, kept about 1.1 cores busy).
-
-    :param workers: local processes (default: one per core; 1 validates in this process).
     :return: the findings sorted by source, focus node, path, message, value.
     """
-    reference_nquads = _reference_nquads(reference)
-    jobs = [(p.graph, p.source.name, p.nquads) for p in prepared]
-    if executor is not None and executor.remote:
-        findings = executor.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs),
-                                        limit=VALIDATION_BATCH)
-    else:
-        with LocalExecutor(workers) as local:
-            findings = local.map_batches(_validate_batch, jobs, reference_nquads, count=len(jobs),
-                                         limit=VALIDATION_BATCH)
-    return ValidationReport(tuple(sorted(findings, key=finding_order)))
-
-
-def _reference_nquads(reference: Sequence[Quad]) -> bytes:
-    """The reference data as the validation's workers take it: N-Quads, in the graph the checks read."""
-    from kgbuild.shacl_sparql import REFERENCE_GRAPH
-
-    return serialize((Quad(q.subject, q.predicate, q.object, REFERENCE_GRAPH) for q in reference),
-                     format=RdfFormat.N_QUADS) or b""
-
-
-def _validate_batch(batch: list[tuple[str, str, bytes]], reference_nquads: bytes) -> list[Finding]:
-    """Validate (graph IRI, source name, N-Quads) sources together in one in-memory store."""
-    store = open_in_memory()
-    store.load(input=b"".join(nquads for _, _, nquads in batch), format=RdfFormat.N_QUADS)
-    return _validate_in(store, {graph: name for graph, name, _ in batch}, reference_nquads)
-
-
-def _validate_in(store: Store, names: dict[str, str], reference_nquads: bytes) -> list[Finding]:
-    """Validate the source graphs (graph IRI → source name) of an in-memory store, adding the reference data."""
-    from kgbuild.shacl_sparql import REFERENCE_GRAPH, compile_shapes
-
-    store.load(input=reference_nquads, format=RdfFormat.N_QUADS)
-    return compile_shapes().validate(store, names, REFERENCE_GRAPH)
+    return validate([SourceGraph(p.graph, p.source.name, p.nquads) for p in prepared], reference, executor=executor,
+                    workers=workers)
 
 
 def _literal_time(moment: dt.datetime, precise: bool = False) -> Literal:
@@ -1074,33 +972,40 @@ def _replace_graph(keeper: MergeKeeper, graph: NamedNode, quads: Sequence[Quad],
     keeper.extend(_build_record(graph, iris, digest, stamp, document))
 
 
-def ensure_built(store_dir: Path, iris: Iris) -> BuildReport | None:
-    """Build the bundled corpus when the store is empty (the README's one command); else do nothing."""
-    if StoreDirectory(store_dir).exists():
+def ensure_built(store_dir: Path | GraphStore, iris: Iris) -> BuildReport | None:
+    """Build the bundled corpus when the store takes it (it is empty: the README's one command); else do nothing.
+
+    (A remote store never takes it: it is served empty until a build fills it.)
+    """
+    store = store_at(store_dir)
+    if not store.takes_bundled_corpus():
         return None
-    report = build(default_sources(), store_dir, iris)
-    if StoreDirectory(store_dir).current() is None:
+    report = build(default_sources(), store, iris)
+    if store.generation() is None:
         raise KgbuildError("the bundled corpus did not build: " + "; ".join(f.problem for f in report.failures))
     return report
 
 
 def validate_store(store_dir: Path, iris: Iris) -> ValidationReport:
-    """Validate every source graph of the store's current generation (each with its reference facts)."""
+    """Validate every source graph of the store's current generation (each with its reference facts), as
+    a build validates them (:func:`kgbuild.validation.validate`), and report the properties that two
+    sources of one thing state differently."""
     from kgbuild.store import open_read_only
 
     store = open_read_only(store_dir)
     reference = list(store.quads_for_pattern(None, None, None, iris.reference_graph))
-    index = ReferenceIndex(reference)
     names = {q.subject.value: q.object.value
-             for q in store.quads_for_pattern(None, NamedNode(KG + "fileName"), None, None)}
-    findings: list[Finding] = []
+             for q in store.quads_for_pattern(None, NamedNode(KG + "fileName"), None, None)
+             if isinstance(q.subject, NamedNode) and isinstance(q.object, Literal)}
     prefix = iris.graph("source").value + "/"
+    sources = []
     for graph in sorted(g.value for g in store.named_graphs() if g.value.startswith(prefix)):
-        quads = list(store.quads_for_pattern(None, None, None, NamedNode(graph)))
         document = iris.id("source", graph.removeprefix(prefix)).value
-        findings += validate_quads(quads, names.get(document, graph), index)
-    findings += _conflict_findings(store, iris, names)
-    return ValidationReport(tuple(findings))
+        quads = list(store.quads_for_pattern(None, None, None, NamedNode(graph)))  # read to the end here
+        sources.append(SourceGraph(graph, names.get(document, graph), serialize(quads, format=RdfFormat.N_QUADS)
+                                   or b""))
+    report = validate(sources, reference)
+    return ValidationReport.sorted(report.findings + tuple(_conflict_findings(store, iris, names)))
 
 
 def _conflict_findings(store: Store, iris: Iris, names: dict[str, str]) -> list[Finding]:

@@ -119,23 +119,12 @@ def serialise_result(result: QueryResult | Iterable[Triple], output: IO[bytes], 
 
 def run_query_to(settings: Settings, text: str, format_name: str | None, output: IO[bytes]) -> None:
     """``kgbuild query``: check, run on the current store generation, write the results."""
-    from kgbuild.store import open_read_only
+    from kgbuild.store import open_store
 
     info = check_query(text, settings.service_allowlist)
-    if settings.remote:
-        import time
-
-        from kgbuild.remote import open_remote
-
-        deadline = time.monotonic() + settings.query_timeout
-        with open_remote(settings, timeout=settings.query_timeout) as remote, \
-                remote.query(text, graph=info.form in ("CONSTRUCT", "DESCRIBE"), timeout=settings.query_timeout,
-                             deadline=deadline) as answer:
-            serialise_result(answer, output, format_name)  # type: ignore[arg-type]
-        output.flush()
-        return
-    store = open_read_only(settings.store_dir, settings.include_personal_data)
-    on_query_stack(lambda: serialise_result(execute(store, text, dataset_for(None, info)), output, format_name))
+    with open_store(settings, timeout=settings.query_timeout) as store:
+        store.answer(text, info, lambda result: serialise_result(result, output, format_name), settings.query_timeout,
+                     settings.include_personal_data)
     output.flush()
 
 
@@ -149,7 +138,7 @@ def on_query_stack(function: Callable[[], _T]) -> _T:
     def run() -> None:
         try:
             outcome.append((True, function()))
-        except BaseException as exc:  # handed to the caller's thread as it is
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as it is
             outcome.append((False, exc))
 
     previous = threading.stack_size(QUERY_STACK_BYTES)

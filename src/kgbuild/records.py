@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-__all__ = ["SourceFormat", "DocumentKind", "Evidence", "ProjectRecord", "ParseResult", "SOURCE_FORMATS",
+__all__ = ["SourceFormat", "DocumentKind", "Origin", "Evidence", "ProjectRecord", "ParseResult", "SOURCE_FORMATS",
            "pickled_by_fields"]
 
 T = TypeVar("T")
@@ -46,10 +46,31 @@ RawValue = str | tuple[str, ...]
 
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value's text is in the file as published, when the engine read a text made from it.
+
+    ``html``: ``start`` and ``end`` are character offsets into the page's decoded source (the text there
+    is the value's, with its markup and entities); ``pdf``: the first and last page (1-based); ``docx``:
+    the first and last paragraph (1-based, every ``w:p`` of the main part in document order, as XPath's
+    ``(//w:p)[N]`` counts them).
+    """
+
+    kind: Literal["html", "pdf", "docx"]
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "start": self.start, "end": self.end}
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Where a value was read: its key, the character span of the decoded text and the text there, its
     line and column (1-based), the label it was read under (as written; ``prose`` for a sentence,
-    ``heading`` for a title line, ``list`` for a list item), and how sure the reading is (0..1)."""
+    ``heading`` for a title line, ``list`` for a list item), and how sure the reading is (0..1). For a
+    value read from an HTML page, a PDF or a DOCX, the span, line and column are those of the text the
+    engine read, and ``origin`` says where that text is in the file."""
 
     key: str
     start: int
@@ -59,10 +80,14 @@ class Evidence:
     column: int
     label: str
     confidence: float
+    origin: Origin | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "start": self.start, "end": self.end, "quote": self.quote, "line": self.line,
-                "column": self.column, "label": self.label, "confidence": self.confidence}
+        out = {"key": self.key, "start": self.start, "end": self.end, "quote": self.quote, "line": self.line,
+               "column": self.column, "label": self.label, "confidence": self.confidence}
+        if self.origin is not None:
+            out["origin"] = self.origin.to_json()
+        return out
 
 
 @pickled_by_fields

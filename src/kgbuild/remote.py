@@ -19,7 +19,7 @@ import contextlib
 import io
 import os
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, cast
@@ -369,7 +369,7 @@ class Remote:
         return sorted(str(getattr(row["g"], "value", "")) for row in rows if row.get("g") is not None)
 
 
-def copy_graphs(remote: Remote, prefix: str, exclude: str, add: Callable[[Iterable[Quad]], None],
+def copy_graphs(remote: Remote, prefix: str, exclude: str, add: Callable[[Sequence[Quad]], None],
                 batch: int = 50_000) -> int:
     """Stream every quad of the graphs under ``prefix`` (and not under ``exclude``) from ``remote`` into ``add``.
 
@@ -407,10 +407,12 @@ def copy_graphs(remote: Remote, prefix: str, exclude: str, add: Callable[[Iterab
 
 
 def open_remote(settings: Settings, timeout: float = 120.0) -> Remote:
-    """The remote store named by ``settings.store`` (a URL), with credentials from the environment."""
-    assert settings.remote is not None, "not a remote store"
-    return Remote(settings.remote, settings.graph_store, Credentials.from_environment(), retries=settings.store_retries,
-                  timeout=timeout)
+    """The remote store named by ``settings.store`` (a URL), with credentials from the environment.
+
+    :raises KgbuildError: when ``settings.store`` is not a URL (:func:`kgbuild.store.open_store` chooses).
+    """
+    return Remote(str(settings.store), settings.graph_store, Credentials.from_environment(),
+                  retries=settings.store_retries, timeout=timeout)
 
 
 class _ResponseReader(io.RawIOBase):

@@ -27,8 +27,8 @@ from kgbuild.vocab import KG
 if TYPE_CHECKING:
     from kgbuild.pipeline import BuildReport, PreparedSource, StaticGraph
 
-__all__ = ["Record", "published_on", "mentions_on", "write_remote", "drop_bases", "digest_for", "BATCH_GRAPHS",
-           "CHECKPOINT_SECONDS"]
+__all__ = ["Record", "published_on", "records_of", "mentions_on", "write_remote", "drop_bases", "digest_for",
+           "BATCH_GRAPHS", "CHECKPOINT_SECONDS"]
 
 BATCH_GRAPHS = 256  # graphs sent between two looks at the clock (and the progress bar)
 CHECKPOINT_SECONDS = 60.0  # at most this much confirmed work is sent again after a build dies
@@ -54,8 +54,14 @@ def digest_for(digest: str, include_personal: bool) -> str:
 
 def published_on(remote: Remote, iris: Iris) -> dict[str, Record]:
     """The remote's build graph, by described graph (empty for a store kgbuild never wrote to)."""
+    return records_of(remote.get_graph(iris.build_graph.value))
+
+
+def records_of(statements: Iterable[Triple | Quad]) -> dict[str, Record]:
+    """A build graph's statements, by described graph."""
     records: dict[str, Record] = {}
-    for triple in remote.get_graph(iris.build_graph.value):
+    for statement in statements:
+        triple = statement.triple if isinstance(statement, Quad) else statement
         if not isinstance(triple.subject, NamedNode):
             continue
         record = records.setdefault(triple.subject.value, Record())

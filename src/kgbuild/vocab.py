@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "KG", "ONTOLOGY", "ADMS", "DCAT", "DCT", "EURIO", "FOAF", "FRAPO", "NUTS", "OA", "ORG", "OWL",
+    "PROV", "RDF", "RDFS", "REGORG", "SCHEMA", "SD", "SH", "SKOS", "VCARD", "VOID", "XSD", "PREFIXES",
+]
+
 KG = "https://w3id.org/kgbuild/ontology#"
 ONTOLOGY = "https://w3id.org/kgbuild/ontology"
 ADMS = "http://www.w3.org/ns/adms#"

@@ -26,7 +26,7 @@ import pytest
 
 from tests.server.conftest import BASE, make_settings, running_server
 from tests.server.test_hostile import Recording, State, state
-from tests.server.test_hostile import recorder as recorder  # noqa: F401 - the fixture: an endpoint off the list
+from tests.server.test_hostile import recorder as recorder  # the fixture: an endpoint off the list
 
 DEADLINE = 2.0
 MAX_BYTES = 200_000  # below what is sent whole: an answer past it is refused before its first byte
@@ -51,7 +51,7 @@ class Misbehaving:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
+            def do_POST(self) -> None:  # the http.server protocol's name
                 length = int(self.headers.get("content-length") or 0)
                 self.rfile.read(length)
                 path = self.path.split("?")[0]
@@ -182,7 +182,7 @@ def _ask_meanwhile(url: str, until: threading.Event) -> list[tuple[int, float]]:
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"resources:{row.id}" for row in ROWS])
 def test_an_allow_listed_endpoint_that_never_finishes(row: Row, federating: str, misbehaving: Misbehaving,
-                                                      recorder: Recording, before: State,  # noqa: F811
+                                                      recorder: Recording, before: State,
                                                       bundled_store: Path) -> None:
     endpoint = f"{misbehaving.url}/{row.path}"
     called = misbehaving.requests.get(f"/{row.path}", 0)
@@ -216,7 +216,7 @@ def test_an_allow_listed_endpoint_that_never_finishes(row: Row, federating: str,
     assert state(federating, bundled_store) == before
 
 
-def test_the_server_is_whole_after_the_misbehaving_endpoints(federating: str, recorder: Recording,  # noqa: F811
+def test_the_server_is_whole_after_the_misbehaving_endpoints(federating: str, recorder: Recording,
                                                              before: State, bundled_store: Path) -> None:
     with httpx.Client(base_url=federating, timeout=30) as client:
         health = client.get("/healthz").json()

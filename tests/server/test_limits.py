@@ -176,7 +176,7 @@ def test_pyoxigraph_federating_a_count_gets_the_local_count(server_url: str, bun
 def test_an_answer_past_the_size_bound_is_aborted_once_begun(bounded_server: str, accept: str) -> None:
     query = EVERYTHING if accept in TABLES else "CONSTRUCT { ?a ?b ?f } WHERE { ?a ?b ?c . ?d ?e ?f }"
     received = b""
-    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(  # noqa: PT012 - the read is what fails
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(  # the read is what fails
             "GET", bounded_server + "/sparql", params={"query": query}, headers={"accept": accept}, timeout=60) as r:
         assert r.status_code == 200
         for chunk in r.iter_raw():

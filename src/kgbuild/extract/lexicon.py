@@ -7,12 +7,15 @@ only turns them into regular expressions and lookup tables.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import ahocorasick
 
 from kgbuild.resources import data_path
 
@@ -45,6 +48,12 @@ class FieldSpec:
     names_fund: bool = False  # the label itself names the fund ("Beviljat ESF-stöd")
 
 
+# Letters re.IGNORECASE matches as casefold() does (checked over all of Unicode), but for an i: it also
+# takes a dotless ı and a dotted İ for one.
+_PLAIN_WORD_RE = re.compile(r"[a-zåäöéü]+")
+_ODD_CASE = "ıİ"
+
+
 def _label_regex(label: str) -> str:
     """A label as a regex: any run of spaces for a space, any dash for a dash."""
     out = []
@@ -58,6 +67,65 @@ def _label_regex(label: str) -> str:
     return "".join(out)
 
 
+def _any_of(alternatives: list[str], before: str = "", after: str = "") -> str:
+    """A pattern of any of ``alternatives``, between ``before`` and ``after``, led by the lookahead of
+    :func:`starts_with_lookahead`."""
+    return f"{starts_with_lookahead(alternatives)}{before}(?:{'|'.join(alternatives)}){after}"
+
+
+def starts_with_lookahead(alternatives: list[str]) -> str:
+    """A lookahead for the letters the alternatives start with (``"(?=[fsu])"``), or ``""`` where one may
+    start otherwise. A pattern of many alternatives is tried at every character; the lookahead rules out
+    most characters at once (3.5x faster on sentences). It matches nothing the alternatives would not.
+    """
+    letters = set()
+    for alternative in alternatives:
+        alternative = alternative.removeprefix("\\b")
+        first, after = alternative[:1], alternative[1:2]
+        if first not in _PLAIN_LETTERS or after in ("?", "*", "{") or _top_level_bar(alternative):
+            return ""
+        letters.add(first)
+    return f"(?=[{''.join(sorted(letters))}])" if letters else ""
+
+
+def _top_level_bar(pattern: str) -> bool:
+    """Whether ``pattern`` has a "|" outside its groups and classes (``"a|b"``: two alternatives)."""
+    depth, escaped, in_class = 0, False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+    return False
+
+
+# Letters a class [x] matches, under re.IGNORECASE too, exactly as the letter x itself does (checked over
+# all of Unicode).
+_PLAIN_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzåäöéüABCDEFGHIJKLMNOPQRSTUVWXYZÅÄÖÉÜ")
+
+
+def _stands_anywhere(phrase: str) -> bool:
+    """A chrome phrase of the form ``.*X.*``: a line holding X anywhere (X with no "|": ".*a|b.*" is not one)."""
+    return len(phrase) > 4 and phrase.startswith(".*") and phrase.endswith(".*") and not phrase.endswith("\\.*") \
+        and "|" not in phrase
+
+
+def _line_label_re(labels: list[str]) -> re.Pattern[str]:
+    """A line starting with one of ``labels`` (tried in their order): groups ``label`` and ``rest``."""
+    alternatives = "|".join(_label_regex(label) for label in labels)
+    return re.compile(rf"^[ \t\u00a0]*(?P<label>{alternatives})(?P<rest>.*)$", re.I)
+
+
 class Lexicon:
     """The compiled lexicon."""
 
@@ -65,6 +133,8 @@ class Lexicon:
                  esf_regions: list[str]) -> None:
         self.fields: dict[str, FieldSpec] = {}
         self.by_label: dict[str, list[FieldSpec]] = {}
+        # Each field without the others its value also states: how a value is read for an "also" field.
+        self.fields_alone: dict[str, FieldSpec] = {}
         self.label_language: dict[str, str] = {}
         written: list[str] = []
         patterns: list[tuple[str, FieldSpec]] = []
@@ -72,6 +142,7 @@ class Lexicon:
             field = FieldSpec(name, spec.get("key", name), spec["kind"], tuple(spec.get("also", ())),
                               spec.get("colon", False), spec.get("section"), spec.get("names_fund", False))
             self.fields[name] = field
+            self.fields_alone[name] = dataclasses.replace(field, also=())
             for language, values in spec.items():
                 if len(language) != 2 or not isinstance(values, list):
                     continue
@@ -81,24 +152,36 @@ class Lexicon:
                     written.append(label)
             patterns += [(pattern, field) for pattern in spec.get("patterns", ())]
         # Longest first, so "Projektägare organisationsnummer" wins over "Projektägare".
-        alternatives = "|".join(_label_regex(label) for label in sorted(set(written), key=len, reverse=True))
+        ordered = sorted(set(written), key=len, reverse=True)
+        alternatives = "|".join(_label_regex(label) for label in ordered)
         self.label_alternatives = alternatives
         self.pattern_fields = [(re.compile(p, re.I), f) for p, f in patterns]
-        # A label at the start of a line: "Label:", "Label" alone, "LabelValue", "LABEL value".
-        self._line_label_re = re.compile(rf"^[ \t\u00a0]*(?P<label>{alternatives})(?P<rest>.*)$", re.I)
-        # Most lines start with no label: the first two letters of every label rule them out cheaply.
-        self._label_starts = frozenset(label_key(label)[:2] for label in written)
+        # A label at the start of a line: "Label:", "Label" alone, "LabelValue", "LABEL value". Most lines
+        # start with no label, and a line's first two letters leave only the few labels that start with
+        # them (every label starts with two letters, or "E-"): one small pattern per pair, not all labels.
+        by_start: dict[str, list[str]] = {}
+        for label in ordered:
+            by_start.setdefault(label_key(label)[:2], []).append(label)
+        self._line_label_res = {start: _line_label_re(labels) for start, labels in by_start.items()}
         # Where a label before a colon may start: a word's start, or a capital glued to the word before.
         self._word_start_re = re.compile(r"(?<![\w’'-])[^\W\d_]|(?<=[a-zåäö])[A-ZÅÄÖ]")
         self._colon_re = re.compile(r"[ \t\u00a0]*:(?!//)")
         contact_labels = [label for name in ("contact_email", "contact_phone") for lang, labels_ in
                           labels["fields"][name].items() if len(lang) == 2 for label in labels_]
         contact_alternatives = "|".join(_label_regex(x) for x in sorted(set(contact_labels), key=len, reverse=True))
-        self.spaced_contact_re = re.compile(rf"(?<=\s)(?P<label>{contact_alternatives})[ \t\u00a0]+(?=\S)", re.I)
+        self.spaced_contact_re = re.compile(
+            rf"{starts_with_lookahead(contact_labels)}(?<=\s)(?P<label>{contact_alternatives})[ \t\u00a0]+(?=\S)", re.I)
         self.lists = {label_key(h): key for key, headings in labels["lists"].items() for h in headings}
         self.sections = {label_key(h): name for name, headings in labels["sections"].items() for h in headings}
 
         self.chrome_re = re.compile(rf"^(?:{'|'.join(phrases['chrome'])})$", re.I)
+        # The same test on a line of one line's text (no "\n"), 4x faster: a phrase that may stand
+        # anywhere (".*\bcookies?\b.*") is looked for once by search(); as one of the whole line's
+        # alternatives the pattern backtracked over the line for each such phrase.
+        anywhere = [p[2:-2] for p in phrases["chrome"] if _stands_anywhere(p)]
+        whole = [p for p in phrases["chrome"] if not _stands_anywhere(p)]
+        self.chrome_line_re = re.compile(rf"^(?:{'|'.join(whole)})$", re.I)
+        self.chrome_anywhere_re = re.compile("|".join(f"(?:{p})" for p in anywhere), re.I) if anywhere else None
         # Names stay on one line: a page's next line is another thing.
         space = r"[^\S\n]+"
         word, joiners = phrases["name_word"], "|".join(phrases["name_joiners"])
@@ -119,20 +202,20 @@ class Lexicon:
              re.compile(rf"(?:{'|'.join(fund['names'])})(?:\s*\((?:{'|'.join(fund['names'])})\))?", re.I))
             for fund in phrases["funds"]
         ]
-        self.fund_cue_re = re.compile(rf"(?:{'|'.join(phrases['fund_cues'])})\s+(?:the\s+|den\s+)?$", re.I)
-        self.fund_cue_anywhere_re = re.compile(rf"(?:{'|'.join(phrases['fund_cues'])})\s", re.I)
+        self.fund_cue_re = re.compile(_any_of(phrases["fund_cues"], "", r"\s+(?:the\s+|den\s+)?$"), re.I)
+        self.fund_cue_anywhere_re = re.compile(_any_of(phrases["fund_cues"], "", r"\s"), re.I)
         self.owner_cue_re = re.compile(rf"(?:{'|'.join(phrases['owner_cues'])})\s+", re.I)
         self.coordinator_cue_re = re.compile(rf"\s+(?:{'|'.join(phrases['coordinator_cues'])})\b", re.I)
-        self.municipality_cue_re = re.compile(rf"\b(?:{'|'.join(phrases['municipality_cues'])})\b", re.I)
+        self.municipality_cue_re = re.compile(_any_of(phrases["municipality_cues"], r"\b", r"\b"), re.I)
         self.cofinancing_cue_re = re.compile(rf"(?:{'|'.join(phrases['cofinancing_cues'])})\s*$", re.I)
-        self.org_word_re = re.compile(rf"(?:{'|'.join(phrases['org_words'])})", re.I)
-        self.period_cue_re = re.compile(rf"(?:{'|'.join(phrases['period_cues'])})", re.I)
-        self.grant_cue_re = re.compile(rf"(?:{'|'.join(phrases['grant_cues'])})", re.I)
-        self.total_cue_re = re.compile(rf"(?:{'|'.join(phrases['total_cues'])})", re.I)
+        self.org_word_re = re.compile(_any_of(phrases["org_words"]), re.I)
+        self.period_cue_re = re.compile(_any_of(phrases["period_cues"]), re.I)
+        self.grant_cue_re = re.compile(_any_of(phrases["grant_cues"]), re.I)
+        self.total_cue_re = re.compile(_any_of(phrases["total_cues"]), re.I)
         self.approximate_re = re.compile(rf"(?:{'|'.join(phrases['approximate'])})\s*$", re.I)
-        self.rate_cue_re = re.compile(rf"(?:{'|'.join(phrases['rate_cues'])})\s+(?:of\s+|på\s+|är\s+)?", re.I)
-        self.deadline_cue_re = re.compile(rf"\b(?:{'|'.join(phrases['deadline_cues'])})\b", re.I)
-        self.partner_deadline_re = re.compile(rf"(?:{'|'.join(phrases['partner_deadline'])})", re.I)
+        self.rate_cue_re = re.compile(_any_of(phrases["rate_cues"], r"", r"\s+(?:of\s+|på\s+|är\s+)?"), re.I)
+        self.deadline_cue_re = re.compile(_any_of(phrases["deadline_cues"], r"\b", r"\b"), re.I)
+        self.partner_deadline_re = re.compile(_any_of(phrases["partner_deadline"]), re.I)
         self.role_re = re.compile(rf"^(?:{'|'.join(phrases['roles'])})\b\s*", re.I)
         self.trailing_role_re = re.compile(rf",\s*(?:{'|'.join(phrases['roles'])})\b.*$", re.I)
         self.partner_search_re = re.compile(rf"(?:{'|'.join(phrases['partner_search'])})", re.I | re.M)
@@ -145,6 +228,8 @@ class Lexicon:
         self.call_words = tuple(phrases["call_words"])
         # The words that must occur in a paragraph for each prose reader to run (see the engine).
         self.prose_cues = {name: tuple(cues) for name, cues in phrases["prose_cues"].items()}
+        self._prose_cue_automaton = _automaton(
+            (cue, name) for name, cues in self.prose_cues.items() for cue in cues)
         self.stopwords: dict[str, frozenset[str]] = {
             lang: frozenset(words) for lang, words in phrases["stopwords"].items()}
         self.stop_languages: dict[str, tuple[str, ...]] = {}
@@ -154,7 +239,7 @@ class Lexicon:
 
         self.municipalities = frozenset(municipalities)
         names = "|".join(re.escape(m) for m in sorted(municipalities, key=len, reverse=True))
-        self.municipality_re = re.compile(rf"(?<![\w-])(?:{names})(?![\w-])")
+        self.municipality_re = re.compile(rf"{starts_with_lookahead(municipalities)}(?<![\w-])(?:{names})(?![\w-])")
         # Two or more names in a list ("Eda, Filipstad och Årjäng"), from where it starts or up to the end.
         one, separator = self.municipality_re.pattern, r"(?:\s*,\s*|\s+(?:och|and|und|et|e|y|samt)\s+|\s*&\s*)"
         self.municipality_list_re = re.compile(rf"(?:{one})(?:{separator}(?:{one}))+")
@@ -163,18 +248,28 @@ class Lexicon:
         # that no small letter follows.
         self.esf_region_re = re.compile(
             "(?<![\\w-])(?:" + "|".join(_label_regex(r) for r in esf_regions if " " in r) + ")", re.I)
+        # The words these names start with ("övre", "hela"): the pattern is tried only where one starts
+        # (none when a name starts otherwise than with plain letters: then everywhere).
+        starts = {r.casefold().split()[0] for r in esf_regions if " " in r}
+        self._esf_region_starts = sorted(starts) if all(_PLAIN_WORD_RE.fullmatch(w) for w in starts) else None
+
+    def is_chrome_line(self, line: str) -> bool:
+        """Whether ``line`` (one line, no "\\n") is page chrome: ``chrome_re`` matches it."""
+        return bool(self.chrome_line_re.match(line) or
+                    (self.chrome_anywhere_re is not None and self.chrome_anywhere_re.search(line)))
 
     def label_at_start(self, line: str) -> re.Match[str] | None:
         """The known label a line starts with (groups ``label`` and ``rest``), if any."""
-        if line.lstrip(" \t\u00a0")[:2].casefold() not in self._label_starts:
-            return None
-        return self._line_label_re.match(line)
+        pattern = self._line_label_res.get(line.lstrip(" \t\u00a0")[:2].casefold())
+        return pattern.match(line) if pattern is not None else None
 
     def labels_before_colons(self, text: str, start: int) -> Iterator[tuple[int, str, int]]:
         """Known labels that end right before a colon in ``text`` after ``start``: (label start, label as
         written, value start). The longest label wins: "Projektägare organisationsnummer" over
         "organisationsnummer". One dictionary look-up per word before each colon, not a regex of every
         label at every character."""
+        if text.find(":", start) == -1:
+            return  # most lines have no colon; the pattern would look at every character to know
         for colon in self._colon_re.finditer(text, start):
             end = colon.start()
             if end == start and end == 0:
@@ -187,8 +282,59 @@ class Lexicon:
                     yield word.start(), written, colon.end()
                     break
 
+    def prose_readers_cued(self, folded: str) -> set[str]:
+        """The prose readers (names in ``prose_cues``) one of whose cue words occurs in ``folded``.
+
+        One pass of an Aho-Corasick automaton over the paragraph finds every cue, overlapping ones too:
+        testing each of some sixty cues with ``in`` cost more than the readers it spared.
+        """
+        cued: set[str] = set()
+        for _, names in self._prose_cue_automaton.iter(folded):
+            cued.update(names)
+        return cued
+
+    def esf_regions_in(self, text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+        """What ``esf_region_re.finditer(text, start, end)`` finds, some ten times faster.
+
+        A case-insensitive pattern of many names is tried at every character; the words the names start
+        with are found by ``str.find`` in the casefolded text, and the pattern is tried only there. Where
+        casefolding would move characters (a text with "ß") or a letter is matched by the pattern but
+        folded otherwise (dotless ı, dotted İ), every character is tried as before.
+        """
+        segment = text[start:end]
+        folded = segment.casefold()
+        if self._esf_region_starts is None or len(folded) != len(segment) or any(c in segment for c in _ODD_CASE):
+            yield from self.esf_region_re.finditer(text, start, end)
+            return
+        at: set[int] = set()
+        for word in self._esf_region_starts:
+            found = folded.find(word)
+            while found != -1:
+                at.add(found)
+                found = folded.find(word, found + 1)
+        resume = start
+        for offset in sorted(at):
+            if start + offset < resume:
+                continue
+            match = self.esf_region_re.match(text, start + offset, end)
+            if match:
+                resume = match.end()
+                yield match
+
     def fields_for(self, label: str) -> list[FieldSpec]:
         return self.by_label.get(label_key(label), [])
+
+
+def _automaton(words: Iterable[tuple[str, str]]) -> Any:
+    """An Aho-Corasick automaton of words, each giving the names it was listed under."""
+    names: dict[str, list[str]] = {}
+    for word, name in words:
+        names.setdefault(word, []).append(name)
+    automaton = ahocorasick.Automaton()
+    for word, under in names.items():
+        automaton.add_word(word, tuple(under))
+    automaton.make_automaton()
+    return automaton
 
 
 def _reference_names(file: str, column: str, alt: str) -> list[str]:

@@ -8,12 +8,12 @@ cannot read is reported, never guessed.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kgbuild import normalise as n
 from kgbuild.errors import NormaliseError
@@ -36,16 +36,16 @@ _UNKNOWN_LABEL_WORDS = 4
 _UNKNOWN_LABEL_RE = re.compile(r"^[ \t]*[A-ZÅÄÖ][\wÅÄÖåäö/()&+\- ]{1,58}:[ \t]*$")
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    index: int
+# Line and Candidate are named tuples, not frozen dataclasses: a page makes some 70 lines and 30
+# candidates, and a frozen dataclass sets each field through object.__setattr__ (2-4x the time).
+class Line(NamedTuple):
+    index: int  # type: ignore[assignment]  # the line's number, over tuple.index (not used on a Line)
     start: int
     end: int
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A value read from the text: its key, the value, where it was read, and how."""
 
     key: str
@@ -72,11 +72,10 @@ class Reading:
 
 
 def split_lines(text: str) -> list[Line]:
-    lines, start = [], 0
-    for index, line in enumerate(text.split("\n")):
-        lines.append(Line(index, start, start + len(line), line))
-        start += len(line) + 1
-    return lines
+    texts = text.split("\n")
+    starts = itertools.accumulate((len(line) + 1 for line in texts), initial=0)  # one more than lines: not strict
+    return [Line(index, start, start + len(line), line)
+            for index, (start, line) in enumerate(zip(starts, texts, strict=False))]
 
 
 def clean(text: str) -> str:
@@ -91,7 +90,7 @@ def is_chrome(lex: Lexicon, line: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _is_chrome(lex: Lexicon, line: str) -> bool:
     # Cached: the same banners and buttons open page after page of one site.
-    return bool(lex.chrome_re.match(clean(line)))
+    return lex.is_chrome_line(clean(line))  # clean() leaves no "\n"
 
 
 def is_heading(lex: Lexicon, line: Line) -> bool:
@@ -240,8 +239,7 @@ def read_value(lex: Lexicon, spec: FieldSpec, text: str, offset: int, label: str
     for also in spec.also:
         if kind == "area" and also == "specific_objective":
             continue  # read with the area's code above ("1.1 Kompetensförsörjning")
-        other = dataclasses.replace(lex.fields[also], also=())
-        out += read_value(lex, other, text, offset, label, line, language)
+        out += read_value(lex, lex.fields_alone[also], text, offset, label, line, language)
     if spec.names_fund and label_at is not None:
         fund = _fund(lex, label, language)
         if fund:
@@ -350,7 +348,8 @@ class _Reader:
             if layout is None:
                 continue
             return self._take(line, spec, written, label_end, layout)
-        for pattern, spec in self.lex.pattern_fields:
+        # A label written in many ways is read only before a colon: a line without one has none.
+        for pattern, spec in self.lex.pattern_fields if ":" in line.text else ():
             found = pattern.match(line.text.lstrip(" \t"))
             if found:
                 offset = len(line.text) - len(line.text.lstrip(" \t"))
@@ -457,7 +456,7 @@ class _Reader:
                 if _accepts(spec, match.group("label"), match.group("rest"), self.section):
                     return True
         stripped = text.lstrip()
-        for pattern, _ in self.lex.pattern_fields:
+        for pattern, _ in self.lex.pattern_fields if ":" in stripped else ():
             found = pattern.match(stripped)
             if found and stripped[found.end():].lstrip().startswith(":"):
                 return True
@@ -599,8 +598,13 @@ def read_layout(lex: Lexicon, text: str, language: str) -> Reading:
     return _Reader(lex, text, language).run()
 
 
+# The run of a sentence's characters is atomic: giving some back can never end it at a full stop or at
+# the text's end sooner, and backtracking made a text without a full stop cost time quadratic in its length.
+_SENTENCE_RE = re.compile(r"(?>(?:[^.!?\n]+|\n(?!\s*\n))+)(?:[.!?]+(?=\s|$)|$)")
+
+
 def sentences(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
     """The sentences of a text with their offsets (a sentence ends at . ! ? followed by a space or a line end)."""
-    for match in re.finditer(r"(?:[^.!?\n]|\n(?!\s*\n))+(?:[.!?]+(?=\s|$)|$)", text):
+    for match in _SENTENCE_RE.finditer(text):
         if match.group(0).strip():
             yield start + match.start(), match.group(0)

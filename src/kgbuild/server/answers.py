@@ -15,8 +15,10 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["Job", "Answer", "Streamed", "Exchange", "ChunkWriter", "Credit", "AnswerAborted", "collect", "too_large",
+__all__ = ["QueryBackend", "Job", "Answer", "Streamed",
+           "Exchange", "ChunkWriter", "Credit", "AnswerAborted", "collect", "too_large",
            "CHUNK_BYTES", "WINDOW", "WHOLE_BYTES"]
 
 CHUNK_BYTES = 64 * 1024
@@ -55,6 +57,24 @@ class Answer:
 
 class AnswerAborted(Exception):
     """A streamed answer could not be completed: its response must be aborted, never ended well."""
+
+
+class QueryBackend(Protocol):
+    """What runs the server's query jobs: worker processes over the embedded store
+    (:class:`~kgbuild.server.workers.WorkerPool`) or threads reading a remote store
+    (:class:`~kgbuild.server.remote_pool.RemotePool`), as the store says
+    (:meth:`kgbuild.store.GraphStore.query_backend`)."""
+
+    killed: int  # queries stopped at the deadline since start
+    restarted: int  # queries started again since start (their worker was killed for another's deadline)
+
+    async def start(self) -> None: ...
+
+    async def run(self, job: Job) -> Answer | Streamed:
+        """The answer to ``job``, whole or streamed; a refusal past its deadline or size bound."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 def too_large(max_bytes: int) -> Answer:

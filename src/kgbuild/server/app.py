@@ -32,16 +32,14 @@ from kgbuild.errors import KgbuildError
 from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE, compact_document, context_url
 from kgbuild.mapping import RECORDED_BASES, recorded_bases
 from kgbuild.resources import ontology_path, queries_path
-from kgbuild.server.answers import Answer, AnswerAborted, Job, Streamed
+from kgbuild.server.answers import Answer, AnswerAborted, Job, QueryBackend, Streamed
 from kgbuild.server.assets import STATIC, Assets, api_page
-from kgbuild.server.cache import AnswerCache, CurrentGeneration
+from kgbuild.server.cache import AnswerCache
 from kgbuild.server.dumps import DumpKeeper
 from kgbuild.server.feed import event_stream, event_stream_page
 from kgbuild.server.files import file_response
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
 from kgbuild.server.pages import LABEL_PROPERTIES, dumps_page, graph_page, resource_page
-from kgbuild.server.remote_pool import RemoteGeneration, RemotePool
-from kgbuild.server.workers import WorkerPool
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryRefused, check_query
 from kgbuild.vocab import DCAT, DCT, KG, OWL, PREFIXES, RDF, SD, VOID
@@ -85,30 +83,21 @@ class _ClientLimiter:
 
 
 class _State:
-    """What the routes share. The store is the embedded one (query worker processes over the store
-    directory) or a remote one (:mod:`kgbuild.server.remote_pool`): the routes are the same."""
+    """What the routes share. The store is chosen once (:func:`kgbuild.store.open_store`): the embedded one
+    (query worker processes over the store directory) or a remote one (:mod:`kgbuild.server.remote_pool`);
+    the routes are the same."""
 
     def __init__(self, settings: Settings) -> None:
+        from kgbuild.store import open_store
+
         self.settings = settings
         self.limiter = _ClientLimiter(settings.max_concurrent_per_client)
         self.cache = AnswerCache()
-        self.pool: WorkerPool | RemotePool
         self.bases: dict[str, str] = {}  # store generation → the base IRI its IRIs were minted under
-        self.generation: Callable[[], str]
-        if settings.remote:
-            from kgbuild.mapping import Iris
-            from kgbuild.remote import open_remote
-
-            remote = open_remote(settings, timeout=settings.query_timeout + 5)
-            generation = RemoteGeneration(remote, Iris(settings.base_iri), settings.include_personal_data)
-            self.pool = RemotePool(remote, settings.query_workers, settings.query_timeout, generation)
-            self.generation = generation
-            self.dumps = DumpKeeper(settings, generation)
-        else:
-            self.pool = WorkerPool(settings.store_dir, settings.query_workers, settings.query_timeout,
-                                   settings.queries_per_worker)
-            self.generation = CurrentGeneration(settings.store_dir)
-            self.dumps = DumpKeeper(settings)
+        self.store = open_store(settings, timeout=settings.query_timeout + 5)
+        self.pool: QueryBackend = self.store.query_backend(settings)
+        self.generation: Callable[[], str] = self.store.stamp
+        self.dumps = DumpKeeper(settings, self.store)
 
 
 def named_queries() -> list[dict[str, str]]:
@@ -676,15 +665,10 @@ async def queries(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     state = _state(request)
-    from kgbuild.store import StoreDirectory
-
     try:
-        name = state.generation() if state.settings.remote else getattr(
-            StoreDirectory(state.settings.store_dir).current(), "name", None)
+        name = state.store.served_generation()
     except KgbuildError as exc:
         return _text(503, str(exc))
-    if state.settings.remote and not name:
-        return _text(503, f"the remote store {state.settings.remote} cannot be read")
     return JSONResponse({"status": "ok" if name else "no store", "generation": name or None,
                          "queries_stopped_at_deadline": state.pool.killed,
                          "queries_restarted": state.pool.restarted,

@@ -1,9 +1,13 @@
 """The dumps the server offers: made once per store generation, in the background, swapped in whole.
 
-They are made in a separate, lower-priority process: writing a dump is seconds to minutes of work that
-holds the interpreter, and in the server's own process it would stall every request meanwhile. That
-process ends with the server, however the server ends (stopped, or killed: the kernel is asked to kill
-it with its parent), so it never outlives the server holding its files and its output open.
+They are made from a read-only snapshot of the store (:meth:`kgbuild.store.GraphStore.snapshot`: the
+generation itself, or a remote store's graphs copied into a scratch store). An embedded store's are made
+in a separate, lower-priority process (:attr:`~kgbuild.store.GraphStore.dumps_in_own_process`): writing a
+dump is seconds to minutes of work that holds the interpreter, and in the server's own process it would
+stall every request meanwhile. That process ends with the server, however the server ends (stopped, or
+killed: the kernel is asked to kill it with its parent), so it never outlives the server holding its
+files and its output open. A remote store's are made in a thread of the server: copying its graphs over
+HTTP is mostly waiting.
 """
 
 from __future__ import annotations
@@ -18,15 +22,11 @@ import threading
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kgbuild.export import write_dumps
 from kgbuild.mapping import RECORDED_BASES, Iris, recorded_bases
 from kgbuild.settings import Settings
-from kgbuild.store import StoreDirectory, open_generation, scratch_store
-
-if TYPE_CHECKING:
-    from kgbuild.server.remote_pool import RemoteGeneration
+from kgbuild.store import GraphStore, open_store
 
 __all__ = ["DumpKeeper"]
 
@@ -38,13 +38,15 @@ class DumpKeeper:
 
     For a remote store, the dumps live under ``--dumps-dir`` (default ``./kgdumps``) and follow the remote
     generation; the remote's graphs are copied into a scratch store first and dumped from there.
+
+    :param store: the store the server reads (its :meth:`~kgbuild.store.GraphStore.stamp` says when the
+        dumps are stale); by default the one the settings name.
     """
 
-    def __init__(self, settings: Settings, remote: RemoteGeneration | None = None) -> None:
+    def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
         self.settings = settings
-        self.remote = remote
-        base = Path(settings.dumps_dir) if settings.dumps_dir else (
-            Path("kgdumps") if settings.remote else settings.store_dir)
+        self.store = store if store is not None else open_store(settings)
+        base = Path(settings.dumps_dir) if settings.dumps_dir else self.store.dumps_home()
         self.directory = base / ("dumps-personal" if settings.include_personal_data else "dumps-public")
         self._lock = threading.Lock()
         self._running = False
@@ -64,12 +66,8 @@ class DumpKeeper:
 
     def refresh(self) -> None:
         """Start making dumps of the current generation unless they exist or are being made."""
-        if self.remote is not None:
-            name = self.remote()
-            current = Path(name) if name else None
-        else:
-            current = StoreDirectory(self.settings.store_dir).current()
-        if current is None or current.name == self.generation():
+        current = self.store.stamp()
+        if not current or current == self.generation():
             return
         with self._lock:
             if self._running:
@@ -77,35 +75,23 @@ class DumpKeeper:
             self._running = True
         threading.Thread(target=self._make, args=(current,), name="kgbuild-dumps", daemon=True).start()
 
-    def _make(self, generation: Path) -> None:
-        settings = self.settings
+    def _make(self, generation: str) -> None:
         try:
-            if self.remote is None:
+            if self.store.dumps_in_own_process:
                 self.last_error = self._make_in_process(generation)
-                if self.last_error:
-                    log.error("making dumps of %s failed: %s", generation.name, self.last_error)
-                return
-            from kgbuild.merge import merging_into
-            from kgbuild.remote import copy_graphs
-
-            # A remote store's graphs are copied over HTTP (mostly waiting), then dumped from a scratch store.
-            found = [row.get("g") for row in self.remote.remote.select(RECORDED_BASES)]
-            iris = _store_iris([getattr(g, "value", "") for g in found], settings)
-            personal = "" if settings.include_personal_data else iris.graph("personal").value + "/"
-            with scratch_store(self.directory.parent) as scratch:
-                copy_graphs(self.remote.remote, iris.base + "graph/", personal, merging_into(scratch))
-                write_dumps(scratch, iris, self.directory, settings.dataset_title, settings.dataset_publisher,
-                            settings.dataset_license, settings.include_personal_data, generation=generation.name,
-                            keep_previous=True, change_feed=False)  # a remote store's builds keep no change log
-            self.last_error = ""
+            else:
+                _dump(self.store, self.settings, generation, self.directory)
+                self.last_error = ""
+            if self.last_error:
+                log.error("making dumps of %s failed: %s", generation, self.last_error)
         except Exception as exc:  # noqa: BLE001 - keep serving the previous dumps; say why on /dumps/
             self.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("making dumps of %s failed: %s", generation.name, self.last_error)
+            log.error("making dumps of %s failed: %s", generation, self.last_error)
         finally:
             with self._lock:
                 self._running = False
 
-    def _make_in_process(self, generation: Path) -> str:
+    def _make_in_process(self, generation: str) -> str:
         """Make the dumps in a child process; what went wrong there, or ``""``."""
         context = multiprocessing.get_context("spawn")
         receiving, sending = context.Pipe(duplex=False)
@@ -138,22 +124,31 @@ class DumpKeeper:
             return []
 
 
-def _write_dumps(settings: Settings, generation: Path, directory: Path, answer: Connection) -> None:
+def _write_dumps(settings: Settings, generation: str, directory: Path, answer: Connection) -> None:
     """In the dump process: every dump of ``generation``, yielding the processor to the queries."""
     with contextlib.suppress(OSError, AttributeError):  # Linux: die with the server, even if it is killed
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     os.nice(10)
     signal.signal(signal.SIGTERM, _stop)  # stopped by the server: clean up (write_dumps removes its staging)
     try:
-        store = open_generation(generation, settings.include_personal_data)
-        found = [getattr(row["g"], "value", "") for row in store.query(RECORDED_BASES)]  # type: ignore[union-attr]
-        write_dumps(store, _store_iris(found, settings), directory, settings.dataset_title, settings.dataset_publisher,
-                    settings.dataset_license, settings.include_personal_data, generation=generation.name,
-                    keep_previous=True)
+        with open_store(settings) as store:
+            _dump(store, settings, generation, directory)
     except Exception as exc:  # noqa: BLE001 - told to the server, which keeps the previous dumps and says why
         answer.send(f"{type(exc).__name__}: {exc}")
     else:
         answer.send("")
+
+
+def _dump(store: GraphStore, settings: Settings, generation: str, directory: Path) -> None:
+    """Every dump of ``generation`` of ``store`` into ``directory`` (the previous ones kept until then)."""
+    # The base the graphs are read under (a remote store's copy takes only those), then the one the
+    # snapshot itself records (the generation dumped, should a build have switched in another since).
+    iris = _store_iris(store.recorded_graphs(), settings)
+    with store.snapshot(iris, settings.include_personal_data, directory.parent, generation) as graphs:
+        found = [getattr(row["g"], "value", "") for row in graphs.query(RECORDED_BASES)]  # type: ignore[union-attr]
+        write_dumps(graphs, _store_iris(found, settings), directory, settings.dataset_title,
+                    settings.dataset_publisher, settings.dataset_license, settings.include_personal_data,
+                    generation=generation, keep_previous=True, change_feed=store.keeps_change_log)
 
 
 def _store_iris(build_graphs: list[str], settings: Settings) -> Iris:

@@ -29,7 +29,7 @@ from kgbuild.ldes import FeedIndex, page_triples, page_url, stream_triples
 from kgbuild.server.files import not_modified
 from kgbuild.server.negotiation import GRAPH_FORMATS, NotAcceptable, choose
 from kgbuild.settings import Settings
-from kgbuild.store import StoreDirectory, open_changes
+from kgbuild.store import GraphStore
 from kgbuild.vocab import PREFIXES
 
 __all__ = ["IMMUTABLE", "REVALIDATE", "event_stream", "event_stream_page"]
@@ -48,17 +48,18 @@ class _Log:
 class _Logs:
     """The current generation's log and its index, opened once per generation (by one thread at a time)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: GraphStore) -> None:
         self.settings = settings
+        self.store = store
         self._lock = threading.Lock()
         self._log: _Log | None = None
 
     def current(self) -> _Log | None:
         with self._lock:
-            served = StoreDirectory(self.settings.store_dir).current()
-            if self._log is not None and served is not None and served.name == self._log.generation:
+            served = self.store.generation()
+            if self._log is not None and served is not None and served == self._log.generation:
                 return self._log
-            opened = open_changes(self.settings.store_dir)
+            opened = self.store.open_changes()
             self._log = None if opened is None else _Log(opened[0], opened[1],
                                                          FeedIndex.of(opened[1], self.settings.base_iri))
             return self._log
@@ -67,7 +68,7 @@ class _Logs:
 def _logs(request: Request) -> _Logs:
     logs: _Logs | None = getattr(request.app.state, "feed_logs", None)
     if logs is None:
-        logs = request.app.state.feed_logs = _Logs(request.app.state.kg.settings)
+        logs = request.app.state.feed_logs = _Logs(request.app.state.kg.settings, request.app.state.kg.store)
     return logs
 
 
@@ -77,7 +78,7 @@ def _text(status: int, message: str) -> Response:
 
 async def _answer(request: Request, page: str | None) -> Response:
     settings: Settings = request.app.state.kg.settings
-    if settings.remote:
+    if not request.app.state.kg.store.keeps_change_log:
         return _text(404, "no change feed: this server reads a remote store, whose builds keep no change log")
     try:
         choice = choose(request.headers.get("accept"), GRAPH_FORMATS, request.query_params.get("format"))

@@ -36,7 +36,7 @@ from kgbuild.server.answers import Answer, ChunkWriter, Credit, Exchange, Job, S
 __all__ = ["WorkerPool"]
 
 # How long a streaming job stopped at its deadline may take to stop on its own before its worker is killed.
-CANCEL_GRACE = 1.0
+CANCEL_GRACE = 2.0
 
 
 def _run(store: Store, job: Job, writer: ChunkWriter) -> Answer:

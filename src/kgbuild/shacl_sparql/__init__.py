@@ -2,9 +2,10 @@
 
 Input: the shapes in ``shapes/*.ttl`` and a pyoxigraph store that holds each source's quads in a named
 graph of its own and the reference data (municipalities, counties, NUTS) in another. Output: the same
-:class:`~kgbuild.validation.Finding` objects that :func:`kgbuild.validation.validate_quads` gives, for
-every source at once, without rdflib (this package is meant for the pipeline; only ``validation``
-imports rdflib and pyshacl).
+:class:`~kgbuild.report.Finding` objects that pyshacl gives (:func:`kgbuild.validation.validate_quads`,
+the test oracle), for every source at once, without rdflib: importing this package loads neither
+rdflib nor pyshacl (``tests/test_shacl_sparql.py`` checks it). The validation stage
+(:func:`kgbuild.validation.validate`) runs it for ``kgbuild build`` and ``kgbuild validate`` alike.
 
 **What a constraint sees.** ``validate_quads`` validates a source graph together with the reference
 triples reachable from its objects. Here every triple pattern reads ``GRAPH ?kg_g`` (the source) or
@@ -45,10 +46,12 @@ engine does (28-digit decimals, ``int(" 5 ")``...); the rest of the query by Oxi
   taken as written (rdflib parses them); ``sh:datatype`` with one of them is a :class:`ShapesError`.
 - A constraint without ``sh:message`` gets a message of our own (pyshacl writes a generated one).
 
-**The modules.** :mod:`.compiler` turns shapes into checks; :mod:`.sparql_constraints` rewrites
-``sh:sparql`` constraints; :mod:`.pyshacl_compat` reproduces rdflib's reading, ordering and writing of
-literals and pyshacl's results of SPARQL constraints; :mod:`.runner` runs the checks on a store. This
-package exports the entry points.
+**The modules**, each importing only those before it (no cycle; each lists its public names in
+``__all__``, and none uses another's private name): :mod:`.pyshacl_compat` reproduces rdflib's reading,
+ordering and writing of literals and its SPARQL operators; :mod:`.patterns` writes the triple patterns
+a check reads the data with; :mod:`.sparql_constraints` rewrites ``sh:sparql`` constraints;
+:mod:`.runner` defines a :class:`Check` and runs checks on a store (pyshacl's results of SPARQL
+constraints included); :mod:`.compiler` turns shapes into checks. This package exports the entry points.
 """
 
 from __future__ import annotations
@@ -59,24 +62,32 @@ from typing import TYPE_CHECKING
 from pyoxigraph import NamedNode, Quad
 
 from kgbuild.errors import ShapesError
-from kgbuild.shacl_sparql.compiler import Check, compile_shapes
-from kgbuild.shacl_sparql.runner import BATCH_SOURCES, EMPTY_GRAPH, REFERENCE_GRAPH, CompiledShapes, finding_order
+from kgbuild.report import Finding, ValidationReport, finding_order
+from kgbuild.shacl_sparql.compiler import compile_shapes
+from kgbuild.shacl_sparql.runner import (
+    BATCH_SOURCES,
+    EMPTY_GRAPH,
+    REFERENCE_GRAPH,
+    Check,
+    CompiledShapes,
+    ReferenceIndex,
+)
 from kgbuild.store import open_in_memory
-from kgbuild.validation import Finding, ValidationReport
 
 if TYPE_CHECKING:
     from kgbuild.mapping import MappedSource
 
-__all__ = ["ShapesError", "Check", "CompiledShapes", "compile_shapes", "finding_order", "validate_sources",
-           "BATCH_SOURCES", "REFERENCE_GRAPH", "EMPTY_GRAPH"]
+__all__ = ["ShapesError", "Check", "CompiledShapes", "ReferenceIndex", "compile_shapes", "finding_order",
+           "validate_sources", "BATCH_SOURCES", "REFERENCE_GRAPH", "EMPTY_GRAPH"]
 
 
 def validate_sources(mapped: Sequence[MappedSource], reference_quads: Sequence[Quad],
                      shapes: CompiledShapes | None = None, batch: int = BATCH_SOURCES) -> ValidationReport:
     """Validate mapped sources together, each with the reference data it links to, in in-memory stores.
 
-    The same findings as :func:`kgbuild.validation.validate_quads` on each source; at most ``batch``
-    sources share a store, to bound memory.
+    The same findings as :func:`kgbuild.validation.validate_quads` (pyshacl) on each source; at most
+    ``batch`` sources share a store, to bound memory. In this process: the validation stage,
+    :func:`kgbuild.validation.validate`, runs batches where an executor runs them.
     """
     compiled = shapes or compile_shapes()
     findings: list[Finding] = []

@@ -1,4 +1,4 @@
-"""The shape compiler: SHACL shapes (``shapes/*.ttl``) → one SPARQL SELECT per constraint (a :class:`Check`).
+"""The shape compiler: SHACL shapes (``shapes/*.ttl``) → one SPARQL SELECT per constraint (a :class:`.runner.Check`).
 
 Why it exists: pyshacl validates one graph at a time in Python; compiled to SPARQL, the shapes run
 in Oxigraph over every source of a build at once (:mod:`.runner`). This module reads the shapes graph
@@ -20,58 +20,38 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, parse
 
 from kgbuild.errors import ShapesError
+from kgbuild.report import Severity
 from kgbuild.resources import shapes_path
+from kgbuild.shacl_sparql.patterns import ANY, FOCUS, access, own_subject, select
 from kgbuild.shacl_sparql.pyshacl_compat import (
-    _PARSED,
-    _STRINGLIKE,
-    _UNMODELLED,
     LANG_STRING,
+    PARSED,
+    STRINGLIKE,
+    UNMODELLED,
     XSD_STRING,
     Term,
-    _datatype_ok,
-    _pattern_input,
-    _range_ok,
-    _rdflib_literal,
-    _same_in_rdflib,
+    datatype_ok,
+    pattern_input,
+    range_ok,
+    rdflib_literal,
+    same_in_rdflib,
 )
-from kgbuild.shacl_sparql.runner import _ANY, _FOCUS, CompiledShapes, _access, _own_subject, _select
-from kgbuild.shacl_sparql.sparql_constraints import _SparqlConstraint, _SparqlRows
+from kgbuild.shacl_sparql.runner import Check, CompiledShapes
+from kgbuild.shacl_sparql.sparql_constraints import SparqlConstraint
 from kgbuild.store import open_in_memory
-from kgbuild.validation import Severity
 from kgbuild.vocab import OWL, RDF, RDFS, SH, XSD
 
-__all__ = ["Check", "ShapesError", "compile_shapes"]
+__all__ = ["ShapesError", "compile_shapes"]
 
 RDF_TYPE = RDF + "type"
 _FN = "urn:x-kgbuild:fn:"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One compiled constraint: a SPARQL SELECT whose solutions are its validation results.
-
-    ``query`` is a template (the reference graph and the class hierarchy are filled in per run).
-    ``via`` is the chain of ``sh:node`` paths from a target to the result's focus node: empty for a
-    target's own constraints, ``(regorg:registration,)`` for a nested shape's results (sh:detail).
-    """
-
-    shape: str
-    component: str
-    parameters: tuple[Any, ...]
-    path: str
-    severity: Severity
-    message: str
-    targets: tuple[str, ...]
-    via: tuple[str, ...]
-    query: str
-    sparql: _SparqlRows | None = field(default=None, compare=False, repr=False)
 
 
 _CONSTRAINTS = ("class", "datatype", "nodeKind", "minCount", "maxCount", "minInclusive", "maxInclusive",
@@ -222,6 +202,8 @@ class _Ctx:
 
 
 class _Compiler:
+    """Shapes → checks; the custom functions they call are collected on the way (see :func:`compile_shapes`)."""
+
     def __init__(self, shapes: _Shapes) -> None:
         self.shapes = shapes
         self.checks: list[Check] = []
@@ -250,7 +232,7 @@ class _Compiler:
             if shape.deactivated:
                 continue
             focus = "%%FOCUS " + " ".join(f"<{c}>" for c in shape.targets) + "%%"
-            self.shape_checks(shape, _Ctx(focus, "?this", _FOCUS, shape.targets, (), (shape.node,)))
+            self.shape_checks(shape, _Ctx(focus, "?this", FOCUS, shape.targets, (), (shape.node,)))
         return self.checks
 
     def shape_checks(self, shape: _Shape, ctx: _Ctx) -> None:
@@ -304,8 +286,8 @@ class _Compiler:
                                           ctx.chain + (nested,)))
             return
         value = self.var()
-        prefix = f"{ctx.prefix} {_access(ctx.focus, f'<{shape.path}>', value, ctx.scope)} {_own_subject(value)}"
-        self.shape_checks(inner, _Ctx(prefix, value, _ANY, ctx.targets, ctx.via + (shape.path,),
+        prefix = f"{ctx.prefix} {access(ctx.focus, f'<{shape.path}>', value, ctx.scope)} {own_subject(value)}"
+        self.shape_checks(inner, _Ctx(prefix, value, ANY, ctx.targets, ctx.via + (shape.path,),
                                       ctx.chain + (nested,)))
 
     # --- one constraint ---------------------------------------------------------------------------
@@ -331,14 +313,14 @@ class _Compiler:
             term = _sparql_term(parameter)
             if path is None:
                 return f"FILTER(!sameTerm({focus}, {term}))", None
-            return f"FILTER NOT EXISTS {{ {_access(focus, path, term, scope)} }}", None
+            return f"FILTER NOT EXISTS {{ {access(focus, path, term, scope)} }}", None
         value, values = focus, ""
         if path is not None:
             value = self.var()
-            values = _access(focus, path, value, scope)
+            values = access(focus, path, value, scope)
         if component == "class" and isinstance(parameter, NamedNode):
             return f"{values} {self.not_instance(value, parameter.value)}", value
-        inner_scope = _ANY if path is not None else scope
+        inner_scope = ANY if path is not None else scope
         test = self.value_test(shape, component, parameter, value, inner_scope, g)
         return (f"{values} FILTER({test})", value) if test is not None else None
 
@@ -388,8 +370,8 @@ class _Compiler:
     def distinct_values(self, focus: str, path: str, n: int, scope: str) -> str:
         """n values that rdflib holds for n different terms (it merges "05"/"5"^^xsd:integer, say)."""
         names = [self.var() for _ in range(n)]
-        patterns = " ".join(_access(focus, path, name, scope) for name in names)
-        same = self.function("same", _same_in_rdflib, shared=True)
+        patterns = " ".join(access(focus, path, name, scope) for name in names)
+        same = self.function("same", same_in_rdflib, shared=True)
         tests = [f"!sameTerm({a}, {b}) && !(isLiteral({a}) && isLiteral({b}) && DATATYPE({a}) = DATATYPE({b}) "
                  f"&& DATATYPE({a}) != <{XSD_STRING}> && DATATYPE({a}) != <{LANG_STRING}> && {same}({a}, {b}))"
                  for i, a in enumerate(names) for b in names[i + 1:]]
@@ -454,7 +436,7 @@ class _Compiler:
             self.shapes.problem(f"{shape.name}: sh:datatype must be an IRI")
             return None
         dt = parameter.value
-        if dt in _UNMODELLED:
+        if dt in UNMODELLED:
             self.shapes.problem(f"{shape.name}: sh:datatype {dt} is not supported (rdflib's parser not reproduced)")
             return None
         literal = f"!isLiteral({v})"
@@ -466,7 +448,7 @@ class _Compiler:
             return literal
         if dt == RDFS + "Datatype":
             return f"{literal} || DATATYPE({v}) = <{XSD_STRING}> || DATATYPE({v}) = <{LANG_STRING}>"
-        if dt not in _PARSED or dt in _STRINGLIKE:
+        if dt not in PARSED or dt in STRINGLIKE:
             return f"{literal} || DATATYPE({v}) != <{dt}>"  # rdflib accepts any lexical form of these
         if dt == XSD + "boolean":
             return f'{literal} || DATATYPE({v}) != <{dt}> || !(STR({v}) IN ("true", "false", "1", "0"))'
@@ -474,7 +456,7 @@ class _Compiler:
                 XSD + "decimal": f'REGEX(STR({v}), "^-?[0-9]{{1,18}}(\\\\.[0-9]{{1,18}})?$")',
                 XSD + "date": f'REGEX(STR({v}), "^[1-9][0-9]{{3}}-[0-9]{{2}}-[0-9]{{2}}$") '
                               f"&& COALESCE(DAY({v}) > 0, false)"}.get(dt, "false")
-        ok = self.function("datatype", lambda term: isinstance(term, Literal) and _datatype_ok(term, dt))
+        ok = self.function("datatype", lambda term: isinstance(term, Literal) and datatype_ok(term, dt))
         return f"{literal} || DATATYPE({v}) != <{dt}> || (!({fast}) && !{ok}({v}))"
 
     def pattern_test(self, shape: _Shape, parameter: Term, v: str) -> str | None:
@@ -487,7 +469,7 @@ class _Compiler:
         except re.error as exc:
             self.shapes.problem(f"{shape.name}: sh:pattern {parameter.value!r} is not a valid regex: {exc}")
             return None
-        ok = self.function("pattern", lambda term: bool(regex.search(_pattern_input(term))))
+        ok = self.function("pattern", lambda term: bool(regex.search(pattern_input(term))))
         sparql_flags = "".join(f for f in "im" if f in shape.flags.lower())
         suspect = (f"(isLiteral({v}) && DATATYPE({v}) != <{XSD_STRING}> && DATATYPE({v}) != <{LANG_STRING}>) "
                    f'|| REGEX(STR({v}), "[^ -~]")')
@@ -500,10 +482,10 @@ class _Compiler:
         if not isinstance(parameter, Literal):
             self.shapes.problem(f"{shape.name}: sh:{component} must be a literal")
             return None
-        bound = _rdflib_literal(parameter)
+        bound = rdflib_literal(parameter)
         accept = {"minInclusive": lambda c: c >= 0, "minExclusive": lambda c: c > 0,
                   "maxInclusive": lambda c: c <= 0, "maxExclusive": lambda c: c < 0}[component]
-        ok = self.function("range", lambda term: isinstance(term, Literal) and _range_ok(term, bound, accept))
+        ok = self.function("range", lambda term: isinstance(term, Literal) and range_ok(term, bound, accept))
         op = {"minInclusive": ">=", "minExclusive": ">", "maxInclusive": "<=", "maxExclusive": "<"}[component]
         fast = "false"
         if parameter.datatype.value in (XSD + "integer", XSD + "decimal") and bound.value is not None \
@@ -533,7 +515,7 @@ class _Compiler:
             self.shapes.problem(f"{shape.name}: a SPARQL constraint result would get several messages")
         message = messages[0].value if messages else shape.message
         try:
-            parsed = _SparqlConstraint(selects[0].value, self.shapes.prefixes(node), self)
+            parsed = SparqlConstraint(selects[0].value, self.shapes.prefixes(node), self)
         except ShapesError as exc:
             self.shapes.problem(f"{shape.name}: {exc}")
             return
@@ -589,7 +571,7 @@ def _fast_regex_ok(pattern: str, flags: str) -> bool:
     if _UNSAFE_REGEX.search(pattern):
         return False
     store = open_in_memory()
-    rows = list(_select(store, f'SELECT (REGEX("", {_sparql_string(pattern)}, "{flags}") AS ?ok) {{}}'))
+    rows = list(select(store, f'SELECT (REGEX("", {_sparql_string(pattern)}, "{flags}") AS ?ok) {{}}'))
     return rows[0]["ok"] is not None
 
 

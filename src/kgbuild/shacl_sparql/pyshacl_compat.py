@@ -1,40 +1,42 @@
-"""pyshacl compatibility: how rdflib reads, compares and writes a literal, and how pyshacl turns a
-SPARQL constraint's rows into results, done in Python for the values SPARQL alone cannot decide.
+"""pyshacl compatibility: how rdflib reads, compares and writes a literal, and how rdflib's SPARQL engine
+evaluates comparisons, arithmetic and casts, done in Python for the values SPARQL alone cannot decide.
 
 Why it exists: the compiled checks must give the findings pyshacl gives (``tests/test_shacl_sparql.py``
 compares them), and pyshacl sees literals through rdflib, which parses lexical forms, orders literals
 of different datatypes by datatype IRI and evaluates SPARQL operators its own way. The compiler
 (:mod:`.compiler`) and the SPARQL-constraint rewriter (:mod:`.sparql_constraints`) register these
 functions as Oxigraph custom functions; the runner (:mod:`.runner`) writes values and messages with them.
-The package docstring lists where the result still differs from pyshacl.
+It imports nothing else of this package. The package docstring lists where the result still differs from pyshacl.
 
-Imports no rdflib: the behaviour is reproduced, not borrowed (only ``kgbuild.validation`` imports rdflib).
+Imports no rdflib: the behaviour is reproduced, not borrowed (only pyshacl, the test oracle in
+``kgbuild.validation``, imports rdflib). It mirrors pyshacl 0.40 on rdflib 7 (``pyproject.toml`` pins them).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Context, Decimal, localcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyoxigraph import BlankNode, Literal, NamedNode
 
-from kgbuild.validation import Finding
 from kgbuild.vocab import RDF, RDFS, XSD
 
-if TYPE_CHECKING:
-    from kgbuild.shacl_sparql.compiler import Check
+__all__ = ["Term", "XSD_STRING", "LANG_STRING", "STRINGLIKE", "PARSED", "UNMODELLED", "RELATIONS", "RDFLIB_FUNCTIONS",
+           "RLit", "rdflib_literal", "render", "same_in_rdflib", "datatype_ok", "pattern_input", "range_ok",
+           "rdflib_relation", "rdflib_arithmetic", "rdflib_unary", "rdflib_cast"]
 
 Term = NamedNode | BlankNode | Literal
+
 XSD_STRING = XSD + "string"
 LANG_STRING = RDF + "langString"
 
 
-_STRINGLIKE = {XSD + t for t in ("string", "normalizedString", "token", "language", "anyURI")}
+STRINGLIKE = {XSD + t for t in ("string", "normalizedString", "token", "language", "anyURI")}
 _INT_RANGES: dict[str, tuple[int | None, int | None]] = {
     XSD + "int": (-2 ** 31, 2 ** 31 - 1), XSD + "short": (-32768, 32767), XSD + "byte": (-128, 127),
     XSD + "unsignedInt": (0, 2 ** 32 - 1), XSD + "unsignedShort": (0, 65535), XSD + "unsignedByte": (0, 255),
@@ -42,13 +44,13 @@ _INT_RANGES: dict[str, tuple[int | None, int | None]] = {
     XSD + "nonPositiveInteger": (None, 0), XSD + "negativeInteger": (None, -1)}
 _INTEGERS = {XSD + "integer", XSD + "long", *_INT_RANGES}
 _NUMERIC = _INTEGERS | {XSD + "decimal", XSD + "double", XSD + "float"}
-_UNMODELLED = {XSD + t for t in ("duration", "dayTimeDuration", "yearMonthDuration", "hexBinary", "base64Binary")} \
+UNMODELLED = {XSD + t for t in ("duration", "dayTimeDuration", "yearMonthDuration", "hexBinary", "base64Binary")} \
     | {RDF + "XMLLiteral", RDF + "HTML"}
-_PARSED = _STRINGLIKE | _NUMERIC | {XSD + t for t in ("boolean", "date", "dateTime", "time")} | _UNMODELLED
+PARSED = STRINGLIKE | _NUMERIC | {XSD + t for t in ("boolean", "date", "dateTime", "time")} | UNMODELLED
 
 
 @dataclass(frozen=True, slots=True)
-class _RLit:
+class RLit:
     """A literal as rdflib holds it: plain/xsd:string/language-tagged ones have no datatype."""
 
     lexical: str
@@ -60,7 +62,7 @@ class _RLit:
 
 def _parse_lexical(lexical: str, datatype: str) -> Any:
     """rdflib's lexical-to-value mapping (Python 3.11 parsers); raises ValueError & co. when it fails."""
-    if datatype in _STRINGLIKE:
+    if datatype in STRINGLIKE:
         return lexical
     if datatype in _INTEGERS:
         return int(lexical)
@@ -121,14 +123,14 @@ def _lexical_of(value: Any, lexical: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
-def _rdflib_view(lexical: str, datatype: str, language: str | None) -> _RLit:
+def _rdflib_view(lexical: str, datatype: str, language: str | None) -> RLit:
     if language:
-        return _RLit(lexical, None, language, lexical, None)
+        return RLit(lexical, None, language, lexical, None)
     dt = None if datatype == XSD_STRING else datatype  # pyoxigraph writes xsd:string literals plainly
     if dt is None:
-        return _RLit(lexical, None, None, lexical, None)
-    if dt not in _PARSED or dt in _UNMODELLED:
-        return _RLit(lexical, dt, None, None, None)
+        return RLit(lexical, None, None, lexical, None)
+    if dt not in PARSED or dt in UNMODELLED:
+        return RLit(lexical, dt, None, None, None)
     try:
         value = _parse_lexical(lexical, dt)
     except (ValueError, ArithmeticError, TypeError, OverflowError):
@@ -139,29 +141,29 @@ def _rdflib_view(lexical: str, datatype: str, language: str | None) -> _RLit:
         text = text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
         if dt == XSD + "token":
             text = re.sub(" +", " ", text.strip())
-    return _RLit(text, dt, None, value, ill_typed)
+    return RLit(text, dt, None, value, ill_typed)
 
 
-def _rdflib_literal(term: Literal) -> _RLit:
+def rdflib_literal(term: Literal) -> RLit:
     return _rdflib_view(term.value, term.datatype.value, term.language)
 
 
-def _render(term: Term) -> str:
+def render(term: Term) -> str:
     """A term as pyshacl's report writes it (``str()`` of the rdflib term)."""
-    return _rdflib_literal(term).lexical if isinstance(term, Literal) else term.value
+    return rdflib_literal(term).lexical if isinstance(term, Literal) else term.value
 
 
-def _same_in_rdflib(a: Term, b: Term) -> bool:
+def same_in_rdflib(a: Term, b: Term) -> bool:
     """Whether rdflib holds two literals as one term (so one value node)."""
     if not (isinstance(a, Literal) and isinstance(b, Literal)):
         return False
-    x, y = _rdflib_literal(a), _rdflib_literal(b)
+    x, y = rdflib_literal(a), rdflib_literal(b)
     return (x.lexical, x.datatype, (x.language or "").lower()) == (y.lexical, y.datatype, (y.language or "").lower())
 
 
-def _datatype_ok(term: Literal, rule: str) -> bool:
+def datatype_ok(term: Literal, rule: str) -> bool:
     """pyshacl's DatatypeConstraintComponent on an rdflib literal."""
-    lit = _rdflib_literal(term)
+    lit = rdflib_literal(term)
     if lit.datatype == rule:
         return lit.ill_typed is not True and _actual_datatype(lit.value, rule)
     if rule == XSD_STRING and lit.datatype is None and lit.language is None:
@@ -179,17 +181,17 @@ def _actual_datatype(value: Any, rule: str) -> bool:
     return isinstance(value, kinds[rule]) if rule in kinds else True
 
 
-def _pattern_input(term: Term) -> str:
+def pattern_input(term: Term) -> str:
     """What pyshacl matches sh:pattern against."""
     if isinstance(term, Literal):
-        lit = _rdflib_literal(term)
+        lit = rdflib_literal(term)
         return str(lit.value) if lit.value is not None and lit.datatype is None else lit.lexical
     return term.value
 
 
-def _range_ok(term: Literal, bound: _RLit, accept: Callable[[int], bool]) -> bool:
+def range_ok(term: Literal, bound: RLit, accept: Callable[[int], bool]) -> bool:
     """pyshacl's sh:minInclusive & co. on a literal value node."""
-    lit = _rdflib_literal(term)
+    lit = rdflib_literal(term)
     if isinstance(lit.value, str) != isinstance(bound.value, str):
         return False
     try:
@@ -198,12 +200,12 @@ def _range_ok(term: Literal, bound: _RLit, accept: Callable[[int], bool]) -> boo
         return False
 
 
-def _numeric_pair(a: _RLit, b: _RLit) -> bool:
+def _numeric_pair(a: RLit, b: RLit) -> bool:
     return (a.datatype in _NUMERIC and b.datatype in _NUMERIC and not a.ill_typed and not b.ill_typed
             and a.value is not None and b.value is not None)
 
 
-def _literal_eq(a: _RLit, b: _RLit) -> bool:
+def _literal_eq(a: RLit, b: RLit) -> bool:
     """rdflib's ``Literal.eq``; raises TypeError where it does."""
     if _numeric_pair(a, b):
         return bool(a.value == b.value)
@@ -228,7 +230,7 @@ def _aware(value: Any) -> bool:
         is not None
 
 
-def _literal_gt(a: _RLit, b: _RLit) -> bool:
+def _literal_gt(a: RLit, b: RLit) -> bool:
     """rdflib's ``Literal.__gt__`` between literals (incomparable datatypes ordered by IRI)."""
     if _numeric_pair(a, b):
         return bool(a.value > b.value)
@@ -255,19 +257,19 @@ def _literal_gt(a: _RLit, b: _RLit) -> bool:
     return False
 
 
-_RELATIONS = {"=": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
+RELATIONS = {"=": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 # The datatypes rdflib's SPARQL engine orders (anything else only compares with = and !=).
 _SPARQL_XSD = _INTEGERS | {XSD + t for t in ("decimal", "float", "double", "string", "boolean", "dateTime", "date")}
 
 
-def _literal_lt(a: _RLit, b: _RLit) -> Any:
+def _literal_lt(a: RLit, b: RLit) -> Any:
     try:
         return not _literal_gt(a, b) and not _literal_eq(a, b)
     except TypeError:
         return NotImplemented
 
 
-def _literal_le(a: _RLit, b: _RLit) -> Any:
+def _literal_le(a: RLit, b: RLit) -> Any:
     lower = _literal_lt(a, b)
     if lower is NotImplemented or lower:  # rdflib tests NotImplemented for truth: it is true
         return True
@@ -277,7 +279,7 @@ def _literal_le(a: _RLit, b: _RLit) -> Any:
         return NotImplemented
 
 
-def _literal_ge(a: _RLit, b: _RLit) -> Any:
+def _literal_ge(a: RLit, b: RLit) -> Any:
     if _literal_gt(a, b):
         return True
     try:
@@ -286,16 +288,16 @@ def _literal_ge(a: _RLit, b: _RLit) -> Any:
         return NotImplemented
 
 
-_LITERAL_RELATIONS: dict[str, Callable[[_RLit, _RLit], Any]] = {
+_LITERAL_RELATIONS: dict[str, Callable[[RLit, RLit], Any]] = {
     "=": _literal_eq, "!=": lambda a, b: not _literal_eq(a, b), "<": _literal_lt, ">": _literal_gt,
     "<=": _literal_le, ">=": _literal_ge}
 
 
-def _rdflib_relation(op: str) -> Callable[[Term, Term], Literal | None]:
+def rdflib_relation(op: str) -> Callable[[Term, Term], Literal | None]:
     """rdflib's RelationalExpression: a comparison as pyshacl's SPARQL engine makes it (None: an error)."""
     def compare(a: Term, b: Term) -> Literal | None:
         if isinstance(a, Literal) and isinstance(b, Literal):
-            x, y = _rdflib_literal(a), _rdflib_literal(b)
+            x, y = rdflib_literal(a), rdflib_literal(b)
             if op not in ("=", "!=") and x.datatype and y.datatype and x.datatype not in _SPARQL_XSD \
                     and y.datatype not in _SPARQL_XSD:
                 return None
@@ -311,7 +313,7 @@ def _rdflib_relation(op: str) -> Callable[[Term, Term], Literal | None]:
     return compare
 
 
-def _compare_literal(a: _RLit, b: _RLit) -> int:
+def _compare_literal(a: RLit, b: RLit) -> int:
     """pyshacl's ``compare_literal``."""
     if _literal_eq(a, b):
         return 0
@@ -329,7 +331,7 @@ def _numeric(term: Term) -> Any:
     """rdflib's ``numeric``: the Python value of a numeric literal (its lexical form when ill-typed)."""
     if not isinstance(term, Literal):
         raise TypeError("not a literal")
-    lit = _rdflib_literal(term)
+    lit = rdflib_literal(term)
     if lit.datatype not in _NUMERIC:
         raise TypeError("not a number")
     return lit.value if lit.value is not None else lit.lexical
@@ -353,19 +355,19 @@ def _guard(fn: Callable[..., Literal]) -> Callable[..., Literal | None]:
     return call
 
 
-def _rdflib_arithmetic(kind: str, signs: str) -> Callable[..., Literal | None]:
+def rdflib_arithmetic(kind: str, signs: str) -> Callable[..., Literal | None]:
     """rdflib's AdditiveExpression / MultiplicativeExpression over a chain of operands."""
     def additive(first: Term, *others: Term) -> Literal:
-        if isinstance(first, Literal) and _rdflib_literal(first).datatype in _TEMPORAL:
+        if isinstance(first, Literal) and rdflib_literal(first).datatype in _TEMPORAL:
             raise TypeError("date arithmetic is not reproduced")
-        result, dt = _numeric(first), _rdflib_literal(first).datatype  # type: ignore[arg-type]
+        result, dt = _numeric(first), rdflib_literal(first).datatype  # type: ignore[arg-type]
         for sign, term in zip(signs, others, strict=True):
             n = _numeric(term)
             if isinstance(n, Decimal) and isinstance(result, float):
                 n = float(n)
             if isinstance(n, float) and isinstance(result, Decimal):
                 result = float(result)
-            dt = _promote(dt, _rdflib_literal(term).datatype)  # type: ignore[arg-type]
+            dt = _promote(dt, rdflib_literal(term).datatype)  # type: ignore[arg-type]
             result = result + n if sign == "+" else result - n
         return _term_of(result, dt)
 
@@ -381,24 +383,24 @@ def _rdflib_arithmetic(kind: str, signs: str) -> Callable[..., Literal | None]:
     return _guard(additive if kind == "add" else multiplicative)
 
 
-def _rdflib_unary(sign: str) -> Callable[[Term], Literal | None]:
+def rdflib_unary(sign: str) -> Callable[[Term], Literal | None]:
     return _guard(lambda term: _term_of(-_numeric(term) if sign == "-" else +_numeric(term)))
 
 
 def _rdflib_str(term: Term) -> Literal:
-    return Literal(_render(term))
+    return Literal(render(term))
 
 
-def _rdflib_cast(iri: str) -> Callable[[Term], Literal | None]:
+def rdflib_cast(iri: str) -> Callable[[Term], Literal | None]:
     """rdflib's ``default_cast`` for ``xsd:type(x)``."""
     def cast(term: Term) -> Literal:
         if iri == XSD_STRING:
             if isinstance(term, BlankNode):
                 raise TypeError("cannot cast a blank node")
-            return Literal(_render(term))
+            return Literal(render(term))
         if not isinstance(term, Literal):
             raise TypeError("can only cast literals")
-        lit = _rdflib_literal(term)
+        lit = rdflib_literal(term)
         if lit.datatype and lit.datatype not in _SPARQL_XSD:
             raise TypeError("cannot cast a literal of an unknown datatype")
         if iri == XSD + "dateTime":
@@ -421,7 +423,7 @@ def _rdflib_cast(iri: str) -> Callable[[Term], Literal | None]:
     return _guard(cast)
 
 
-_RDFLIB_FUNCTIONS: dict[str, Callable[[Term], Literal | None]] = {
+RDFLIB_FUNCTIONS: dict[str, Callable[[Term], Literal | None]] = {
     "abs": _guard(lambda term: _term_of(abs(_numeric(term)))), "str": _guard(_rdflib_str)}
 _TEMPORAL = {XSD + t for t in ("date", "dateTime", "time", "duration", "dayTimeDuration", "yearMonthDuration")}
 
@@ -443,46 +445,3 @@ def _promote(a: str | None, b: str | None) -> str | None:
     if b is None or a == b:
         return a
     return _PROMOTION[(a or "", b)]
-
-
-# --- the results of a SPARQL constraint, as pyshacl writes them --------------------------------
-
-def _sparql_findings(check: Check, solutions: Iterable[Any], wanted: set[str], names: Mapping[str, str]
-                     ) -> list[Finding]:
-    """pyshacl's handling of a SPARQL constraint's rows: dedup, ?path/?value, {?var} in the message."""
-    rows = check.sparql
-    assert rows is not None
-    seen: set[tuple[str, ...]] = set()
-    out = []
-    for row in solutions:
-        graph = row["kg_g"].value
-        if graph not in wanted:
-            continue
-        focus = row["this"]
-        if not isinstance(focus, NamedNode):  # a blank node's results are not reported (see runner._materialise)
-            continue
-
-        def text(name: str, row: Any = row) -> str | None:
-            term = row[name]
-            return None if term is None else _render(term)
-
-        others = [(name, text(name)) for name in rows.projected if name not in ("this", "path", "value")]
-        bound = [(name, value) for name, value in others if value is not None]
-        path = text("path") if "path" in rows.projected else None
-        value = text("value") if "value" in rows.projected else None
-        key = (graph, focus.value, path or "", value or "", *(f"{n}={v}" for n, v in bound))
-        if key in seen:
-            continue
-        seen.add(key)
-        value = value if value is not None else _render(focus)  # a node shape's result is about its focus
-        substitutions = bound + ([("this", _render(focus))] if "this" in rows.projected else [])
-        substitutions += ([("path", path)] if path is not None else []) + [("value", value)]
-        message = check.message
-        for name, replacement in substitutions:
-            try:
-                message = re.sub(f"{{[?$]{name}}}", replacement, message)
-            except re.error:  # pyshacl hands the value to re.sub as a template; we keep it as written
-                message = message.replace("{?" + name + "}", replacement).replace("{$" + name + "}", replacement)
-        out.append(Finding(source=names[graph], severity=check.severity, focus_node=focus.value, path=path or "",
-                           message=message, value=value))
-    return out

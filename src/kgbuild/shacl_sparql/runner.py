@@ -2,9 +2,10 @@
 
 Why it exists apart from the compiler: the checks are compiled once per set of shape files and run
 on many stores (one per batch of sources, on this machine or on a cluster's workers); this module
-holds what a run needs: how a check's query template reads a source graph and the reference graph
-(:func:`_access`, filled in by :func:`_materialise`), the detection of sources that must be validated on
-their own, and the order of findings in a report.
+holds what a run needs: what a compiled :class:`Check` is, how a check's query template is filled in
+for a run (:func:`_materialise`: the reference graph, the class hierarchy), the detection of sources
+that must be validated on their own (with a :class:`ReferenceIndex`), and how rows become
+:class:`~kgbuild.report.Finding` objects (as pyshacl writes its results, for SPARQL constraints too).
 """
 
 from __future__ import annotations
@@ -14,53 +15,72 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pyoxigraph import NamedNode, Quad, QuerySolution, QuerySolutions, Store
+from pyoxigraph import NamedNode, Quad, Store, Triple
 
-from kgbuild.shacl_sparql.pyshacl_compat import _render, _sparql_findings
+from kgbuild.report import Finding, Severity, finding_order
+from kgbuild.shacl_sparql.patterns import select
+from kgbuild.shacl_sparql.pyshacl_compat import render
+from kgbuild.shacl_sparql.sparql_constraints import SparqlRows
 from kgbuild.store import open_in_memory
-from kgbuild.validation import Finding, ReferenceIndex, finding_order
 from kgbuild.vocab import RDF, RDFS
 
-if TYPE_CHECKING:
-    from kgbuild.shacl_sparql.compiler import Check
+__all__ = ["Check", "CompiledShapes", "ReferenceIndex", "REFERENCE_GRAPH", "EMPTY_GRAPH", "BATCH_SOURCES"]
+
 
 RDF_TYPE = RDF + "type"
 # Private graph names for validate_sources; never a source's own graph name.
 REFERENCE_GRAPH = NamedNode("urn:x-kgbuild:validation:reference")
 EMPTY_GRAPH = NamedNode("urn:x-kgbuild:validation:nothing")
-BATCH_SOURCES = 256  # more sources per store cost more than linear time: see pipeline.VALIDATION_BATCH
-_FOCUS, _ANY = "focus", "any"  # how triples about a node are read: its source graph / source + reference
+BATCH_SOURCES = 256  # more sources per store cost more than linear time: see kgbuild.validation.BATCH
 
 
-def _select(store: Store, query: str, functions: Mapping[NamedNode, Callable[..., Any]] | None = None
-            ) -> list[QuerySolution]:
-    """The rows of a SELECT, read to the end in this thread.
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One compiled constraint: a SPARQL SELECT whose solutions are its validation results.
 
-    pyoxigraph's result iterators may only be dropped by the thread that made them. A profiler that
-    samples stack frames (every Dask worker's does) keeps the frame of a function that has returned
-    alive, with its local variables, and drops it from another thread: so no local variable may still
-    hold the iterator when this function returns.
+    ``query`` is a template (the reference graph and the class hierarchy are filled in per run).
+    ``via`` is the chain of ``sh:node`` paths from a target to the result's focus node: empty for a
+    target's own constraints, ``(regorg:registration,)`` for a nested shape's results (sh:detail).
     """
-    solutions = store.query(query, custom_functions=dict(functions or {}))
-    try:
-        assert isinstance(solutions, QuerySolutions)
-        return list(solutions)
-    finally:
-        del solutions
+
+    shape: str
+    component: str
+    parameters: tuple[Any, ...]
+    path: str
+    severity: Severity
+    message: str
+    targets: tuple[str, ...]
+    via: tuple[str, ...]
+    query: str
+    sparql: SparqlRows | None = field(default=None, compare=False, repr=False)
 
 
-def _access(s: str, p: str, o: str, scope: str) -> str:
-    """One triple pattern, as ``validate_quads`` sees it: the source graph, or also the reference data."""
-    if scope == _FOCUS:
-        return f"GRAPH ?kg_g {{ {s} {p} {o} }}"
-    return (f"{{ {{ GRAPH ?kg_g {{ {s} {p} {o} }} }} UNION "
-            f"{{ GRAPH %%REF%% {{ {s} {p} {o} }} FILTER(!isBlank({s})) }} }}")
+class ReferenceIndex:
+    """Reference triples by subject, so that a source can be validated with just what it links to."""
 
+    def __init__(self, quads: Iterable[Quad]) -> None:
+        self._by_subject: dict[NamedNode, list[Triple]] = {}
+        for quad in quads:
+            if isinstance(quad.subject, NamedNode):
+                self._by_subject.setdefault(quad.subject, []).append(Triple(quad.subject, quad.predicate, quad.object))
 
-def _own_subject(var: str) -> str:
-    return f"FILTER(isIRI({var})) FILTER EXISTS {{ GRAPH ?kg_g {{ {var} ?kg_op ?kg_oo }} }}"
+    def closure(self, triples: Iterable[Triple]) -> list[Triple]:
+        """The reference triples reachable from the objects of ``triples`` (municipality → county → NUTS...)."""
+        out: list[Triple] = []
+        seen: set[NamedNode] = set()
+        todo = [t.object for t in triples if isinstance(t.object, NamedNode)]
+        while todo:
+            node = todo.pop()
+            if node in seen or node not in self._by_subject:
+                continue
+            seen.add(node)
+            for triple in self._by_subject[node]:
+                out.append(triple)
+                if isinstance(triple.object, NamedNode):
+                    todo.append(triple.object)
+        return out
 
 
 @dataclass(frozen=True)
@@ -98,7 +118,7 @@ class CompiledShapes:
         exact = self._needs_exact(store, reference, names)
         findings = self._run(store, names.keys() - exact, names, reference, reference)
         if exact:
-            index = ReferenceIndex(list(store.quads_for_pattern(None, None, None, reference)))  # see _select
+            index = ReferenceIndex(list(store.quads_for_pattern(None, None, None, reference)))  # see patterns.select
             for graph in sorted(exact):
                 findings += self._run_exactly(store, NamedNode(graph), names[graph], index)
         return sorted(findings, key=finding_order)
@@ -118,7 +138,7 @@ class CompiledShapes:
         restating = (f"SELECT DISTINCT ?g WHERE {{ {{ SELECT DISTINCT ?s WHERE {{ GRAPH {ref} {{ ?s ?p ?o }} "
                      f"FILTER(isIRI(?s)) }} }} GRAPH ?g {{ ?s ?p2 ?o2 }} FILTER(?g != {ref}) }}")
         subclassing = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s <{RDFS}subClassOf> ?o }} FILTER(?g != {ref}) }}"
-        found = {row["g"].value for q in (restating, subclassing) for row in _select(store, q)}
+        found = {row["g"].value for q in (restating, subclassing) for row in select(store, q)}
         return found & set(names)
 
     def _run(self, store: Store, graphs: Iterable[str], names: Mapping[str, str], reference: NamedNode,
@@ -136,12 +156,12 @@ class CompiledShapes:
 
         def run(item: tuple[Check, str]) -> list[Finding]:
             check, query = item
-            solutions = _select(store, query, self.functions)
+            solutions = select(store, query, self.functions)
             if check.sparql is not None:
                 return _sparql_findings(check, solutions, wanted, names)
             return [Finding(source=names[row["kg_g"].value], severity=check.severity,
                             focus_node=row["kg_focus"].value, path=check.path, message=check.message,
-                            value=_render(row["kg_value"]) if row["kg_value"] is not None else "")
+                            value=render(row["kg_value"]) if row["kg_value"] is not None else "")
                     for row in solutions if row["kg_g"].value in wanted and isinstance(row["kg_focus"], NamedNode)]
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -150,7 +170,7 @@ class CompiledShapes:
 
     def _run_exactly(self, store: Store, graph: NamedNode, name: str, index: ReferenceIndex) -> list[Finding]:
         """One source with its reachable reference triples in one graph: validate_quads' data exactly."""
-        triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see _select
+        triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see patterns.select
         own = {t.subject.value for t in triples if isinstance(t.subject, NamedNode)}
         alone = open_in_memory()
         alone.extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples + index.closure(triples))
@@ -162,7 +182,7 @@ def _subclasses(store: Store, graph: NamedNode) -> dict[str, set[str]]:
     """Class → its subclasses (transitively), from the rdfs:subClassOf triples of ``graph``."""
     direct: dict[str, set[str]] = {}
     query = f"SELECT ?s ?o WHERE {{ GRAPH <{graph.value}> {{ ?s <{RDFS}subClassOf> ?o }} FILTER(isIRI(?s)) }}"
-    for row in _select(store, query):
+    for row in select(store, query):
         direct.setdefault(row["o"].value, set()).add(row["s"].value)
     closed: dict[str, set[str]] = {}
     for cls in direct:
@@ -200,3 +220,46 @@ def _materialise(template: str, reference: NamedNode, subclasses: Mapping[str, s
                 f"GRAPH ?kg_g {{ ?this <{RDF_TYPE}> ?kg_class }} {guard} }} }}")
 
     return _PLACEHOLDER.sub(fill, template)
+
+
+# --- the results of a SPARQL constraint, as pyshacl writes them --------------------------------
+
+def _sparql_findings(check: Check, solutions: Iterable[Any], wanted: set[str], names: Mapping[str, str]
+                     ) -> list[Finding]:
+    """pyshacl's handling of a SPARQL constraint's rows: dedup, ?path/?value, {?var} in the message."""
+    rows = check.sparql
+    assert rows is not None
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for row in solutions:
+        graph = row["kg_g"].value
+        if graph not in wanted:
+            continue
+        focus = row["this"]
+        if not isinstance(focus, NamedNode):  # a blank node's results are not reported (see _materialise)
+            continue
+
+        def text(name: str, row: Any = row) -> str | None:
+            term = row[name]
+            return None if term is None else render(term)
+
+        others = [(name, text(name)) for name in rows.projected if name not in ("this", "path", "value")]
+        bound = [(name, value) for name, value in others if value is not None]
+        path = text("path") if "path" in rows.projected else None
+        value = text("value") if "value" in rows.projected else None
+        key = (graph, focus.value, path or "", value or "", *(f"{n}={v}" for n, v in bound))
+        if key in seen:
+            continue
+        seen.add(key)
+        value = value if value is not None else render(focus)  # a node shape's result is about its focus
+        substitutions = bound + ([("this", render(focus))] if "this" in rows.projected else [])
+        substitutions += ([("path", path)] if path is not None else []) + [("value", value)]
+        message = check.message
+        for name, replacement in substitutions:
+            try:
+                message = re.sub(f"{{[?$]{name}}}", replacement, message)
+            except re.error:  # pyshacl hands the value to re.sub as a template; we keep it as written
+                message = message.replace("{?" + name + "}", replacement).replace("{$" + name + "}", replacement)
+        out.append(Finding(source=names[graph], severity=check.severity, focus_node=focus.value, path=path or "",
+                           message=message, value=value))
+    return out

@@ -5,8 +5,8 @@ rdflib's SPARQL engine. To run it over every source at once in Oxigraph, its tri
 rewritten to read ``GRAPH ?kg_g`` (the source) or the reference graph as ``validate_quads`` would see
 them, ``$this`` is bound per source, and the comparisons, arithmetic and casts that rdflib evaluates
 differently are replaced by calls to :mod:`.pyshacl_compat`. Input: the constraint's query text and
-prefixes. Output: a query template for :class:`~kgbuild.shacl_sparql.compiler.Check` and the projected
-variables (:class:`_SparqlRows`). Anything it cannot rewrite faithfully is a :class:`ShapesError`.
+prefixes. Output: a query template for :class:`~kgbuild.shacl_sparql.runner.Check` and the projected
+variables (:class:`SparqlRows`). Anything it cannot rewrite faithfully is a :class:`ShapesError`.
 """
 
 from __future__ import annotations
@@ -14,27 +14,38 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kgbuild.errors import ShapesError
+from kgbuild.shacl_sparql.patterns import ANY, FOCUS, access
 from kgbuild.shacl_sparql.pyshacl_compat import (
-    _RDFLIB_FUNCTIONS,
-    _RELATIONS,
     LANG_STRING,
+    RDFLIB_FUNCTIONS,
+    RELATIONS,
     XSD_STRING,
     Term,
-    _rdflib_arithmetic,
-    _rdflib_cast,
-    _rdflib_relation,
-    _rdflib_unary,
+    rdflib_arithmetic,
+    rdflib_cast,
+    rdflib_relation,
+    rdflib_unary,
 )
-from kgbuild.shacl_sparql.runner import _ANY, _FOCUS, _access
 from kgbuild.vocab import RDF, XSD
 
-if TYPE_CHECKING:
-    from kgbuild.shacl_sparql.compiler import _Compiler
+__all__ = ["Functions", "SparqlConstraint", "SparqlRows"]
+
 
 RDF_TYPE = RDF + "type"
+
+
+class Functions(Protocol):
+    """What the rewriter needs from the shape compiler (:mod:`.compiler`): fresh variables, and
+    Python functions registered as Oxigraph custom functions."""
+
+    def var(self) -> str:
+        """A variable name no other pattern of the check uses."""
+
+    def function(self, kind: str, fn: Callable[..., Any], shared: bool = False, boolean: bool = True) -> str:
+        """The IRI (``<...>``) of a custom SPARQL function calling ``fn``."""
 
 
 _TOKEN = re.compile("|".join((
@@ -88,16 +99,16 @@ class _Group:
 
 
 @dataclass(frozen=True)
-class _SparqlRows:
+class SparqlRows:
     """How a SPARQL constraint's solutions become results, the way pyshacl does it."""
 
     projected: tuple[str, ...]  # the SELECT's variables, in order
 
 
-class _SparqlConstraint:
+class SparqlConstraint:
     """Parse a SHACL-SPARQL SELECT; rewrite its triple patterns to read ``GRAPH ?kg_g`` + the reference."""
 
-    def __init__(self, text: str, prefixes: Mapping[str, str], compiler: _Compiler) -> None:
+    def __init__(self, text: str, prefixes: Mapping[str, str], compiler: Functions) -> None:
         self.toks = _tokens(text)
         self.i = 0
         self.prefixes = dict(prefixes)
@@ -147,7 +158,7 @@ class _SparqlConstraint:
         self.check_reach(group, {"?this"})
         self.projection = " ".join(projection)
         self.body = self.emit(group.items)
-        self.rows = _SparqlRows(tuple(projected))
+        self.rows = SparqlRows(tuple(projected))
 
     def peek(self) -> _Tok:
         return self.toks[self.i] if self.i < len(self.toks) else _Tok("end", "")
@@ -349,7 +360,7 @@ class _SparqlConstraint:
                 return operands[0]
             if kind == "":
                 return [part for k, o in enumerate(operands) for part in ([signs[k - 1]] if k else []) + o]
-            return call(f"{kind}{_sign_name(signs)}", _rdflib_arithmetic(kind, signs), operands)
+            return call(f"{kind}{_sign_name(signs)}", rdflib_arithmetic(kind, signs), operands)
 
         def disjunction() -> list[Any]:
             return chain(("||",), conjunction, "")
@@ -359,9 +370,9 @@ class _SparqlConstraint:
 
         def relation() -> list[Any]:
             left = additive()
-            if peek() in _RELATIONS:
+            if peek() in RELATIONS:
                 op = take().text
-                return call(f"compare-{_RELATIONS[op]}", _rdflib_relation(op), [left, additive()])
+                return call(f"compare-{RELATIONS[op]}", rdflib_relation(op), [left, additive()])
             if peek() in ("IN", "NOT"):
                 left += [take()] + ([take()] if peek() == "IN" else [])
                 left += arguments()
@@ -376,7 +387,7 @@ class _SparqlConstraint:
         def unary() -> list[Any]:
             if peek() in ("-", "+"):
                 sign = take().text
-                return call("negate" if sign == "-" else "plus", _rdflib_unary(sign), [unary()])
+                return call("negate" if sign == "-" else "plus", rdflib_unary(sign), [unary()])
             if peek() == "!":
                 return [take(), *unary()]
             return primary()
@@ -415,7 +426,7 @@ class _SparqlConstraint:
                     inner = args[1:-1]
                     if _top_level_commas(inner):
                         raise ShapesError(f"{name} takes one argument")
-                    result = call(kind, _RDFLIB_FUNCTIONS.get(kind) or _rdflib_cast(name), [inner])
+                    result = call(kind, RDFLIB_FUNCTIONS.get(kind) or rdflib_cast(name), [inner])
                     if kind == "str" and len(inner) == 1 and isinstance(inner[0], _Tok):  # fast path: IRIs, strings
                         x = inner[0].text
                         return [f"IF(isIRI({x}) || (isLiteral({x}) && (DATATYPE({x}) = <{XSD_STRING}> || "
@@ -456,7 +467,7 @@ class _SparqlConstraint:
         out = []
         for item in items:
             if isinstance(item, _Triple):
-                out.append(_access(item.s, item.p, item.o, _FOCUS if item.s == "?this" else _ANY))
+                out.append(access(item.s, item.p, item.o, FOCUS if item.s == "?this" else ANY))
             elif isinstance(item, _Group):
                 out.append("{ " + self.emit(item.items) + " }")
             elif isinstance(item, _Tok):

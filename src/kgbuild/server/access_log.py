@@ -16,7 +16,7 @@ __all__ = ["AccessFormatter"]
 class AccessFormatter(_UvicornAccessFormatter):
     """``INFO:     127.0.0.1:5000 - "GET /sparql?query=... HTTP/1.1" 200 OK``; uvicorn's own when coloured."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+    def formatMessage(self, record: logging.LogRecord) -> str:
         if self.use_colors or not isinstance(record.args, tuple) or len(record.args) != 5:
             return super().formatMessage(record)
         client_addr, method, full_path, http_version, status_code = record.args

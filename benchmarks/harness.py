@@ -135,11 +135,12 @@ class Server:
 
 @contextlib.contextmanager
 def start_server(name: str, command: Sequence[str], endpoint: str, probe_query: str = "ASK { ?s ?p ?o }",
-                 timeout: float = 300.0, log: Path | None = None) -> Iterator[Server]:
+                 timeout: float = 300.0, log: Path | None = None,
+                 env: dict[str, str] | None = None) -> Iterator[Server]:
     """Start a server, wait until its endpoint answers a query (that wait is its start time), stop it after."""
     output = log.open("wb") if log else subprocess.DEVNULL
     started = time.perf_counter()
-    process = subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT, env=env)
     server = None
     try:
         deadline = started + timeout

@@ -302,6 +302,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # Messages, the access log included, go to stderr: stdout is for data.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    log_config["formatters"]["access"]["()"] = "kgbuild.server.access_log.AccessFormatter"
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                             log_config=log_config, server_header=False, proxy_headers=False,
                             timeout_graceful_shutdown=5)

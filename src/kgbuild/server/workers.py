@@ -52,7 +52,7 @@ def _run(store: Store, job: Job, writer: ChunkWriter) -> Answer:
         # Relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol: the service defines the BASE).
         result = execute(store, job.query, dataset, job.base_iri + "sparql" if job.base_iri else None)
         write_result(result, job.format_name, writer)
-        writer.flush()
+        body = writer.finish()
     except QueryRefused as exc:
         return Answer(exc.status, error=str(exc))
     except OSError as exc:
@@ -63,7 +63,7 @@ def _run(store: Store, job: Job, writer: ChunkWriter) -> Answer:
         return Answer(500, error=f"the store failed: {exc}")
     except (ValueError, RuntimeError, TypeError) as exc:
         return writer.stopped or Answer(400, error=f"the query could not be evaluated: {exc}")
-    return Answer(200)
+    return Answer(200, body)
 
 
 def worker_main(connection: Connection, store_dir: str, slots: int) -> None:
@@ -86,7 +86,9 @@ class _WorkerLoop:
 
     Concurrent queries read one store: one cache of its blocks, where processes each keep their own.
     Messages in: ``("job", number, job)``, ``("more", number)`` (room for one more chunk), ``("cancel",
-    number)``, ``None`` (stop). Out: ``(number, chunk)`` while the answer is written, then ``(number, Answer)``.
+    number)``, ``None`` (stop). Out: ``(number, chunk)`` while the answer is written, then ``(number,
+    Answer)``, which carries the whole answer when it is shorter than a chunk (two messages for a small
+    answer, not four).
     """
 
     def __init__(self, connection: Connection, store_dir: str, slots: int) -> None:
@@ -102,6 +104,7 @@ class _WorkerLoop:
         self.stopped = threading.Event()
         self.store: Store | None = None
         self.generation = ""
+        self.stamp: tuple[int, int] | None = None  # of CURRENT when it was last read
 
     def receive(self) -> None:
         """Read the pipe: jobs go to the query threads, credit and cancellation to the job they are for."""
@@ -161,12 +164,21 @@ class _WorkerLoop:
         """The generation ``CURRENT`` names, opened once; a query already running keeps the one it started on."""
         from kgbuild.store import open_generation
 
-        current = self.directory.current()
-        if current is None:
+        # ``CURRENT`` is replaced, never rewritten: while its inode and time stay, it names the same
+        # generation (one stat per job, not an open, a read and a check of the directory).
+        try:
+            status = os.stat(self.directory.pointer)
+        except FileNotFoundError:
             return None
+        stamp = (status.st_ino, status.st_mtime_ns)
         with self.opening:
-            if current.name != self.generation or self.store is None:
-                self.store, self.generation = open_generation(current, include_personal), current.name
+            if stamp != self.stamp or self.store is None:
+                current = self.directory.current()
+                if current is None:
+                    return None
+                if current.name != self.generation or self.store is None:
+                    self.store, self.generation = open_generation(current, include_personal), current.name
+                self.stamp = stamp
             return self.store, self.generation
 
 
@@ -268,10 +280,13 @@ class WorkerPool:
     async def _slot(self, deadline: float) -> _Worker | None:
         assert self._free is not None, "WorkerPool.start() was not awaited"
         while True:
-            try:
-                worker = await asyncio.wait_for(self._free.get(), max(deadline - time.monotonic(), 0.0))
-            except TimeoutError:
-                return None
+            try:  # a free slot at once, mostly: without wait_for's task and timer
+                worker = self._free.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    worker = await asyncio.wait_for(self._free.get(), max(deadline - time.monotonic(), 0.0))
+                except TimeoutError:
+                    return None
             if worker.alive:
                 return worker
 

@@ -24,13 +24,13 @@ from urllib.parse import parse_qs, quote
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from pyoxigraph import Literal, NamedNode, QueryResultsFormat, RdfFormat, Triple, parse, serialize
+from pyoxigraph import Literal, NamedNode, QueryResultsFormat, RdfFormat, Triple, parse
 from starlette.routing import Route
 
 from kgbuild import __version__
 from kgbuild.errors import KgbuildError
 from kgbuild.iris import RECORDED_BASES, recorded_bases
-from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE, compact_document, context_url
+from kgbuild.jsonld import CONTEXT_PATH, MEDIA_TYPE
 from kgbuild.resources import ontology_path, queries_path
 from kgbuild.server.answers import Answer, AnswerAborted, Job, QueryBackend, Streamed
 from kgbuild.server.assets import STATIC, Assets, api_page
@@ -40,9 +40,10 @@ from kgbuild.server.feed import event_stream, event_stream_page
 from kgbuild.server.files import file_response
 from kgbuild.server.negotiation import GRAPH_FORMATS, TABLE_FORMATS, Choice, NotAcceptable, choose
 from kgbuild.server.pages import LABEL_PROPERTIES, dumps_page, graph_page, resource_page
+from kgbuild.server.results import graph_body
 from kgbuild.settings import Settings
 from kgbuild.sparql import QueryRefused, check_query
-from kgbuild.vocab import DCAT, DCT, KG, OWL, PREFIXES, RDF, SD, VOID
+from kgbuild.vocab import DCAT, DCT, KG, OWL, RDF, SD, VOID
 
 __all__ = ["create_app", "named_queries"]
 
@@ -379,18 +380,8 @@ def _service_description(request: Request, state: _State) -> Response:
         page = graph_page("SPARQL service description", triples, base, first=[service.value, dataset.value],
                           intro=_SD_INTRO, alternates=_format_links("/sparql"))
         return HTMLResponse(page, headers={"Vary": "Accept"})
-    return Response(_graph_body(triples, choice.format, base), media_type=choice.format.media_type,
+    return Response(graph_body(triples, choice.format, base), media_type=choice.format.media_type,
                     headers={"Vary": "Accept"})
-
-
-def _graph_body(triples: list[Triple], fmt: QueryResultsFormat | RdfFormat, base: str,
-                first: str | None = None) -> bytes:
-    """Triples in the chosen format; JSON-LD compact, naming the published context (``first``'s node first)."""
-    assert isinstance(fmt, RdfFormat), "a graph is written in an RDF format"
-    if fmt == RdfFormat.JSON_LD:
-        document = compact_document(triples, context_url(base), first)
-        return json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n"
-    return serialize(triples, format=fmt, prefixes=PREFIXES if fmt == RdfFormat.TURTLE else None) or b""
 
 
 # --- linked data ---------------------------------------------------------------------------------
@@ -485,7 +476,7 @@ async def linked_data(path: str, request: Request) -> Response:
         return HTMLResponse(resource_page(iri, triples, base), headers={"Vary": "Accept"})
     own = [t for t in triples if isinstance(t.subject, NamedNode) and (t.subject.value == iri
                                                                       or t.subject.value.startswith(iri + "/"))]
-    body = _graph_body(own, choice.format, state.settings.base_iri, first=iri)
+    body = graph_body(own, choice.format, state.settings.base_iri, first=iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
 
 
@@ -599,10 +590,10 @@ async def void_description(request: Request) -> Response:
         # The dumps' IRIs are under the store's base; where this server answers, a harvester downloads
         # them from here too (DCAT allows several download and access URLs).
         triples = _triples(body)
-        body = _graph_body(triples + _local_urls(triples, store_base, here), choice.format,
-                           _state(request).settings.base_iri)
+        body = graph_body(triples + _local_urls(triples, store_base, here), choice.format,
+                          _state(request).settings.base_iri)
     elif choice.format != RdfFormat.TURTLE:
-        body = _graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
+        body = graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
 
 
@@ -649,7 +640,7 @@ async def ontology(request: Request) -> Response:
         return HTMLResponse(ontology_path("kgbuild.html").read_text(encoding="utf-8"), headers={"Vary": "Accept"})
     body = ontology_path("kgbuild.ttl").read_bytes()
     if choice.format != RdfFormat.TURTLE:
-        body = _graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
+        body = graph_body(_triples(body), choice.format, _state(request).settings.base_iri)
     return Response(body, media_type=choice.format.media_type, headers={"Vary": "Accept"})
 
 

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import threading
 from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
-from pyoxigraph import RdfFormat, Store, Triple, serialize
+from pyoxigraph import RdfFormat, Store
 from starlette.datastructures import MutableHeaders
 from starlette.staticfiles import NotModifiedResponse
 
 from kgbuild.errors import KgbuildError
-from kgbuild.jsonld import compact_document, context_url
 from kgbuild.ldes import PREFIXES as FEED_PREFIXES
 from kgbuild.ldes import FeedIndex, page_triples, page_url, stream_triples
 from kgbuild.server.files import not_modified
 from kgbuild.server.negotiation import GRAPH_FORMATS, NotAcceptable, choose
+from kgbuild.server.results import graph_body
 from kgbuild.settings import Settings
 from kgbuild.store import GraphStore
 from kgbuild.vocab import PREFIXES
@@ -103,20 +102,12 @@ async def _answer(request: Request, page: str | None) -> Response:
     fmt = choice.format
     assert isinstance(fmt, RdfFormat)
     first = log.index.stream.value if page is None else page_url(here, int(page)).value
-    body = _body(triples, fmt, settings.base_iri, first)
+    body = graph_body(triples, fmt, settings.base_iri, first, PREFIXES | FEED_PREFIXES)
     headers = MutableHeaders({"ETag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"', "Cache-Control": cache,
                               "Vary": "Accept"})
     if not_modified(request.headers, headers):
         return NotModifiedResponse(headers)
     return Response(body, media_type=fmt.media_type, headers=dict(headers))
-
-
-def _body(triples: list[Triple], fmt: RdfFormat, base: str, first: str) -> bytes:
-    if fmt == RdfFormat.JSON_LD:
-        document = compact_document(triples, context_url(base), first)
-        return json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n"
-    prefixes = PREFIXES | FEED_PREFIXES if fmt == RdfFormat.TURTLE else None
-    return serialize(triples, format=fmt, prefixes=prefixes) or b""
 
 
 async def event_stream(request: Request) -> Response:

@@ -3,7 +3,8 @@
 Runs in the thread that created the result (a pyoxigraph result must never cross threads). SELECT
 tables in JSON and CSV, graph results and booleans are written by pyoxigraph (which stops at the
 first failed write); XML and TSV tables are written here, row by row (pyoxigraph's differ in form:
-no line break after the XML declaration, ``1`` for ``"1"^^xsd:integer`` in TSV).
+no line break after the XML declaration, ``1`` for ``"1"^^xsd:integer`` in TSV). :func:`graph_body`
+writes the small graphs the routes answer with (a page's, a description's, a feed page's) whole.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from pyoxigraph import (
     serialize,
 )
 
-__all__ = ["Output", "write_result"]
+from kgbuild.jsonld import compact_document, context_url
+from kgbuild.vocab import PREFIXES
+
+__all__ = ["Output", "write_result", "graph_body"]
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -89,6 +93,20 @@ def _write_text(pieces: Iterable[str], output: Output) -> None:
 _BATCH_CHARS = 16 * 1024
 
 
+def graph_body(triples: list[Triple], fmt: QueryResultsFormat | RdfFormat, base: str, first: str | None = None,
+               prefixes: dict[str, str] | None = None) -> bytes:
+    """A small graph written whole in the chosen format (a page's, a description's, a feed page's).
+
+    JSON-LD is compact, naming the published context under ``base`` (``first``'s node first); Turtle
+    uses ``prefixes`` (default: kgbuild's).
+    """
+    assert isinstance(fmt, RdfFormat), "a graph is written in an RDF format"
+    if fmt == RdfFormat.JSON_LD:
+        document = compact_document(triples, context_url(base), first)
+        return json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n"
+    return serialize(triples, format=fmt, prefixes=(prefixes or PREFIXES) if fmt == RdfFormat.TURTLE else None) or b""
+
+
 def _results_format(name: str) -> QueryResultsFormat:
     for candidate in (QueryResultsFormat.JSON, QueryResultsFormat.XML, QueryResultsFormat.CSV, QueryResultsFormat.TSV):
         if candidate.name == name:
@@ -97,8 +115,6 @@ def _results_format(name: str) -> QueryResultsFormat:
 
 
 def _write_graph(triples: Iterable[Triple], format_name: str, output: Output) -> None:
-    from kgbuild.vocab import PREFIXES
-
     rdf_format = next(f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.RDF_XML,
                                   RdfFormat.N_QUADS, RdfFormat.TRIG) if f.name == format_name)
     prefixes = PREFIXES if rdf_format == RdfFormat.TURTLE else None

@@ -28,14 +28,12 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
-import io
 import ipaddress
 import re
 import socket
 import sys
 import time
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -155,12 +153,10 @@ def _extension(content_type: str, body: bytes) -> str:
         if body.startswith(b"%PDF-"):
             return ".pdf"
         if body.startswith(b"PK\x03\x04"):
-            try:
-                with zipfile.ZipFile(io.BytesIO(body)) as archive:
-                    if "word/document.xml" in archive.namelist():
-                        return ".docx"
-            except (zipfile.BadZipFile, OSError):
-                pass
+            from kgbuild.inputs.docx import is_docx  # the reader's own test of a Word document
+
+            if is_docx(body):
+                return ".docx"
     raise _Refused(f"content type {media or '(none)'} is not one kgbuild reads (HTML, PDF, DOCX, plain text)")
 
 

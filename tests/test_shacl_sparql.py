@@ -498,6 +498,21 @@ def test_sources_restating_reference_subjects_or_subclasses_are_validated_exactl
     assert {"restating.txt", "subclassing.txt"} <= {f[0] for f in findings}
 
 
+def test_many_sources_restating_reference_subjects_share_one_exact_run_and_match_pyshacl(
+        corpus: list[MappedSource], kitchen_sink: Triples, reference: list[Quad], index: ReferenceIndex) -> None:
+    """Sources that restate reference subjects (a programme, a municipality) are validated together, each
+    with what it reaches in its own graph: each must still get exactly the findings it gets alone."""
+    rng = random.Random(20261207)
+    karlstad, county = n(BASE + "id/municipality/1780"), n(BASE + "id/county/17")
+    restatements = [[(karlstad, n(SKOS + "notation"), Literal("17800"))], [(karlstad, n(RDFS + "label"), Literal("K"))],
+                    [(county, n(RDF + "type"), n(KG + "County"))], [(karlstad, n(KG + "county"), county)]]
+    bases = [triples_of(m) for m in corpus] + [kitchen_sink]
+    variants = [source(f"restating-{k:02d}.txt", mutate(rng.choice(bases), rng, rng.randint(0, 4)) +
+                       restatements[k % len(restatements)]) for k in range(24)]
+    findings = assert_same(variants, reference, index)
+    assert len({f[0] for f in findings}) > len(variants) // 2
+
+
 def test_class_constraints_on_every_kind_of_value_match_pyshacl(kitchen_sink: Triples, reference: list[Quad],
                                                                index: ReferenceIndex) -> None:
     """sh:class is compiled to MINUS, not EXISTS: typed in the source or the reference data, a blank node

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,7 @@ RDF_TYPE = RDF + "type"
 # Private graph names for validate_sources; never a source's own graph name.
 REFERENCE_GRAPH = NamedNode("urn:x-kgbuild:validation:reference")
 EMPTY_GRAPH = NamedNode("urn:x-kgbuild:validation:nothing")
+HIERARCHY_GRAPH = NamedNode("urn:x-kgbuild:validation:hierarchy")
 BATCH_SOURCES = 256  # more sources per store cost more than linear time: see kgbuild.validation.BATCH
 
 
@@ -115,12 +116,13 @@ class CompiledShapes:
         """
         reference = NamedNode(reference_graph) if isinstance(reference_graph, str) else reference_graph
         names = {g: n for g, n in source_names.items() if g != reference.value}
-        exact = self._needs_exact(store, reference, names)
-        findings = self._run(store, names.keys() - exact, names, reference, reference)
-        if exact:
+        restating, subclassing = self._needs_exact(store, reference, names)
+        findings = self._run(store, names.keys() - restating - subclassing, names, reference, reference)
+        if restating or subclassing:
             index = ReferenceIndex(list(store.quads_for_pattern(None, None, None, reference)))  # see patterns.select
-            for graph in sorted(exact):
-                findings += self._run_exactly(store, NamedNode(graph), names[graph], index)
+            findings += self._run_exactly(store, sorted(restating - subclassing), names, index)
+            for graph in sorted(subclassing):  # its own class hierarchy: alone
+                findings += self._run_exactly(store, [graph], names, index)
         return sorted(findings, key=finding_order)
 
     def findings_by_check(self, store: Store, source_names: Mapping[str, str], reference_graph: str | NamedNode
@@ -128,18 +130,22 @@ class CompiledShapes:
         """Like :meth:`validate`, with each check's findings apart (for tests and diagnostics)."""
         reference = NamedNode(reference_graph) if isinstance(reference_graph, str) else reference_graph
         names = {g: n for g, n in source_names.items() if g != reference.value}
-        if self._needs_exact(store, reference, names):
+        if any(self._needs_exact(store, reference, names)):
             raise ValueError("findings_by_check needs sources that do not restate reference subjects")
         return self._run_checks(store, names.keys(), names, reference, reference)
 
-    def _needs_exact(self, store: Store, reference: NamedNode, names: Mapping[str, str]) -> set[str]:
-        """Source graphs that restate a reference subject or say rdfs:subClassOf: validated on their own."""
+    def _needs_exact(self, store: Store, reference: NamedNode, names: Mapping[str, str]
+                     ) -> tuple[set[str], set[str]]:
+        """Source graphs that restate a reference subject, and those that say rdfs:subClassOf: each
+        validated with the reference triples it reaches in its own graph."""
         ref = f"<{reference.value}>"
         restating = (f"SELECT DISTINCT ?g WHERE {{ {{ SELECT DISTINCT ?s WHERE {{ GRAPH {ref} {{ ?s ?p ?o }} "
                      f"FILTER(isIRI(?s)) }} }} GRAPH ?g {{ ?s ?p2 ?o2 }} FILTER(?g != {ref}) }}")
         subclassing = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s <{RDFS}subClassOf> ?o }} FILTER(?g != {ref}) }}"
-        found = {row["g"].value for q in (restating, subclassing) for row in select(store, q)}
-        return found & set(names)
+        def graphs(query: str) -> set[str]:
+            return {row["g"].value for row in select(store, query)} & set(names)
+
+        return graphs(restating), graphs(subclassing)
 
     def _run(self, store: Store, graphs: Iterable[str], names: Mapping[str, str], reference: NamedNode,
              hierarchy: NamedNode) -> list[Finding]:
@@ -168,14 +174,28 @@ class CompiledShapes:
             results = list(pool.map(run, zip(self.checks, queries, strict=True)))
         return dict(zip(self.checks, results, strict=True))
 
-    def _run_exactly(self, store: Store, graph: NamedNode, name: str, index: ReferenceIndex) -> list[Finding]:
-        """One source with its reachable reference triples in one graph: validate_quads' data exactly."""
-        triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see patterns.select
-        own = {t.subject.value for t in triples if isinstance(t.subject, NamedNode)}
-        alone = open_in_memory()
-        alone.extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples + index.closure(triples))
-        findings = self._run(alone, [graph.value], {graph.value: name}, EMPTY_GRAPH, graph)
-        return [f for f in findings if f.focus_node in own]
+    def _run_exactly(self, store: Store, graphs: Sequence[str], names: Mapping[str, str], index: ReferenceIndex
+                     ) -> list[Finding]:
+        """Each source with the reference triples it reaches, in its own graph: validate_quads' data exactly.
+
+        The checks read each graph apart (``GRAPH ?kg_g``), so many such sources share one store; what
+        they share is the class hierarchy, the union of the rdfs:subClassOf triples of their graphs. A
+        class a graph types a node with is an object it reaches, with its superclasses: the union adds
+        no superclass to a class a graph uses, unless the source states rdfs:subClassOf itself, and such
+        a source is given alone."""
+        if len({names[g] for g in graphs}) < len(graphs):  # findings name their source: one at a time
+            return [f for graph in graphs for f in self._run_exactly(store, [graph], names, index)]
+        together = open_in_memory()
+        own: dict[str, set[str]] = {}
+        for graph in map(NamedNode, graphs):
+            triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see patterns.select
+            own[names[graph.value]] = {t.subject.value for t in triples if isinstance(t.subject, NamedNode)}
+            reached = triples + index.closure(triples)
+            together.extend(Quad(t.subject, t.predicate, t.object, graph) for t in reached)
+            together.extend(Quad(t.subject, t.predicate, t.object, HIERARCHY_GRAPH)
+                            for t in reached if t.predicate.value == RDFS + "subClassOf")
+        findings = self._run(together, graphs, {g: names[g] for g in graphs}, EMPTY_GRAPH, HIERARCHY_GRAPH)
+        return [f for f in findings if f.focus_node in own[f.source]]
 
 
 def _subclasses(store: Store, graph: NamedNode) -> dict[str, set[str]]:

@@ -9,6 +9,7 @@ text by a finder of its kind; :func:`supports` checks that span again before a v
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import re
@@ -23,6 +24,7 @@ from kgbuild.extract.reading import (
     Candidate,
     Line,
     Reading,
+    casefolded,
     clean,
     fund_name,
     is_chrome,
@@ -65,7 +67,7 @@ def _words(text: str) -> Iterator[str]:
     return itertools.chain(filter(str.isalpha, tokens), _WORD_RE.findall(others))
 
 
-def detect_language(lex: Lexicon, text: str) -> str:
+def detect_language(lex: Lexicon, text: str, folded: str | None = None) -> str:
     """The language most of the text's words belong to: its stop words, and the labels it uses (a label
     counts as three words); Swedish when nothing tells.
 
@@ -75,7 +77,8 @@ def detect_language(lex: Lexicon, text: str) -> str:
     # The first few thousand characters tell a page's language as well as all of it.
     sample = text[:_LANGUAGE_SAMPLE]
     scores = dict.fromkeys(lex.stopwords, 0)
-    for word in filter(lex.stop_languages.__contains__, _words(sample.casefold())):
+    folded_sample = folded[:_LANGUAGE_SAMPLE] if folded is not None else sample.casefold()
+    for word in filter(lex.stop_languages.__contains__, _words(folded_sample)):
         for language in lex.stop_languages[word]:
             scores[language] += 1
     first, second = sorted(scores.values(), reverse=True)[:2]
@@ -98,15 +101,18 @@ def extract(text: str) -> Extraction:
     ('Exempel', '22-010-S04')
     """
     lex = lexicon()
-    language = detect_language(lex, text)
+    folded = casefolded(text)
+    language = detect_language(lex, text, folded)
     reading = read_layout(lex, text, language)
+    reading.folded = folded
     kind = _document_kind(lex, text, reading)
     groups = _split_records(reading, kind)
     records: list[ProjectRecord] = []
     warnings = list(reading.warnings)
+    line_starts = [line.start for line in reading.lines]
     for number, (first_line, last_line, candidates) in enumerate(groups):
         region = (reading.lines[first_line].start, reading.lines[last_line].end)
-        builder = _Builder(text, language, kind, warnings)
+        builder = _Builder(text, language, kind, warnings, line_starts)
         builder.add_all(candidates)
         if len(groups) == 1:
             for candidate in _heading_title(lex, reading, kind):
@@ -126,13 +132,13 @@ def extract(text: str) -> Extraction:
 
 def _document_kind(lex: Lexicon, text: str, reading: Reading) -> DocumentKind:
     keys = {c.key for c in reading.candidates}
-    folded = text.casefold()
     owner_labelled = any(c.key == "owner_name" and c.label not in ("prose", "heading") and
                          not c.label.casefold().startswith(("di", "ente", "proponente")) for c in reading.candidates)
     project_facts = bool(keys & {"project_number", "granted_amount"}) or owner_labelled and "total_budget" in keys
-    if not project_facts and _says(lex.partner_search_re, lex.partner_search_words, text, folded):
+    if not project_facts and _says(lex.partner_search_re, lex.partner_search_words, text, reading.fold(0, len(text))):
         return "partner_search"
-    if not (keys & {"owner_name", "project_number"}) and _says(lex.call_re, lex.call_words, text, folded):
+    if not (keys & {"owner_name", "project_number"}) and _says(lex.call_re, lex.call_words, text,
+                                                               reading.fold(0, len(text))):
         return "call"
     return "project"
 
@@ -295,7 +301,7 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
     readers = [reader for reader, kinds in _PROSE_READERS if kind in kinds]
     for paragraph_start, paragraph in _paragraphs(reading, region):
         # Most paragraphs state none of these facts: a reader runs only where its cue words occur.
-        folded = " " + " ".join(paragraph.split()).casefold() + " "
+        folded = " " + " ".join(reading.fold(paragraph_start, paragraph_start + len(paragraph)).split()) + " "
         cued = lex.prose_readers_cued(folded)
         wanted = [reader for reader in readers if reader.__name__ in cued]
         if not wanted:
@@ -317,13 +323,14 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
         if owner and city:
             builder.add(Candidate("city", city.group("city"), owner.start + city.start("city"),
                                   owner.start + city.end("city"), owner.label, owner.line, 0.7))
-    if kind == "project" and "kohesio" in text[region[0]:region[1] + 1].casefold():
+    if kind == "project" and "kohesio" in reading.fold(region[0], region[1] + 1):
         item = _KOHESIO_ITEM_RE.search(text, region[0], region[1] + 1)
         if item:
             builder.add(Candidate("kohesio_item", item.group(0), item.start(), item.end(), "heading",
                                   _line_of(reading, item.start()), 0.8))
     if kind in ("project", "call") and not builder.has("region_name") and builder.language == "sv":
-        regions = {clean(m.group(0)).casefold(): m for m in lex.esf_regions_in(text, region[0], region[1] + 1)
+        found = lex.esf_regions_in(text, region[0], region[1] + 1, reading.fold(region[0], region[1] + 1))
+        regions = {clean(m.group(0)).casefold(): m for m in found
                    if not re.match(r"[a-zåäö0-9-]", text[m.end():m.end() + 1])}
         if len(regions) == 1:
             match = next(iter(regions.values()))
@@ -606,8 +613,10 @@ _PROSE_READERS = (
 class _Builder:
     """Collects one record's candidates; the first value of a key is kept, a different later one reported."""
 
-    def __init__(self, text: str, language: str, kind: DocumentKind, warnings: list[str]) -> None:
+    def __init__(self, text: str, language: str, kind: DocumentKind, warnings: list[str],
+                 line_starts: list[int]) -> None:
         self.text = text
+        self.line_starts = line_starts  # where each line of ``text`` starts: a value's line is a bisection
         self.language = language
         self.kind = kind
         self.warnings = warnings
@@ -689,8 +698,8 @@ class _Builder:
                              **fields)
 
     def _evidence(self, key: str, candidate: Candidate) -> Evidence:
-        line = self.text.count("\n", 0, candidate.start) + 1
-        column = candidate.start - (self.text.rfind("\n", 0, candidate.start) + 1) + 1
+        line = bisect.bisect_right(self.line_starts, candidate.start)
+        column = candidate.start - self.line_starts[line - 1] + 1
         return Evidence(key, candidate.start, candidate.end, self.text[candidate.start:candidate.end], line, column,
                         clean(candidate.label).rstrip(":").strip(), candidate.confidence)
 

@@ -293,7 +293,8 @@ class Lexicon:
             cued.update(names)
         return cued
 
-    def esf_regions_in(self, text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    def esf_regions_in(self, text: str, start: int, end: int, folded: str | None = None
+                       ) -> Iterator[re.Match[str]]:
         """What ``esf_region_re.finditer(text, start, end)`` finds, some ten times faster.
 
         A case-insensitive pattern of many names is tried at every character; the words the names start
@@ -302,7 +303,7 @@ class Lexicon:
         folded otherwise (dotless ı, dotted İ), every character is tried as before.
         """
         segment = text[start:end]
-        folded = segment.casefold()
+        folded = segment.casefold() if folded is None else folded  # ``folded``: the segment casefolded already
         if self._esf_region_starts is None or len(folded) != len(segment) or any(c in segment for c in _ODD_CASE):
             yield from self.esf_region_re.finditer(text, start, end)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -365,3 +366,25 @@ def test_no_import_cycle_but_the_store_with_its_implementations() -> None:
 
 def test_no_module_imports_another_modules_private_name() -> None:
     assert private_imports(kgbuild_imports(package_sources())) == []
+
+
+def readme_module_map(readme: str) -> set[str]:
+    """The modules and packages the README's module map names (``  name.py`` or ``  name/`` lines of the code
+    block under "How it fits together")."""
+    section = readme.split("## How it fits together", 1)[1]
+    block = section.split("```", 2)[1]
+    return {match[1] for match in re.finditer(r"^  (\w+)(?:\.py|/) ", block, re.M)}
+
+
+def test_the_readme_module_map_names_every_module_and_only_those() -> None:
+    readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    named = readme_module_map(readme)
+    there = {path.stem for path in PACKAGE.glob("*.py") if path.stem not in ("__init__", "__main__")} | \
+        {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+    assert named == there, f"README names {sorted(named - there)} (not there), misses {sorted(there - named)}"
+
+
+def test_the_module_map_rule_reads_files_and_packages() -> None:
+    planted = "## How it fits together\n\n```\nsrc/kgbuild/\n  a.py      x\n  b/        y\n" \
+              "                   z.py continued\n  validate_stage.py  z\n```\n  c.py outside\n"
+    assert readme_module_map(planted) == {"a", "b", "validate_stage"}

@@ -167,7 +167,9 @@ def validate_as_built(sources: list[Path]) -> tuple[Any, float, list, list]:  # 
     """kgbuild's validation of every source as the build runs it (timed), the mapped sources and the
     reference quads: (report, seconds, mapped, reference)."""
     from kgbuild.iris import Iris
-    from kgbuild.pipeline import map_sources, prepare_sources, read_sources, static_graphs, validate_prepared
+    from kgbuild.prepare import map_sources, prepare_sources, static_graphs
+    from kgbuild.sources import read_sources
+    from kgbuild.validate_stage import validate_prepared
 
     iris = Iris("http://127.0.0.1:8000/")
     prepared, _, _ = prepare_sources(sources, iris)

@@ -28,8 +28,10 @@ from dataclasses import dataclass  # noqa: E402
 
 from pyoxigraph import BlankNode, RdfFormat, serialize  # noqa: E402
 
+from kgbuild.handoffs import BuildReport  # noqa: E402
 from kgbuild.iris import Iris  # noqa: E402
-from kgbuild.pipeline import BuildReport, build, default_sources  # noqa: E402
+from kgbuild.pipeline import build  # noqa: E402
+from kgbuild.sources import default_sources  # noqa: E402
 from kgbuild.store import open_read_only  # noqa: E402
 
 BASE_IRI = "http://127.0.0.1:8000/"

@@ -26,7 +26,8 @@ from kgbuild.extract.reading import read_layout
 from kgbuild.iris import Iris, SourceInfo
 from kgbuild.normalise import parse_org_number
 from kgbuild.parsers import parse_text
-from kgbuild.pipeline import build, map_sources
+from kgbuild.pipeline import build
+from kgbuild.prepare import map_sources
 from kgbuild.records import ParseResult
 
 ROOT = Path(__file__).resolve().parents[1]

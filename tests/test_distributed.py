@@ -22,8 +22,12 @@ import pytest
 from benchmarks.corpus import generate
 from kgbuild.errors import KgbuildError
 from kgbuild.executors import DaskExecutor, open_executor
+from kgbuild.handoffs import BuildReport
 from kgbuild.iris import Iris
-from kgbuild.pipeline import BuildReport, build, default_sources, prepare_sources, static_graphs, validate_prepared
+from kgbuild.pipeline import build
+from kgbuild.prepare import prepare_sources, static_graphs
+from kgbuild.sources import default_sources
+from kgbuild.validate_stage import validate_prepared
 from tests.conftest import BASE_IRI, ROOT, canonical
 
 distributed = pytest.importorskip("distributed")

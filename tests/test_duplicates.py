@@ -9,8 +9,10 @@ from pathlib import Path
 
 from pyoxigraph import DefaultGraph, NamedNode
 
+from kgbuild.duplicates import duplicate_projects
 from kgbuild.iris import Iris
-from kgbuild.pipeline import duplicate_projects, map_sources, read_sources
+from kgbuild.prepare import map_sources
+from kgbuild.sources import read_sources
 from kgbuild.store import open_read_only
 from kgbuild.vocab import KG
 from tests.conftest import BASE_IRI, SOURCES

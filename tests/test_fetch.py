@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 
 from kgbuild.fetch import USER_AGENT, FetchPolicy, FetchResult, fetch, page_stem
+from kgbuild.handoffs import SourceFailure
 from kgbuild.iris import Iris
-from kgbuild.pipeline import SourceFailure, build, read_sources, source_files
+from kgbuild.pipeline import build
 from kgbuild.sidecar import fetched_url, read_sidecar, sidecar_path
+from kgbuild.sources import read_sources, source_files
 from kgbuild.store import open_read_only
 from tests.conftest import BASE_IRI, ROOT, SOURCES
 
@@ -463,7 +465,7 @@ def test_a_fetched_pages_url_is_its_records_source_url(server: Running, tmp_path
 
 
 def test_a_cluster_worker_gets_the_url_read_with_the_page(server: Running, tmp_path: Path) -> None:
-    from kgbuild.pipeline import _parse_source, _source_text
+    from kgbuild.sources import _parse_source, _source_text
 
     page = _fetch_one(server.url("/project.txt"), tmp_path).path
     assert page is not None

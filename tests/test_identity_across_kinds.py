@@ -12,7 +12,8 @@ from pathlib import Path
 from pyoxigraph import NamedNode
 
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
+from kgbuild.sources import default_sources
 from kgbuild.store import open_read_only
 
 IRIS = Iris("http://127.0.0.1:8000/")

@@ -26,8 +26,9 @@ from kgbuild.iris import Iris, SourceInfo
 from kgbuild.jsonld import compact_document, context_url
 from kgbuild.mapping import PDF_FRAGMENT, OrganisationIdentity, map_source
 from kgbuild.parsers import parse_bytes, parse_file
-from kgbuild.pipeline import build, source_files
+from kgbuild.pipeline import build
 from kgbuild.records import ProjectRecord
+from kgbuild.sources import source_files
 from kgbuild.store import open_read_only
 from kgbuild.vocab import DCT, OA, RDF
 from tests.conftest import ROOT, SOURCES
@@ -374,8 +375,8 @@ def test_build_and_remove_sources_of_every_kind(tmp_path: Path) -> None:
 def test_a_fetched_page_is_read_as_html_and_derived_from_its_url(tmp_path: Path) -> None:
     import hashlib
 
-    from kgbuild.pipeline import read_sources
     from kgbuild.sidecar import PageRecord, write_sidecar
+    from kgbuild.sources import read_sources
 
     page = tmp_path / "www-esf-se-projekt-a-0123456789.html"
     data = render_html((CASES / "call-sv" / "text.txt").read_text(encoding="utf-8"))

@@ -20,8 +20,9 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, se
 from kgbuild.iris import Iris, SourceInfo
 from kgbuild.mapping import MappedSource, redact, reference_quads, stated_key
 from kgbuild.parsers import PARSER_VERSION
-from kgbuild.pipeline import map_sources, read_sources
+from kgbuild.prepare import map_sources
 from kgbuild.records import ParseResult, ProjectRecord
+from kgbuild.sources import read_sources
 from kgbuild.vocab import ADMS, DCT, KG, NUTS, OWL, RDF, RDFS, REGORG, SCHEMA, SKOS, VCARD, XSD
 from tests.conftest import BASE_IRI, GOLDEN, REGEN_GOLDEN, SOURCES
 

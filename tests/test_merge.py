@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pyoxigraph import DefaultGraph, NamedNode, QuerySolutions, Store, Triple
 
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.query import Dataset, execute
+from kgbuild.sources import default_sources
 from kgbuild.store import StoreDirectory, open_read_only
 from kgbuild.vocab import DCT
 from tests.conftest import BundledBuild, copy_store

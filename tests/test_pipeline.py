@@ -19,21 +19,16 @@ from pathlib import Path
 import pytest
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, RdfFormat, parse
 
-from kgbuild import pipeline
 from kgbuild.errors import KgbuildError, SourceError
+from kgbuild.handoffs import SourceFailure
 from kgbuild.iris import Iris
 from kgbuild.mapping import MappedSource, OrganisationIdentity, map_source
 from kgbuild.parsers import parse_file
-from kgbuild.pipeline import (
-    SourceFailure,
-    build,
-    default_sources,
-    map_sources,
-    read_sources,
-    static_graphs,
-    validate_mapped,
-)
+from kgbuild.pipeline import build
+from kgbuild.prepare import map_sources, static_graphs
+from kgbuild.sources import default_sources, read_sources
 from kgbuild.store import StoreDirectory, open_read_only
+from kgbuild.validate_stage import validate_given, validate_mapped, validate_store
 from kgbuild.vocab import DCT, KG, OWL, RDF, REGORG, SCHEMA, SKOS, XSD
 from tests.conftest import BASE_IRI, SOURCES, BundledBuild, canonical, copy_store
 from tests.test_merge import merge_errors
@@ -93,10 +88,10 @@ def test_build_and_validate_report_the_same_sorted_findings(bundled_build: Bundl
 
     built = bundled_build.report.validation.findings
     assert list(built) == sorted(built, key=finding_order)
-    assert pipeline.validate_store(bundled_build.store, bundled_build.iris).findings == built
+    assert validate_store(bundled_build.store, bundled_build.iris).findings == built
     parsed, _ = read_sources(default_sources())
     reference = static_graphs(bundled_build.iris)[bundled_build.iris.reference_graph].quads
-    given = pipeline.validate_given(map_sources(parsed, bundled_build.iris), reference, bundled_build.iris)
+    given = validate_given(map_sources(parsed, bundled_build.iris), reference, bundled_build.iris)
     assert given.findings == built
 
 @pytest.fixture(scope="module")
@@ -592,13 +587,16 @@ def test_what_crosses_between_processes_pickles_back_equal() -> None:
     """Parse results and prepared sources pickle as constructor calls (records.pickled_by_fields)."""
     import pickle
 
-    sources = pipeline.default_sources()
-    parsed, failures = pipeline.read_sources(sources)
+    from kgbuild.prepare import _prepared
+    from kgbuild.sources import _source_text
+
+    paths = default_sources()
+    parsed, failures = read_sources(paths)
     assert parsed and not failures
     identity = OrganisationIdentity.from_records(r for _, result in parsed for r in result.records)
     info, result = parsed[0]
-    prepared = pipeline._prepared(result, map_source(result, info, identity, Iris(BASE_IRI)))
-    text = pipeline._source_text(sources[0], read=True)
+    prepared = _prepared(result, map_source(result, info, identity, Iris(BASE_IRI)))
+    text = _source_text(paths[0], read=True)
     for item in (parsed, prepared, text, *result.records):
         assert pickle.loads(pickle.dumps(item)) == item
     assert any(r.granted_amount_sek is not None and r.start_date is not None for _, res in parsed for r in res.records)

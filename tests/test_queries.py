@@ -15,9 +15,10 @@ from pyoxigraph import QuerySolutions, Store
 
 from kgbuild.export import public_graphs
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.query import dataset_for, execute
 from kgbuild.resources import queries_path
+from kgbuild.sources import default_sources
 from kgbuild.sparql import QueryRefused, check_query
 from kgbuild.store import open_read_only
 from tests.conftest import SOURCES, BundledBuild, copy_store

@@ -25,8 +25,9 @@ from rdflib.term import BNode
 
 from kgbuild.iris import Iris, SourceInfo
 from kgbuild.mapping import MappedSource
-from kgbuild.pipeline import default_sources, map_sources, read_sources, static_graphs
+from kgbuild.prepare import map_sources, static_graphs
 from kgbuild.shacl_sparql import Check, CompiledShapes, ShapesError, compile_shapes, validate_sources
+from kgbuild.sources import default_sources, read_sources
 from kgbuild.store import open_in_memory
 from kgbuild.validation import Finding, ReferenceIndex, load_shapes, validate_quads
 from kgbuild.vocab import DCT, KG, PROV, RDF, RDFS, SCHEMA, SH, SKOS, VCARD, XSD

@@ -19,7 +19,8 @@ import pytest
 from pyoxigraph import Literal, NamedNode, Quad, Store
 
 from kgbuild.errors import KgbuildError
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
+from kgbuild.sources import default_sources
 from kgbuild.store import KEEP_GENERATIONS, StoreDirectory, open_read_only
 from kgbuild.vocab import DCT
 from tests.conftest import ROOT, SOURCES, BundledBuild, copy_store

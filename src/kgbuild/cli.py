@@ -18,8 +18,7 @@ from typing import Any
 
 from kgbuild import __version__
 from kgbuild.errors import KgbuildError
-from kgbuild.settings import SETTINGS, Settings, load_settings
-from kgbuild.settings import _bool as _bool_setting
+from kgbuild.settings import SETTINGS, Settings, bool_setting, load_settings
 
 __all__ = ["main", "build_parser"]
 
@@ -28,7 +27,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _cmd_parse(args: argparse.Namespace) -> int:
     from kgbuild.parsers import parse_file
-    from kgbuild.pipeline import source_files
+    from kgbuild.sources import source_files
 
     records: list[tuple[Path, dict[str, object]]] = []
     failed = 0
@@ -74,7 +73,7 @@ def _store_iris(settings: Settings, store: Any, given: bool) -> Any:
     The base belongs to the store: ``kgbuild build`` on a store built with ``--base-iri X`` goes on under X.
     """
     from kgbuild.iris import Iris
-    from kgbuild.pipeline import store_bases
+    from kgbuild.plan import store_bases
 
     bases = [] if given else store_bases(store)
     return Iris(bases[0] if len(bases) == 1 else settings.base_iri)
@@ -100,7 +99,7 @@ def _progress_bar(total_sources: int) -> tuple[Callable[[str, int], None] | None
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from kgbuild.pipeline import default_sources, source_files
+    from kgbuild.sources import default_sources, source_files
 
     sources = source_files(args.sources) if args.sources else default_sources()
     if not sources:
@@ -206,14 +205,9 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from kgbuild.iris import Iris
-    from kgbuild.pipeline import (
-        map_sources,
-        read_sources,
-        source_files,
-        static_graphs,
-        validate_given,
-        validate_store,
-    )
+    from kgbuild.prepare import map_sources, static_graphs
+    from kgbuild.sources import read_sources, source_files
+    from kgbuild.validate_stage import validate_given, validate_store
 
     settings = _settings(args)
     iris = Iris(settings.base_iri) if args.sources else _store_iris(settings, settings.store_dir, _base_given(args))
@@ -378,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         by_name = {s.name: s for s in SETTINGS}
         for name in names:
             setting = by_name[name]
-            if setting.convert is _bool_setting:
+            if setting.convert is bool_setting:
                 sub.add_argument(setting.flag, dest=name, action="store_const", const=True, default=None,
                                  help=f"{setting.help} (env {setting.env})")
             else:

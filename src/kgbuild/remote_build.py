@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from kgbuild.iris import Iris
+from kgbuild.provenance import build_record
 from kgbuild.remote import Remote
 from kgbuild.vocab import KG
 
 if TYPE_CHECKING:
-    from kgbuild.pipeline import BuildReport, PreparedSource, StaticGraph
+    from kgbuild.handoffs import BuildReport, PreparedSource, StaticGraph
 
 __all__ = ["Record", "published_on", "records_of", "mentions_on", "write_remote", "drop_bases", "digest_for",
            "BATCH_GRAPHS", "CHECKPOINT_SECONDS"]
@@ -123,7 +124,6 @@ def write_remote(remote: Remote, iris: Iris, records: Mapping[str, Record], stat
     :raises RemoteError: when the remote refuses or cannot be reached (after its retries); graphs sent
         before that are wholly new, the others wholly old, and the next build sends what was not confirmed.
     """
-    from kgbuild.pipeline import _build_record
 
     personal_prefix = iris.graph("personal").value + "/"
     source_prefix = iris.graph("source").value + "/"
@@ -146,7 +146,7 @@ def write_remote(remote: Remote, iris: Iris, records: Mapping[str, Record], stat
     for static_graph, static in static_changes.items():
         remote.put_graph(static_graph.value, _body(static.quads))
         kept.pop(static_graph.value, None)
-        fresh[static_graph.value] = [q.triple for q in _build_record(static_graph, iris, static.digest, stamp, None)]
+        fresh[static_graph.value] = [q.triple for q in build_record(static_graph, iris, static.digest, stamp, None)]
 
     for graph in to_remove:
         remote.delete_graph(graph)
@@ -177,7 +177,7 @@ def write_remote(remote: Remote, iris: Iris, records: Mapping[str, Record], stat
                 kept.pop(graph, None)
                 document = iris.id("source", iris.source_key(written.source))
                 recorded = digest_for(written.digest, include_personal)
-                fresh[graph] = [q.triple for q in _build_record(NamedNode(graph), iris, recorded, stamp, document,
+                fresh[graph] = [q.triple for q in build_record(NamedNode(graph), iris, recorded, stamp, document,
                                                                 written.owners)]
         if time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS and start + BATCH_GRAPHS < len(to_write):
             checkpoint()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-__all__ = ["Severity", "Finding", "ValidationReport", "finding_order"]
+__all__ = ["Severity", "Finding", "ValidationReport", "finding_order", "refused"]
 
 
 class Severity(enum.Enum):
@@ -87,3 +88,8 @@ class ValidationReport:
                  + (f" (value: {f.value})" if f.value else "") for f in self.findings]
         lines.append(f"{len(self.violations)} violation(s), {len(self.warnings)} warning(s)")
         return "\n".join(lines)
+
+
+def refused(findings: Iterable[Finding]) -> bool:
+    """Whether a source with these findings stays out of the store (any violation)."""
+    return any(f.severity is Severity.VIOLATION for f in findings)

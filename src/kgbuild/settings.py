@@ -15,10 +15,10 @@ from typing import Any
 from kgbuild.errors import KgbuildError
 from kgbuild.executors import check_spec
 
-__all__ = ["Setting", "SETTINGS", "Settings", "load_settings"]
+__all__ = ["Setting", "SETTINGS", "Settings", "load_settings", "bool_setting"]
 
 
-def _bool(text: str) -> bool:
+def bool_setting(text: str) -> bool:
     value = text.strip().casefold()
     if value in ("1", "true", "yes", "on"):
         return True
@@ -117,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
             "(a Dask scheduler; needs the dask extra)"),
     Setting("host", "127.0.0.1", str, "address the server binds to (loopback unless told otherwise)"),
     Setting("port", "8000", _port, "port the server listens on (0 picks a free one)"),
-    Setting("include_personal_data", "false", _bool,
+    Setting("include_personal_data", "false", bool_setting,
             "include contact persons' names, e-mails and phones in exports and the endpoint"),
     Setting("query_timeout", "30", _positive_float, "per-query deadline in seconds; a query past it is stopped (503)"),
     Setting("max_result_bytes", "268435456", _positive_int,

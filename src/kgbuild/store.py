@@ -41,8 +41,8 @@ from kgbuild.merge import has_merge, merged
 if TYPE_CHECKING:
     from pyoxigraph import Literal, QuerySolutions
 
+    from kgbuild.handoffs import BuildReport, PreparedSource, StaticGraph
     from kgbuild.iris import Iris
-    from kgbuild.pipeline import BuildReport, PreparedSource, StaticGraph
     from kgbuild.remote import Remote
     from kgbuild.server.answers import QueryBackend
     from kgbuild.settings import Settings

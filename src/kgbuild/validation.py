@@ -9,7 +9,7 @@ only for what changed. Real-data findings (a national project, a municipality ou
 region, ...) are warnings; only violations block publishing.
 
 **One engine, one entry point.** :func:`validate` is what ``kgbuild build`` (through
-:mod:`kgbuild.pipeline`) and ``kgbuild validate`` run: the shapes compiled to SPARQL
+:mod:`kgbuild.validate_stage`) and ``kgbuild validate`` run: the shapes compiled to SPARQL
 (:mod:`kgbuild.shacl_sparql`), run by Oxigraph on batches of sources wherever an
 :class:`~kgbuild.executors.Executor` runs them (inline, a local process pool, a Dask cluster). The
 report types (:mod:`kgbuild.report`) and the engine import no rdflib.

@@ -20,9 +20,11 @@ import pytest
 
 from kgbuild.errors import KgbuildError
 from kgbuild.iris import Iris, source_key
-from kgbuild.pipeline import build, default_sources, prepare_sources
+from kgbuild.pipeline import build
+from kgbuild.prepare import prepare_sources
 from kgbuild.remote import Credentials, Remote, RemoteError
 from kgbuild.server.remote_pool import check_serving
+from kgbuild.sources import default_sources
 from kgbuild.store import open_read_only
 from tests.conftest import BASE_IRI, BundledBuild
 from tests.remote.conftest import OxigraphServer, Proxy, Seen, oxigraph

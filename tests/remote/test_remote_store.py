@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.remote import Credentials, Remote, RemoteError
 from kgbuild.resources import queries_path
+from kgbuild.sources import default_sources
 from tests.conftest import BASE_IRI, BundledBuild
 from tests.remote.conftest import VIRTUOSO_PASSWORD, VIRTUOSO_USER, OxigraphServer
 from tests.server.conftest import make_settings, running_server

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from pyoxigraph import DefaultGraph, NamedNode, Quad, Store
 
 from kgbuild.errors import KgbuildError
+from kgbuild.handoffs import BuildReport
 from kgbuild.iris import Iris, source_key
-from kgbuild.pipeline import BuildReport, build
+from kgbuild.pipeline import build
 from kgbuild.store import StoreDirectory, open_read_only, personal_path
 from kgbuild.vocab import KG, RDF
 from tests.conftest import BASE_IRI, SOURCES

@@ -29,7 +29,8 @@ from pyoxigraph import Quad
 
 from benchmarks.corpus import generate
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
+from kgbuild.sources import default_sources
 from kgbuild.store import StoreDirectory, open_read_only
 from kgbuild.vocab import PROV
 from tests.conftest import BASE_IRI, ROOT

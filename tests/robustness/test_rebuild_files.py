@@ -25,8 +25,9 @@ import httpx
 
 from kgbuild.export import _swap_in, write_dumps
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.server.dumps import DumpKeeper
+from kgbuild.sources import default_sources
 from kgbuild.store import open_read_only
 from tests.server.conftest import BASE, make_settings, running_server
 

@@ -17,9 +17,10 @@ import pytest
 import uvicorn
 
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.server.app import create_app
 from kgbuild.settings import Settings, load_settings
+from kgbuild.sources import default_sources
 from kgbuild.store import StoreDirectory, open_generation
 
 BASE = "http://127.0.0.1:8000/"

@@ -24,8 +24,9 @@ from rdflib.namespace import SH
 from starlette.routing import Route
 
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.server.app import create_app
+from kgbuild.sources import default_sources
 from tests.server.conftest import BASE, make_settings, running_server
 
 DCAT_AP = Path(__file__).parents[1] / "data" / "dcat-ap"

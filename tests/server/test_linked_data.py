@@ -24,7 +24,7 @@ import pytest
 from pyoxigraph import NamedNode, RdfFormat, parse
 
 from kgbuild.parsers import parse_file
-from kgbuild.pipeline import default_sources
+from kgbuild.sources import default_sources
 from tests.jsonld import parse_rdf
 from tests.server.conftest import BASE, build_bundled, make_settings, running_server
 

@@ -20,8 +20,9 @@ import pytest
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse
 
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.server.pages import graph_page, resource_page
+from kgbuild.sources import default_sources
 from kgbuild.vocab import DCT, KG, RDFS
 from tests.jsonld import parse_rdf
 from tests.server.conftest import BASE, make_settings, outside_hosts, running_server

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.resources import queries_path
 from kgbuild.server.app import named_queries
+from kgbuild.sources import default_sources
 from tests.server.conftest import make_settings, outside_hosts, running_server
 
 EXAMPLE = "Granted ESF support and total budget per NUTS-2 region and programming period"

@@ -20,8 +20,9 @@ from pathlib import Path
 import httpx
 
 from kgbuild.iris import Iris
-from kgbuild.pipeline import build, default_sources
+from kgbuild.pipeline import build
 from kgbuild.resources import queries_path
+from kgbuild.sources import default_sources
 from tests.server.conftest import BASE, make_settings, running_server
 
 PROJECT = f"{BASE}id/project/22-010-S04"
@@ -144,23 +145,24 @@ def test_rebuild_while_serving_a_burst_of_queries(tmp_path: Path) -> None:
 
 
 # The real build, paused (not mocked) right after it loaded the changed graph into the new generation
-# (``_forget`` runs next, on its build record): the writer is open there and CURRENT not yet switched.
+# (``kgbuild.load._forget`` runs next, on its build record): the writer is open there and CURRENT not yet switched.
 # The marker file says it got that far.
 _PAUSED_BUILD = """
 import sys, time
 from pathlib import Path
+import kgbuild.load as load
 import kgbuild.pipeline as pipeline
 from kgbuild.iris import Iris
 
 sources, store, marker, base = sys.argv[1:5]
-forget = pipeline._forget
+forget = load._forget
 
 def forget_then_pause(*args, **kwargs):
     forget(*args, **kwargs)
     Path(marker).write_text("paused inside the build")
     time.sleep(120)
 
-pipeline._forget = forget_then_pause
+load._forget = forget_then_pause
 pipeline.build(sorted(Path(sources).glob("*.txt")), Path(store), Iris(base))
 """
 

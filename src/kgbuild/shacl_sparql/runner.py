@@ -34,6 +34,7 @@ RDF_TYPE = RDF + "type"
 REFERENCE_GRAPH = NamedNode("urn:x-kgbuild:validation:reference")
 EMPTY_GRAPH = NamedNode("urn:x-kgbuild:validation:nothing")
 HIERARCHY_GRAPH = NamedNode("urn:x-kgbuild:validation:hierarchy")
+SUBCLASS_OF = NamedNode(RDFS + "subClassOf")
 BATCH_SOURCES = 256  # more sources per store cost more than linear time: see kgbuild.validation.BATCH
 
 
@@ -67,7 +68,7 @@ class ReferenceIndex:
             if isinstance(quad.subject, NamedNode):
                 self._by_subject.setdefault(quad.subject, []).append(Triple(quad.subject, quad.predicate, quad.object))
 
-    def closure(self, triples: Iterable[Triple]) -> list[Triple]:
+    def closure(self, triples: Iterable[Triple | Quad]) -> list[Triple]:
         """The reference triples reachable from the objects of ``triples`` (municipality → county → NUTS...)."""
         out: list[Triple] = []
         seen: set[NamedNode] = set()
@@ -188,12 +189,14 @@ class CompiledShapes:
         together = open_in_memory()
         own: dict[str, set[str]] = {}
         for graph in map(NamedNode, graphs):
-            triples = [q.triple for q in list(store.quads_for_pattern(None, None, None, graph))]  # see patterns.select
-            own[names[graph.value]] = {t.subject.value for t in triples if isinstance(t.subject, NamedNode)}
-            reached = triples + index.closure(triples)
+            quads = list(store.quads_for_pattern(None, None, None, graph))  # see patterns.select
+            own[names[graph.value]] = {q.subject.value for q in quads if isinstance(q.subject, NamedNode)}
+            reached = index.closure(quads)
+            together.extend(quads)
             together.extend(Quad(t.subject, t.predicate, t.object, graph) for t in reached)
+            stated: list[Quad | Triple] = [*quads, *reached]
             together.extend(Quad(t.subject, t.predicate, t.object, HIERARCHY_GRAPH)
-                            for t in reached if t.predicate.value == RDFS + "subClassOf")
+                            for t in stated if t.predicate == SUBCLASS_OF)
         findings = self._run(together, graphs, {g: names[g] for g in graphs}, EMPTY_GRAPH, HIERARCHY_GRAPH)
         return [f for f in findings if f.focus_node in own[f.source]]
 

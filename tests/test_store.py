@@ -239,9 +239,11 @@ def log_text(log: IO[str]) -> str:
 
 
 def test_open_store_chooses_the_kind_once_from_the_settings(tmp_path: Path) -> None:
+    from kgbuild.embedded_store import EmbeddedStore
     from kgbuild.remote_store import RemoteStore
     from kgbuild.settings import load_settings
-    from kgbuild.store import EmbeddedStore, GraphStore, open_store
+    from kgbuild.store import GraphStore
+    from kgbuild.stores import open_store
 
     with open_store(load_settings({"store": str(tmp_path / "kg")}, environ={})) as embedded:
         assert isinstance(embedded, EmbeddedStore) and isinstance(embedded, GraphStore)

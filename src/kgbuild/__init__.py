@@ -16,7 +16,8 @@ The build, one module per stage, in this order; each imports only the stages bef
                                                  imports the parsers
 
 Only :mod:`kgbuild.pipeline` composes the stages; the CLI calls the same functions. No module imports
-another's ``_private`` name, and the only import cycle is the store with its implementations.
+another's ``_private`` name, and there is no import cycle: the store interface (``store``) is below its two
+implementations (``embedded_store``, ``remote_store``) and the chooser (``stores``) above them.
 ``tests/test_architecture.py`` checks these import rules on the import graph.
 """
 

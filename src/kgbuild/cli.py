@@ -152,7 +152,7 @@ def _run_build(settings: Settings, sources: list[Path], sync: bool = False, remo
                dry_run: bool = False, base_given: bool = True) -> int:
     """Run :func:`kgbuild.pipeline.build` on the store the settings name, and say what it did (or would do)."""
     from kgbuild.pipeline import build
-    from kgbuild.store import open_store
+    from kgbuild.stores import open_store
 
     progress, stop = _progress_bar(len(sources))
     store = open_store(settings)
@@ -233,7 +233,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from kgbuild.query import run_query_to
+    """Check the query, run it on the store the settings name, write the results to stdout."""
+    from kgbuild.query import serialise_result
+    from kgbuild.sparql import check_query
+    from kgbuild.stores import open_store
 
     settings = _settings(args)
     if args.file:
@@ -245,14 +248,19 @@ def _cmd_query(args: argparse.Namespace) -> int:
         text = args.query
     else:
         raise KgbuildError("give a query, or --file FILE")
-    run_query_to(settings, text, args.format, sys.stdout.buffer)
+    info = check_query(text, settings.service_allowlist)
+    output = sys.stdout.buffer
+    with open_store(settings, timeout=settings.query_timeout) as store:
+        store.answer(text, info, lambda result: serialise_result(result, output, args.format), settings.query_timeout,
+                     settings.include_personal_data)
+    output.flush()
     return EXIT_OK
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     import tempfile
 
-    from kgbuild.store import open_store
+    from kgbuild.stores import open_store
 
     settings = _settings(args)
     with open_store(settings) as store:
@@ -279,7 +287,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from kgbuild.iris import Iris
     from kgbuild.server.app import create_app
-    from kgbuild.store import open_store
+    from kgbuild.stores import open_store
 
     settings = _settings(args)
     with open_store(settings, timeout=30.0) as store:

@@ -42,7 +42,8 @@ from kgbuild.plan import (
 from kgbuild.prepare import map_parsed, organisation_identity, static_graphs
 from kgbuild.provenance import literal_time
 from kgbuild.sources import default_sources, parse_sources
-from kgbuild.store import GraphStore, store_at
+from kgbuild.store import GraphStore
+from kgbuild.stores import store_at
 from kgbuild.validate_stage import refusals_of, validate_prepared
 
 if TYPE_CHECKING:

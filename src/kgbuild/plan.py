@@ -20,7 +20,8 @@ from kgbuild.handoffs import SourceFailure
 from kgbuild.iris import Iris, SourceInfo, recorded_bases, source_key
 from kgbuild.mapping import OrganisationIdentity
 from kgbuild.provenance import STATED_OWNER, owner_of
-from kgbuild.store import GraphStore, store_at
+from kgbuild.store import GraphStore
+from kgbuild.stores import store_at
 from kgbuild.vocab import KG
 
 if TYPE_CHECKING:

@@ -28,12 +28,11 @@ from pyoxigraph import (
 
 from kgbuild.errors import KgbuildError
 from kgbuild.merge import has_merge
-from kgbuild.settings import Settings
-from kgbuild.sparql import QueryInfo, QueryRefused, check_query
+from kgbuild.sparql import QueryInfo, QueryRefused
 from kgbuild.vocab import PREFIXES
 
-__all__ = ["Dataset", "dataset_for", "execute", "RESULT_FORMATS", "GRAPH_FORMATS", "run_query_to",
-           "QueryResult", "serialise_result", "QUERY_STACK_BYTES", "on_query_stack"]
+__all__ = ["Dataset", "dataset_for", "execute", "RESULT_FORMATS", "GRAPH_FORMATS", "QueryResult",
+           "serialise_result", "QUERY_STACK_BYTES", "on_query_stack"]
 
 # pyoxigraph parses and evaluates recursively: a long chain in a query (1+1+…, !!!…, A UNION B UNION …)
 # overflows a default 8 MB stack and kills the process with SIGSEGV. So queries run on threads with a
@@ -115,17 +114,6 @@ def serialise_result(result: QueryResult | Iterable[Triple], output: IO[bytes], 
     if results_format is None:
         raise KgbuildError(f"a result table is written as one of {', '.join(RESULT_FORMATS)}, not {format_name}")
     result.serialize(output, format=results_format)
-
-
-def run_query_to(settings: Settings, text: str, format_name: str | None, output: IO[bytes]) -> None:
-    """``kgbuild query``: check, run on the current store generation, write the results."""
-    from kgbuild.store import open_store
-
-    info = check_query(text, settings.service_allowlist)
-    with open_store(settings, timeout=settings.query_timeout) as store:
-        store.answer(text, info, lambda result: serialise_result(result, output, format_name), settings.query_timeout,
-                     settings.include_personal_data)
-    output.flush()
 
 
 _T = TypeVar("_T")

@@ -409,7 +409,7 @@ def copy_graphs(remote: Remote, prefix: str, exclude: str, add: Callable[[Sequen
 def open_remote(settings: Settings, timeout: float = 120.0) -> Remote:
     """The remote store named by ``settings.store`` (a URL), with credentials from the environment.
 
-    :raises KgbuildError: when ``settings.store`` is not a URL (:func:`kgbuild.store.open_store` chooses).
+    :raises KgbuildError: when ``settings.store`` is not a URL (:func:`kgbuild.stores.open_store` chooses).
     """
     return Remote(str(settings.store), settings.graph_store, Credentials.from_environment(),
                   retries=settings.store_retries, timeout=timeout)

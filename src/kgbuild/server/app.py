@@ -84,12 +84,12 @@ class _ClientLimiter:
 
 
 class _State:
-    """What the routes share. The store is chosen once (:func:`kgbuild.store.open_store`): the embedded one
+    """What the routes share. The store is chosen once (:func:`kgbuild.stores.open_store`): the embedded one
     (query worker processes over the store directory) or a remote one (:mod:`kgbuild.server.remote_pool`);
     the routes are the same."""
 
     def __init__(self, settings: Settings) -> None:
-        from kgbuild.store import open_store
+        from kgbuild.stores import open_store
 
         self.settings = settings
         self.limiter = _ClientLimiter(settings.max_concurrent_per_client)

@@ -26,7 +26,8 @@ from pathlib import Path
 from kgbuild.export import write_dumps
 from kgbuild.iris import RECORDED_BASES, Iris, recorded_bases
 from kgbuild.settings import Settings
-from kgbuild.store import GraphStore, open_store
+from kgbuild.store import GraphStore
+from kgbuild.stores import open_store
 
 __all__ = ["DumpKeeper"]
 

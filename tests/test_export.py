@@ -242,3 +242,32 @@ def test_the_description_counts_classes(store: Store, bundled_build: BundledBuil
     assert entities[kg + "Project"] == 4 and entities[kg + "PartnerSearch"] == 1
     assert entities[kg + "Municipality"] == 290  # the reference data: every Swedish municipality
     assert kg + "Contact" not in entities  # contacts live only in the personal graphs
+
+
+def test_dumps_swapped_in_by_several_writers_at_once_are_each_whole(tmp_path: Path) -> None:
+    """Two servers of one store each make its dumps: their swaps into the one directory must not undo
+    each other (this failed with "No such file or directory" before the swaps were serialised)."""
+    import threading
+
+    from kgbuild.export import _swap_in
+
+    directory, errors = tmp_path / "dumps-public", []
+
+    def writer(number: int) -> None:
+        for turn in range(40):
+            staging = tmp_path / f".dumps-{number}-{turn}"
+            staging.mkdir()
+            (staging / "SHA256SUMS").write_text(f"{number} {turn}\n", encoding="utf-8")
+            try:
+                _swap_in(staging, directory, keep_previous=True)
+            except OSError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    assert [p.name for p in directory.iterdir()] == ["SHA256SUMS"]
+    assert not [p for p in tmp_path.iterdir() if re.match(r"\.dumps-[0-9]", p.name)]  # no staging left behind

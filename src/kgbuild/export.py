@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
+import fcntl
 import gzip
 import hashlib
 import os
@@ -363,20 +364,27 @@ def _swap_in(staging: Path, directory: Path, keep_previous: bool = False) -> Non
     (hidden, beside it) until the next swap instead of being removed under that listing. A download
     under way keeps its open file either way.
     """
-    previous = directory.with_name(f".{directory.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)  # the set before last: no listing of it is still running
-    if directory.is_dir() and _exchange(staging, directory):
-        if keep_previous:
-            os.replace(staging, previous)
-        else:
-            shutil.rmtree(staging, ignore_errors=True)
-        return
-    old = directory.with_name(directory.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if directory.exists():
-        os.replace(directory, old)
-    os.replace(staging, directory)
-    shutil.rmtree(old, ignore_errors=True)
+    # Two servers of one store each make its dumps: one swap at a time, or each removes what the other
+    # is moving. The lock is the parent directory's (flock: a killed writer holds nothing; no lock file).
+    lock = os.open(directory.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        previous = directory.with_name(f".{directory.name}.previous")
+        shutil.rmtree(previous, ignore_errors=True)  # the set before last: no listing of it is still running
+        if directory.is_dir() and _exchange(staging, directory):
+            if keep_previous:
+                os.replace(staging, previous)
+            else:
+                shutil.rmtree(staging, ignore_errors=True)
+            return
+        old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if directory.exists():
+            os.replace(directory, old)
+        os.replace(staging, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        os.close(lock)  # the lock goes with it
 
 
 def write_dumps(store: Store, iris: Iris, directory: Path, title: str, publisher: str, license_iri: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 
 from kgbuild.server.answers import Answer
@@ -28,3 +30,15 @@ def test_repeated_query_is_served_from_the_cache(server_url: str) -> None:
     after = httpx.get(server_url + "/healthz").json()["answer_cache"]
     assert first.status_code == second.status_code == 200 and first.content == second.content
     assert after["hits"] >= before["hits"] + 1
+
+
+def test_entries_are_left_out_of_the_garbage_collectors_walks() -> None:
+    # A full cache holds thousands of entries: as tracked objects they made every full collection a
+    # pause of 50-120 ms for every request in flight.
+    cache = AnswerCache()
+    key = ("gen-000001", "SELECT * { ?s ?p ?o }", "JSON", 1024, ("http://example.org/g",), False)
+    cache.put(key, Answer(200, b"body", generation="gen-000001"))
+    gc.collect()
+    assert not any(gc.is_tracked(kept) for pair in cache._entries.items() for kept in pair)
+    answer = cache.get(key)
+    assert answer is not None and (answer.status, answer.body, answer.generation) == (200, b"body", "gen-000001")

@@ -39,7 +39,7 @@ __all__ = ["WorkerPool"]
 CANCEL_GRACE = 2.0
 
 
-def _run(store: Store, job: Job, writer: ChunkWriter) -> Answer:
+def _run(store: Store, job: Job, writer: ChunkWriter, merged: bool | None = None) -> Answer:
     from kgbuild.query import dataset_for, execute
     from kgbuild.server.results import write_result
     from kgbuild.sparql import QueryInfo, QueryRefused
@@ -50,7 +50,7 @@ def _run(store: Store, job: Job, writer: ChunkWriter) -> Answer:
     dataset = dataset_for(None, info, job.default_graph_uris, job.named_graph_uris)
     try:
         # Relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol: the service defines the BASE).
-        result = execute(store, job.query, dataset, job.base_iri + "sparql" if job.base_iri else None)
+        result = execute(store, job.query, dataset, job.base_iri + "sparql" if job.base_iri else None, merged)
         write_result(result, job.format_name, writer)
         body = writer.finish()
     except QueryRefused as exc:
@@ -103,6 +103,8 @@ class _WorkerLoop:
         self.opening = threading.Lock()
         self.stopped = threading.Event()
         self.store: Store | None = None
+        self.merged = False  # whether the open store keeps the merge of its graphs (asked once, not per query)
+        self.pointer = str(self.directory.pointer)  # (a Path made per job cost more than the stat)
         self.generation = ""
         self.stamp: tuple[int, int] | None = None  # of CURRENT when it was last read
 
@@ -152,22 +154,23 @@ class _WorkerLoop:
             opened = self.current_store(job.include_personal)
             if opened is None:
                 return Answer(503, error="no knowledge graph has been built yet")
-            store, generation = opened
-            answer = _run(store, job, writer)
+            store, generation, merged = opened
+            answer = _run(store, job, writer, merged)
             return Answer(answer.status, answer.body, answer.error, generation)
         except KgbuildError as exc:
             return Answer(503, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - report, never die silently with a job in hand
             return Answer(500, error=f"{type(exc).__name__}: {exc}")
 
-    def current_store(self, include_personal: bool) -> tuple[Store, str] | None:
+    def current_store(self, include_personal: bool) -> tuple[Store, str, bool] | None:
         """The generation ``CURRENT`` names, opened once; a query already running keeps the one it started on."""
+        from kgbuild.merge import has_merge
         from kgbuild.store import open_generation
 
         # ``CURRENT`` is replaced, never rewritten: while its inode and time stay, it names the same
         # generation (one stat per job, not an open, a read and a check of the directory).
         try:
-            status = os.stat(self.directory.pointer)
+            status = os.stat(self.pointer)
         except FileNotFoundError:
             return None
         stamp = (status.st_ino, status.st_mtime_ns)
@@ -178,8 +181,9 @@ class _WorkerLoop:
                     return None
                 if current.name != self.generation or self.store is None:
                     self.store, self.generation = open_generation(current, include_personal), current.name
+                    self.merged = has_merge(self.store)
                 self.stamp = stamp
-            return self.store, self.generation
+            return self.store, self.generation, self.merged
 
 
 class _Worker:

@@ -122,7 +122,7 @@ class EmbeddedStore:
         return anew or self.directory.current() is None
 
     def bulk_load(self, fill: Fill, fresh: bool, record: Fill | None) -> None:
-        self.directory.write_generation(fill, fresh=fresh, record=record)
+        self.directory.write_generation(fill, fresh=fresh, record=record, compact=True)
 
     def replace_graphs(self, changes: GraphChanges, progress: Callable[[str, int], None] | None) -> None:
         if not changes:

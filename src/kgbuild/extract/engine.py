@@ -132,13 +132,13 @@ def extract(text: str) -> Extraction:
 
 def _document_kind(lex: Lexicon, text: str, reading: Reading) -> DocumentKind:
     keys = {c.key for c in reading.candidates}
+    folded = reading.fold(0, len(text))
     owner_labelled = any(c.key == "owner_name" and c.label not in ("prose", "heading") and
                          not c.label.casefold().startswith(("di", "ente", "proponente")) for c in reading.candidates)
     project_facts = bool(keys & {"project_number", "granted_amount"}) or owner_labelled and "total_budget" in keys
-    if not project_facts and _says(lex.partner_search_re, lex.partner_search_words, text, reading.fold(0, len(text))):
+    if not project_facts and _says(lex.partner_search_re, lex.partner_search_words, text, folded):
         return "partner_search"
-    if not (keys & {"owner_name", "project_number"}) and _says(lex.call_re, lex.call_words, text,
-                                                               reading.fold(0, len(text))):
+    if not (keys & {"owner_name", "project_number"}) and _says(lex.call_re, lex.call_words, text, folded):
         return "call"
     return "project"
 

@@ -4,7 +4,8 @@ Why it exists apart from the compiler: the checks are compiled once per set of s
 on many stores (one per batch of sources, on this machine or on a cluster's workers); this module
 holds what a run needs: what a compiled :class:`Check` is, how a check's query template is filled in
 for a run (:func:`_materialise`: the reference graph, the class hierarchy), the detection of sources
-that must be validated on their own (with a :class:`ReferenceIndex`), and how rows become
+that must be validated exactly, each in its own graph with the reference triples it reaches (a
+:class:`ReferenceIndex`), and how rows become
 :class:`~kgbuild.report.Finding` objects (as pyshacl writes its results, for SPARQL constraints too).
 """
 
@@ -30,7 +31,7 @@ __all__ = ["Check", "CompiledShapes", "ReferenceIndex", "REFERENCE_GRAPH", "EMPT
 
 
 RDF_TYPE = RDF + "type"
-# Private graph names for validate_sources; never a source's own graph name.
+# Private graph names for the validation's stores; never a source's own graph name.
 REFERENCE_GRAPH = NamedNode("urn:x-kgbuild:validation:reference")
 EMPTY_GRAPH = NamedNode("urn:x-kgbuild:validation:nothing")
 HIERARCHY_GRAPH = NamedNode("urn:x-kgbuild:validation:hierarchy")

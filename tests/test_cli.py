@@ -478,3 +478,12 @@ def test_the_top_level_help_has_an_example() -> None:
     run = kgbuild("--help")
     assert run.returncode == 0
     assert any(line.startswith("example: kgbuild ") for line in run.stdout.splitlines())
+
+
+def test_a_mistyped_command_or_choice_is_told_the_nearest_one() -> None:
+    typo = kgbuild("biuld")
+    assert typo.returncode == 2 and "invalid choice: 'biuld'" in typo.stderr
+    assert typo.stderr.rstrip().endswith("did you mean 'build'?")
+    assert kgbuild("export", "--format", "tutle").stderr.rstrip().endswith("did you mean 'turtle'?")
+    unlike = kgbuild("zzzz")  # nothing near: the list of commands alone
+    assert unlike.returncode == 2 and "did you mean" not in unlike.stderr and "'serve'" in unlike.stderr

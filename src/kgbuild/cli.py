@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import json
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from kgbuild import __version__
 from kgbuild.errors import KgbuildError
@@ -352,12 +354,23 @@ def _seconds(text: str) -> float:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, which also names the nearest choice to one mistyped ("did you mean 'build'?")."""
+
+    def error(self, message: str) -> NoReturn:
+        wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:
+            near = difflib.get_close_matches(wrong[1], re.findall(r"'([^']*)'", wrong[2]), n=1)
+            message += f"; did you mean {near[0]!r}?" if near else ""
+        super().error(message)
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kgbuild",
         description="Turn public-funding project descriptions into linked open data.",
         epilog="example: kgbuild parse --json data/sources/*.txt",

@@ -20,7 +20,7 @@ from kgbuild.handoffs import PreparedSource, SourceFailure
 from kgbuild.iris import Iris
 from kgbuild.mapping import MappedSource
 from kgbuild.report import Finding, Severity, ValidationReport
-from kgbuild.store import open_in_memory
+from kgbuild.store import open_in_memory, open_read_only
 from kgbuild.validation import SourceGraph, validate
 from kgbuild.vocab import KG
 
@@ -78,8 +78,6 @@ def validate_store(store_dir: Path, iris: Iris) -> ValidationReport:
     """Validate every source graph of the store's current generation (each with its reference facts), as
     a build validates them (:func:`kgbuild.validation.validate`), and report the properties that two
     sources of one thing state differently."""
-    from kgbuild.store import open_read_only
-
     store = open_read_only(store_dir)
     reference = list(store.quads_for_pattern(None, None, None, iris.reference_graph))
     names = {q.subject.value: q.object.value

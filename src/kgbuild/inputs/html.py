@@ -277,20 +277,19 @@ class _Reader(HTMLParser):
             self._text(data, self._here())
 
     def handle_entityref(self, name: str) -> None:
-        if self.skipping:
-            return
-        at = self._here()
-        end = at + 1 + len(name)
-        end += self.page.startswith(";", end)
-        self._reference(html.unescape(f"&{name};"), at, end)
+        self._written_reference(f"&{name}")
 
     def handle_charref(self, name: str) -> None:
+        self._written_reference(f"&#{name}")
+
+    def _written_reference(self, written: str) -> None:
+        """A character reference as the page writes it (``&amp``, ``&#228``), its ";" optional there."""
         if self.skipping:
             return
         at = self._here()
-        end = at + 2 + len(name)
+        end = at + len(written)
         end += self.page.startswith(";", end)
-        self._reference(html.unescape(f"&#{name};"), at, end)
+        self._reference(html.unescape(written + ";"), at, end)
 
     def _reference(self, char: str, at: int, end: int) -> None:
         if char == "\u00ad":  # a soft hyphen is where a browser may break a word: not a character of it

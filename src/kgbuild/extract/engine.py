@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Iterator
@@ -299,11 +300,12 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
     """Facts a sentence states, for the keys no label gave."""
     text = reading.text
     readers = [reader for reader, kinds in _PROSE_READERS if kind in kinds]
-    for paragraph_start, paragraph in _paragraphs(reading, region):
-        # Most paragraphs state none of these facts: a reader runs only where its cue words occur.
-        folded = " " + " ".join(reading.fold(paragraph_start, paragraph_start + len(paragraph)).split()) + " "
-        cued = lex.prose_readers_cued(folded)
-        wanted = [reader for reader in readers if reader.__name__ in cued]
+    paragraphs = _paragraphs(reading, region)
+    # Most paragraphs state none of these facts: a reader runs only where its cue words occur.
+    folded = [" " + " ".join(reading.fold(start, start + len(paragraph)).split()) + " "
+              for start, paragraph in paragraphs]
+    for (paragraph_start, paragraph), cued in zip(paragraphs, lex.prose_readers_cued(folded), strict=True):
+        wanted = [reader for reader in readers if reader.__name__ in cued] if cued else None
         if not wanted:
             continue
         for start, sentence in sentences(paragraph, paragraph_start):
@@ -701,7 +703,7 @@ class _Builder:
         line = bisect.bisect_right(self.line_starts, candidate.start)
         column = candidate.start - self.line_starts[line - 1] + 1
         return Evidence(key, candidate.start, candidate.end, self.text[candidate.start:candidate.end], line, column,
-                        clean(candidate.label).rstrip(":").strip(), candidate.confidence)
+                        _label_name(candidate.label), candidate.confidence)
 
     def _resolve_amounts(self, values: dict[str, Candidate]) -> None:
         """An amount's key follows its currency: SEK, or none named on a Swedish page, or EUR."""
@@ -728,6 +730,12 @@ class _Builder:
         chosen = application or partner
         if chosen is not None:
             values["deadline"] = _with(chosen, "deadline", chosen.value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_name(label: str) -> str:
+    """A label as evidence names it: "Projektägare" for "Projektägare:" (one site's labels, page after page)."""
+    return clean(label).rstrip(":").strip()
 
 
 def _with(candidate: Candidate, key: str, value: Any) -> Candidate:
@@ -778,6 +786,8 @@ def supports(span: str, value: Any, key: str = "") -> bool:
     if isinstance(value, int):
         return str(value) in _SPACE_RE.sub("", span)
     if isinstance(value, str):
+        if value in span:
+            return True  # the loose comparison below keeps whatever the span holds as written
         wanted = _loose(value)
         loose = _loose(span)
         return wanted in loose or wanted in _NOT_PLAIN_RE.sub("", loose)

@@ -327,8 +327,8 @@ class _Reader:
     def _line(self, index: int) -> int:
         line = self.reading.lines[index]
         text = line.text
-        key = label_key(text)
         if len(text) <= MAX_FIELD_LINE:
+            key = label_key(text)
             if key in self.lex.sections:
                 # A section's heading may also be a label ("Contact person:" over "Name: ...").
                 self.section = self.lex.sections[key]
@@ -480,6 +480,9 @@ class _Reader:
     def _inline(self, line: Line, start: int, first: tuple[FieldSpec, str] | None = None) -> None:
         """Values after labels inside a line: ``Projekt: X. Projektägare: Y.``; ``first`` starts at ``start``."""
         text = line.text
+        contact = "@" in text or _DIGIT_RE.search(text, start) is not None
+        if first is None and not contact and text.find(":", start) == -1:
+            return  # no label ends before a colon and no contact detail: most lines of prose
         pieces: list[tuple[FieldSpec | None, str, int, int]] = []  # spec, label, value start, label start
         if first is not None:
             pieces.append((first[0], first[1], start, text.find(first[1])))
@@ -494,15 +497,16 @@ class _Reader:
             if first is not None and label_start == start:
                 continue
             pieces.append((specs[0], written, value_start, label_start))
-        contacts = self.lex.spaced_contact_re.finditer(text, start) if "@" in text or _DIGIT_RE.search(text) else ()
+        contacts = self.lex.spaced_contact_re.finditer(text, start) if contact else ()
         for match in contacts:
             specs = [s for s in self.lex.fields_for(match.group("label")) if s.kind in ("email", "phone")]
             if specs and _finder_matches_at_start(specs[0], text[match.end():]) and \
                     all(p[3] != match.start() for p in pieces) and match.start() > start:
                 pieces.append((specs[0], match.group("label"), match.end(), match.start()))
-        pieces.sort(key=lambda p: p[3])
         if first is None and not pieces:
             return
+        if len(pieces) > 1:
+            pieces.sort(key=lambda p: p[3])
         for number, (spec, written, value_start, label_start) in enumerate(pieces):
             value_end = pieces[number + 1][3] if number + 1 < len(pieces) else len(text)
             value = text[value_start:value_end]

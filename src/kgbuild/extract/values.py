@@ -111,9 +111,15 @@ def find_dates(text: str) -> Iterator[Found]:
     >>> list(find_dates("+46 54 540 49 55, 60%"))
     []
     """
-    found: list[Found] = []
+    return iter(_dates(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _dates(text: str) -> tuple[Found, ...]:
+    # Cached: a value's text is read for its date, and read again when the value's evidence is checked.
     if "19" not in text and "20" not in text:
-        return iter(found)  # every date written has a year, 19xx or 20xx: most values have none
+        return ()  # every date written has a year, 19xx or 20xx: most values have none
+    found: list[Found] = []
     for pattern in _date_patterns():
         for match in pattern.finditer(text):
             if any(f.start < match.end() and match.start() < f.end for f in found):
@@ -127,7 +133,7 @@ def find_dates(text: str) -> Iterator[Found]:
             except ValueError:
                 continue
             found.append(Found(value, match.start(), match.end()))
-    return iter(sorted(found, key=lambda f: f.start))
+    return tuple(sorted(found, key=lambda f: f.start))
 
 
 def find_date(text: str) -> Found | None:

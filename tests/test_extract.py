@@ -135,3 +135,29 @@ def test_layout_changes_leave_the_record_unchanged(order: random.Random, layout:
         got.pop(key, None), reference.pop(key, None)
     assert got == reference
     assert reference["municipalities"] == ["Eda", "Kil", "Grums"]
+
+
+# Words the language is told by, joined by what pages put between words: punctuation, dashes, digits,
+# the euro sign, no-break spaces; and letters Latin-1 does not hold (Polish, Greek, Turkish).
+_WORDS = ["och", "att", "the", "and", "der", "und", "les", "projektet", "kommun", "łódź", "się", "και",
+          "ıi", "straße", "élève", "x²", "ª"]
+_BETWEEN = [" ", "\n", ", ", ". ", " – ", "-", "/", "€", "\u00a0", "2021", "_", "“", "”", ""]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_BETWEEN)), max_size=60))
+def test_stop_words_are_the_words_of_the_text(pieces: list[tuple[str, str]]) -> None:
+    """The language guess counts each stop word as often as a plain regex finds it among the text's
+    words, whichever way the text is split (as Latin-1 bytes, or as a string when it has other letters)."""
+    from collections import Counter
+
+    from kgbuild.extract.engine import _stop_words
+    from kgbuild.extract.lexicon import lexicon
+
+    lex = lexicon()
+    folded = "".join(word + between for word, between in pieces).casefold()
+    want = Counter(lex.stop_languages[w] for w in re.findall(r"[^\W\d_]+", folded) if w in lex.stop_languages)
+    got: Counter[tuple[str, ...]] = Counter()
+    for languages, count in _stop_words(lex, folded):
+        got[languages] += count
+    assert got == want

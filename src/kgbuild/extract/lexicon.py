@@ -238,6 +238,11 @@ class Lexicon:
         for lang, words in self.stopwords.items():
             for word in words:
                 self.stop_languages[word] = (*self.stop_languages.get(word, ()), lang)
+        # The same, for words read from a text encoded in Latin-1 (a word it cannot encode occurs only
+        # in a text that is not read so).
+        self.stop_languages_latin1 = {word.encode("latin-1"): languages
+                                      for word, languages in self.stop_languages.items()
+                                      if all(ord(char) < 256 for char in word)}
 
         self.municipalities = frozenset(municipalities)
         names = "|".join(re.escape(m) for m in sorted(municipalities, key=len, reverse=True))

@@ -109,8 +109,11 @@ def _is_chrome(lex: Lexicon, line: str) -> bool:
 
 def is_heading(lex: Lexicon, line: Line) -> bool:
     """A short line standing for a title or a heading: no sentence, no label, no chrome, no list item."""
-    text = clean(line.text)
-    if not text or len(text) > 150 or len(text.split()) > 20 or text.endswith((".", ":", ",", ";")):
+    stripped = line.text.strip()
+    if not stripped or stripped.endswith((".", ":", ",", ";")):
+        return False  # told before the line is cleaned: most lines of prose end so
+    text = clean(stripped)
+    if len(text) > 150 or len(text.split()) > 20:
         return False
     if _BULLET_RE.match(line.text) or is_chrome(lex, text) or not re.search(r"[^\W\d_]", text) or \
             _WEB_ADDRESS_RE.fullmatch(text):

@@ -161,3 +161,13 @@ def test_stop_words_are_the_words_of_the_text(pieces: list[tuple[str, str]]) -> 
     for languages, count in _stop_words(lex, folded):
         got[languages] += count
     assert got == want
+
+
+def test_values_are_trimmed_of_every_white_space_python_knows() -> None:
+    """find_text trims with a written list of white space: the list is all of it, over all of Unicode, so a
+    value trims as the regex ``\\s`` it replaced did."""
+    from kgbuild.extract import values
+
+    assert set(values._SPACE_CHARS) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(values._SPACE_CHARS) == {chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c))}
+    assert values.find_text("\u3000: Ödeshögs kommun.\u2029") == ("Ödeshögs kommun", 3, 18)

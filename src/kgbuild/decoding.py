@@ -111,7 +111,7 @@ def _strict(data: bytes, encoding: str, source: str) -> str:
 def _guess_utf16_without_bom(data: bytes) -> str | None:
     """UTF-16 text of a Latin-script language has a NUL in every other byte."""
     sample = data[:4096]
-    if len(sample) < 4:
+    if len(sample) < 4 or b"\x00" not in sample:
         return None
     even_nuls = sample[0::2].count(0) / len(sample[0::2])
     odd_nuls = sample[1::2].count(0) / len(sample[1::2])

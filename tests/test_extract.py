@@ -171,3 +171,24 @@ def test_values_are_trimmed_of_every_white_space_python_knows() -> None:
     assert set(values._SPACE_CHARS) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
     assert set(values._SPACE_CHARS) == {chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c))}
     assert values.find_text("\u3000: Ödeshögs kommun.\u2029") == ("Ödeshögs kommun", 3, 18)
+
+
+def test_label_patterns_with_a_group_are_tried_one_by_one() -> None:
+    """The lexicon's label patterns are joined into one only when none has a group; a pattern with one is
+    tried alone, and finds the same labels."""
+    import tomllib
+
+    from kgbuild.extract.lexicon import Lexicon, _reference_names, lexicon
+    from kgbuild.resources import data_path
+
+    labels = tomllib.loads(data_path("lexicon", "labels.toml").read_text(encoding="utf-8"))
+    phrases = tomllib.loads(data_path("lexicon", "phrases.toml").read_text(encoding="utf-8"))
+    labels["fields"]["deadline"]["patterns"] = [*labels["fields"]["deadline"].get("patterns", []),
+                                                r"(Ansökningar)\s+tas\s+emot\s+till"]
+    grouped = Lexicon(labels, phrases, _reference_names("municipalities.csv", "name", "alt_names"),
+                      _reference_names("esf_regions.csv", "name", "alt_names"))
+    assert grouped.any_label_pattern is None and lexicon().any_label_pattern is not None
+    line = "Mer om utlysningen. Ansökningar tas emot till: 1 mars 2025. Deadline for partners: 2 May 2025"
+    found = list(grouped.labels_before_colons(line, 0))
+    assert [written for _, written, _ in found] == ["Ansökningar tas emot till", "Deadline for partners"]
+    assert [written for _, written, _ in lexicon().labels_before_colons(line, 0)] == ["Deadline for partners"]

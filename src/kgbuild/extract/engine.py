@@ -25,7 +25,6 @@ from kgbuild.extract import values as v
 from kgbuild.extract.lexicon import Lexicon, label_key, lexicon
 from kgbuild.extract.reading import (
     Candidate,
-    Line,
     Reading,
     casefolded,
     clean,
@@ -393,21 +392,24 @@ def _text_sections(lex: Lexicon, reading: Reading, builder: _Builder, lines: tup
     # Above the fields: a title line, a site's name or address; not the project's text.
     headings = {line.index for line in reading.lines[:first_label]
                 if len(line.text) <= 150 and not line.text.rstrip().endswith((".", "!", "?"))}
-    for line in reading.lines[lines[0]:lines[1] + 1]:
-        key = label_key(line.text) if len(line.text) <= 150 else ""
-        if key in lex.sections:
-            group = lex.sections[key]
-            written = clean(line.text).rstrip(":").strip()
+    label_lines, sections = reading.label_lines, lex.sections
+    for line in itertools.islice(reading.lines, lines[0], lines[1] + 1):
+        text = line.text
+        key = label_key(text) if len(text) <= 150 else ""
+        if key in sections:
+            group = sections[key]
+            written = clean(text).rstrip(":").strip()
             heading = "summary" if key in _SUMMARY_HEADINGS else _SECTION_EXTRA.get(group, written)
             if heading not in blocks or heading == name:  # a heading met again is a sub-heading of the text
                 name = heading
                 continue
-        if line.index in reading.label_lines and blocks.get(name) and name in _ENDED_BY_LABELS:
-            name = "summary"  # a contact's or a note's text ends at the next label
-        if line.index in reading.label_lines or line.index in headings or is_chrome(lex, line.text) or \
-                (not line.text.strip() and name not in blocks):
+        if line.index in label_lines:
+            if name in _ENDED_BY_LABELS and blocks.get(name):
+                name = "summary"  # a contact's or a note's text ends at the next label
             continue
-        blocks.setdefault(name, []).append(line.text.rstrip())
+        if line.index in headings or is_chrome(lex, text) or (not text.strip() and name not in blocks):
+            continue
+        blocks.setdefault(name, []).append(text.rstrip())
     for name, text_lines in blocks.items():
         if name in builder.extra:
             continue  # already read (an unknown label of that name)
@@ -428,16 +430,19 @@ def _paragraphs(reading: Reading, region: tuple[int, int]) -> list[tuple[int, st
     """The prose of a region as paragraphs: runs of lines that are not labels, values or blank, with
     their offsets (a sentence re-wrapped over several lines is one sentence)."""
     out: list[tuple[int, str]] = []
-    run: list[Line] = []
-    for line in [*reading.lines, None]:
-        inside = line is not None and region[0] <= line.start <= region[1] and bool(line.text.strip()) and \
-            line.index not in reading.label_lines
-        if inside:
-            run.append(line)  # type: ignore[arg-type]
-            continue
-        if run:
-            out.append((run[0].start, reading.text[run[0].start:run[-1].end]))
-            run = []
+    low, high = region
+    label_lines, text = reading.label_lines, reading.text
+    start = end = -1  # the run of lines being gathered
+    for line in reading.lines:
+        if low <= line.start <= high and line.index not in label_lines and line.text.strip():
+            if start < 0:
+                start = line.start
+            end = line.end
+        elif start >= 0:
+            out.append((start, text[start:end]))
+            start = -1
+    if start >= 0:
+        out.append((start, text[start:end]))
     return out
 
 

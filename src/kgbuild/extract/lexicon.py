@@ -158,6 +158,10 @@ class Lexicon:
         alternatives = "|".join(_label_regex(label) for label in ordered)
         self.label_alternatives = alternatives
         self.pattern_fields = [(re.compile(p, re.I), f) for p, f in patterns]
+        # Any of them in one pattern: tried at every word before a colon, where one call a pattern cost 5%
+        # of a page's reading. Joined only when none has a group (a back-reference's number would move).
+        joinable = patterns and all(pattern.groups == 0 for pattern, _ in self.pattern_fields)
+        self.any_label_pattern = re.compile("|".join(f"(?:{p})" for p, _ in patterns), re.I) if joinable else None
         # A label at the start of a line: "Label:", "Label" alone, "LabelValue", "LABEL value". Most lines
         # start with no label, and a line's first two letters leave only the few labels that start with
         # them (every label starts with two letters, or "E-"): one small pattern per pair, not all labels.
@@ -284,8 +288,9 @@ class Lexicon:
             window = max(start, end - 160)
             for word in self._word_start_re.finditer(text, window, end):
                 written = text[word.start():end]
-                if label_key(written) in self.by_label or \
-                        any(pattern.fullmatch(written) for pattern, _ in self.pattern_fields):
+                if label_key(written) in self.by_label or (
+                        self.any_label_pattern.fullmatch(written) if self.any_label_pattern is not None else
+                        any(pattern.fullmatch(written) for pattern, _ in self.pattern_fields)):
                     yield word.start(), written, colon.end()
                     break
 

@@ -67,7 +67,6 @@ class Reading:
     candidates: list[Candidate] = field(default_factory=list)
     label_lines: set[int] = field(default_factory=set)  # lines holding a label or a value read
     headings: list[Line] = field(default_factory=list)
-    sections: dict[int, str] = field(default_factory=dict)  # line → section it is in
     fields_seen: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # The text casefolded once, when folding moves no offset (see casefolded): several readers look for
@@ -321,7 +320,6 @@ class _Reader:
         index = 0
         while index < len(lines):
             line = lines[index]
-            self.reading.sections[index] = self.section or ""
             if not line.text.strip() or is_chrome(self.lex, line.text):
                 index += 1
                 continue
@@ -338,7 +336,6 @@ class _Reader:
             if key in self.lex.sections:
                 # A section's heading may also be a label ("Contact person:" over "Name: ...").
                 self.section = self.lex.sections[key]
-                self.reading.sections[index] = self.section
             match = self._label_at_start(line)
             if match is not None:
                 return match

@@ -23,6 +23,7 @@ __all__ = [
     "Found",
     "Finder",
     "FINDERS",
+    "PHONE_DIGITS",
     "find_date",
     "find_dates",
     "find_period",
@@ -306,7 +307,9 @@ def find_email(text: str) -> Found | None:
     return None
 
 
-_PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)?[0-9][0-9 ()\-./\u00a0]{5,18}[0-9](?![0-9])")
+# The digits of a telephone number and what is written between them; the number, with its edges.
+PHONE_DIGITS = r"[0-9][0-9 ()\-./\u00a0]{5,18}[0-9]"
+_PHONE_RE = re.compile(rf"(?<![\w+])(?:\+|00)?{PHONE_DIGITS}(?![0-9])")
 
 
 def find_phone(text: str) -> Found | None:

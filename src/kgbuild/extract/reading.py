@@ -302,6 +302,21 @@ def _accepts(spec: FieldSpec, written: str, rest: str, section: str | None) -> s
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _known_label(lex: Lexicon, line: str, section: str | None) -> tuple[FieldSpec, str, int, str] | None:
+    """The known label ``line`` starts with, in a layout its field may be read in: (its field, the label as
+    written, where it ends, the layout). Cached: a site writes its labels alike on every page."""
+    match = lex.label_at_start(line)
+    if match is None:
+        return None
+    written, rest = match.group("label"), match.group("rest")
+    for spec in lex.fields_for(written):
+        layout = _accepts(spec, written, rest, section)
+        if layout is not None:
+            return spec, written, match.end("label"), layout
+    return None
+
+
 def _finder_matches_at_start(spec: FieldSpec, value: str) -> bool:
     if spec.kind not in v.FINDERS and spec.kind not in ("deadline", "period", "postal_code", "area"):
         return False
@@ -355,19 +370,9 @@ class _Reader:
         return index + 1
 
     def _label_at_start(self, line: Line) -> int | None:
-        match = self.lex.label_at_start(line.text)
-        specs: list[FieldSpec] = []
-        written = ""
-        if match:
-            written = match.group("label")
-            specs = self.lex.fields_for(written)
-            rest = match.group("rest")
-            label_end = match.end("label")
-        for spec in specs:
-            layout = _accepts(spec, written, rest, self.section)
-            if layout is None:
-                continue
-            return self._take(line, spec, written, label_end, layout)
+        known = _known_label(self.lex, line.text, self.section)
+        if known is not None:
+            return self._take(line, *known)
         # A label written in many ways is read only before a colon: a line without one has none.
         for pattern, spec in self.lex.pattern_fields if ":" in line.text else ():
             found = pattern.match(line.text.lstrip(" \t"))

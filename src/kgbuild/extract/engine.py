@@ -335,11 +335,11 @@ def _prose_facts(lex: Lexicon, reading: Reading, builder: _Builder, region: tupl
                  kind: DocumentKind, *, several: bool) -> None:
     """Facts a sentence states, for the keys no label gave."""
     text = reading.text
-    readers = [reader for reader, kinds in _PROSE_READERS if kind in kinds]
-    paragraphs = _paragraphs(reading, region)
+    readers = [reader for reader, kinds, done in _PROSE_READERS
+               if kind in kinds and not any(all(map(builder.has, keys)) for keys in done)]
+    paragraphs = _paragraphs(reading, region) if readers else []
     # Most paragraphs state none of these facts: a reader runs only where its cue words occur.
-    folded = [" " + " ".join(reading.fold(start, start + len(paragraph)).split()) + " "
-              for start, paragraph in paragraphs]
+    folded = [f" {clean(reading.fold(start, start + len(paragraph)))} " for start, paragraph in paragraphs]
     for (paragraph_start, paragraph), cued in zip(paragraphs, lex.prose_readers_cued(folded), strict=True):
         wanted = [reader for reader in readers if reader.__name__ in cued] if cued else None
         if not wanted:
@@ -636,18 +636,19 @@ def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -
                 builder.prose_funds.append(Candidate("fund", name, start + at, start + end, "prose", -1, 0.6))
 
 
-# Each prose reader, and the kinds of document it reads.
-_PROSE_READERS = (
-    (_municipalities, {"project"}),
-    (_owner_in_prose, {"project"}),
-    (_period_in_prose, {"project"}),
-    (_amounts_in_prose, {"project"}),
-    (_quoted_title, {"project"}),
-    (_coordinator, {"partner_search"}),
-    (_strand, {"partner_search"}),
-    (_deadline_in_prose, {"partner_search", "call"}),
-    (_rate_in_prose, {"project", "call", "partner_search"}),
-    (_fund_in_prose, {"project", "call", "partner_search"}),
+# Each prose reader, the kinds of document it reads, and the keys that, all known, leave it nothing to
+# read (any one set of them): a reader a record's labels have answered is not run on its sentences.
+_PROSE_READERS: tuple[tuple[Any, set[str], tuple[tuple[str, ...], ...]], ...] = (
+    (_municipalities, {"project"}, ()),
+    (_owner_in_prose, {"project"}, (("owner_name",),)),
+    (_period_in_prose, {"project"}, (("start_date",), ("period_text",))),
+    (_amounts_in_prose, {"project"}, (("granted_amount", "total_budget"),)),
+    (_quoted_title, {"project"}, (("title",),)),
+    (_coordinator, {"partner_search"}, (("owner_name",),)),
+    (_strand, {"partner_search"}, (("programme_area",),)),
+    (_deadline_in_prose, {"partner_search", "call"}, ()),
+    (_rate_in_prose, {"project", "call", "partner_search"}, (("eu_cofinancing_rate",),)),
+    (_fund_in_prose, {"project", "call", "partner_search"}, (("fund",),)),  # a labelled fund is kept over them
 )
 
 

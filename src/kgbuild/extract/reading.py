@@ -98,8 +98,12 @@ def split_lines(text: str) -> list[Line]:
 
 
 def clean(text: str) -> str:
-    """Runs of white space (no-break spaces too) as one space, trimmed."""
-    return " ".join(text.split())
+    """Runs of white space (no-break spaces too) as one space, trimmed.
+
+    A text of printable characters and single spaces is only trimmed: no white space but the space is
+    printable, and the test is a fraction of splitting it into words.
+    """
+    return text.strip(" ") if text.isprintable() and "  " not in text else " ".join(text.split())
 
 
 def is_chrome(lex: Lexicon, line: str) -> bool:

@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -638,7 +638,8 @@ def _fund_in_prose(lex: Lexicon, builder: _Builder, sentence: str, start: int) -
 
 # Each prose reader, the kinds of document it reads, and the keys that, all known, leave it nothing to
 # read (any one set of them): a reader a record's labels have answered is not run on its sentences.
-_PROSE_READERS: tuple[tuple[Any, set[str], tuple[tuple[str, ...], ...]], ...] = (
+_ProseReader = Callable[[Lexicon, "_Builder", str, int], None]
+_PROSE_READERS: tuple[tuple[_ProseReader, set[str], tuple[tuple[str, ...], ...]], ...] = (
     (_municipalities, {"project"}, ()),
     (_owner_in_prose, {"project"}, (("owner_name",),)),
     (_period_in_prose, {"project"}, (("start_date",), ("period_text",))),

@@ -187,8 +187,7 @@ class Lexicon:
         anywhere = [p[2:-2] for p in phrases["chrome"] if _stands_anywhere(p)]
         whole = [p for p in phrases["chrome"] if not _stands_anywhere(p)]
         self.chrome_line_re = re.compile(rf"^(?:{'|'.join(whole)})$", re.I)
-        self.chrome_anywhere_re = re.compile(
-            _any_of(anywhere), re.I) if anywhere else None
+        self.chrome_anywhere_re = re.compile(_any_of(anywhere), re.I) if anywhere else None
         # Names stay on one line: a page's next line is another thing.
         space = r"[^\S\n]+"
         word, joiners = phrases["name_word"], "|".join(phrases["name_joiners"])

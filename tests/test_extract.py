@@ -192,3 +192,15 @@ def test_label_patterns_with_a_group_are_tried_one_by_one() -> None:
     found = list(grouped.labels_before_colons(line, 0))
     assert [written for _, written, _ in found] == ["Ansökningar tas emot till", "Deadline for partners"]
     assert [written for _, written, _ in lexicon().labels_before_colons(line, 0)] == ["Deadline for partners"]
+
+
+def test_a_list_label_met_again_does_not_start_a_record() -> None:
+    """A label met again starts a new record (a page of several projects), unless it names a list: a
+    partner a line is one list."""
+    text = ("Projekt: Vägen in\nProjektägare: Umeå kommun\nPartner: Region Västerbotten\n"
+            "Partner: Vindelns kommun\nBeviljat ESF-stöd: 3 200 000 kr\n\n"
+            "Projekt: Steget\nProjektägare: Skellefteå kommun\n")
+    first, second = parse_text(text, "x.txt").records
+    assert (first.title, first.owner_name, first.partners, first.granted_amount_sek) == (
+        "Vägen in", "Umeå kommun", ("Region Västerbotten", "Vindelns kommun"), 3200000)
+    assert (second.title, second.owner_name, second.partners) == ("Steget", "Skellefteå kommun", ())

@@ -152,6 +152,44 @@ def test_an_articles_own_header_is_kept_and_a_bold_label_is_a_line() -> None:
                     "Total budget: 1\u00a0234\u00a0567 EUR\n\n")
 
 
+def test_a_table_with_a_heading_row_is_read_under_its_headings() -> None:
+    """One cell a line, a heading row gave each heading the next heading as its value ("Land" → "Roll")
+    and a row's cells to the heading row's labels: the owner read was the co-financier. One row under
+    headings is read as "Heading: value"; several are a line each, a heading not repeated on each row."""
+    page = ("<h1>Projekt Exempel</h1><p>Projektnummer: 22-010-S04</p>"
+            "<table><tr><th>Partner</th><th>Land</th><th>Roll</th></tr>"
+            "<tr><td>Karlstads kommun</td><td>Sverige</td><td>Projektägare</td></tr>"
+            "<tr><td>Region Värmland</td><td></td><td>Medfinansiär</td></tr></table>"
+            "<table><thead><tr><th>Projektägare:</th><th>Beviljat ESF-stöd</th><th>Total projektbudget</th></tr>"
+            "</thead><tbody><tr><td>Karlstads kommun<td><td>2 000 000 kr</tbody></table>")
+    read = read_input(page.encode(), "page.html")
+    assert read.text == ("Projekt Exempel\n\nProjektnummer: 22-010-S04\n\n"
+                         "Karlstads kommun; Sverige; Projektägare\nRegion Värmland; Medfinansiär\n\n"
+                         "Projektägare: Karlstads kommun\nTotal projektbudget: 2 000 000 kr\n\n")
+    assert read.positions is not None
+    heading = read.text.index("Total projektbudget")
+    assert page[slice(*read.positions.span(heading, heading + 19))] == "Total projektbudget"  # its own cell
+    value = heading + len("Total projektbudget: ")
+    assert page[slice(*read.positions.span(value, value + 12))] == "2 000 000 kr"
+    [record] = parse_bytes(page.encode(), "page.html").records
+    assert (record.title, record.project_number, record.owner_name, record.total_budget_sek) == (
+        "Exempel", "22-010-S04", "Karlstads kommun", 2000000)
+    assert record.granted_amount_sek is None and record.partners == ()
+
+
+@pytest.mark.parametrize("table", [
+    "<table><tr><th colspan=2>Partner</th><th>Land</th></tr><tr><td>A</td><td>B</td><td>Sverige</td></tr></table>",
+    "<table><tr><th>Projektägare</th><td>Karlstads kommun</td></tr><tr><th>Land</th><td>Sverige</td></tr></table>",
+    "<table><tr><th>Partner</th></tr><tr><td>Karlstads kommun</td></tr></table>",
+    "<table><tr><th>Partner</th><th>Land</th></tr></table>",
+], ids=["spanning heading", "headings in the first column", "one column", "headings over no row"])
+def test_a_table_without_a_heading_row_is_read_one_cell_a_line(table: str) -> None:
+    text = read_input(table.encode(), "page.html").text
+    assert ": " not in text
+    assert text.split() == _visible(table).split()
+    assert "Partner" in text or "Projektägare" in text
+
+
 # --- evidence points into the file ----------------------------------------------------------------
 
 def _visible(markup: str) -> str:

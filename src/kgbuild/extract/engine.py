@@ -223,7 +223,8 @@ def _split_records(reading: Reading, kind: DocumentKind) -> list[tuple[int, int,
     for candidate in candidates:
         key, label = candidate.key, label_key(candidate.label)
         labelled = candidate.label not in ("list", "prose", "heading") and not key.startswith("extra:")
-        again = kind != "partner_search" and labelled and label in labels and \
+        # A label met again starts a record, unless it names a list ("Partner: A", "Partner: B").
+        again = kind != "partner_search" and labelled and label in labels and key not in _LIST_KEYS and \
             not any(c.label == candidate.label and c.line == candidate.line for c in current)
         if again or (key in _RECORD_KEYS and key in seen and seen[key] != candidate.value and labelled):
             boundary = _record_start(reading, candidate.line, current)

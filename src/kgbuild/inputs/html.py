@@ -6,8 +6,13 @@ is (UTF-8, then Windows-1252). Markup is read as a browser lays it out, in lines
 a paragraph, a list item, a ``dt`` or a ``dd``, a table cell) is a line of its own, so a definition list
 or a table of labels and values comes out as the "Label\\nvalue" lines the engine reads; a short bold
 label that starts a line (``<strong>Projektägare</strong> Region X``) is put on a line of its own too,
-unless it ends in a colon ("Label: value" is read as it is). Navigation, the page's header and footer
-(not an article's), scripts, styles, forms' controls, hidden elements and cookie banners are left out.
+unless it ends in a colon ("Label: value" is read as it is). A table whose first row is a row of column
+headings (``th`` cells, two or more, none spanning) is not read one cell a line, which gave a heading the
+next heading as its value and a row's cells to the headings' labels: with one row under the headings, each
+cell is read as "Heading: value" (the heading's text standing for its cell); with several, each row is a
+line of its cells ("A; Sverige; Projektägare"), as a heading met again on every row would start a record
+on every row. Navigation, the page's header and footer (not an article's), scripts, styles, forms'
+controls, hidden elements and cookie banners are left out.
 Broken markup is read as far as it goes, never refused; Python's own tolerant ``html.parser`` reads it,
 because it is the parser that reports where in the source each piece of text is.
 """
@@ -55,6 +60,14 @@ _BOLD = frozenset({"strong", "b"})
 _SPACE = " \t\n\f\r"
 _RUN_RE = re.compile(r"[^ \t\n\f\r]+(?: [^ \t\n\f\r]+)*")  # words apart by single spaces: the source's own
 _LABEL_MAX_WORDS = 5
+_TABLE_START_RE = re.compile(r"<table\b", re.IGNORECASE)
+_TABLE_END_RE = re.compile(r"</table\s*>", re.IGNORECASE)
+_ROW_START_RE = re.compile(r"<tr\b", re.IGNORECASE)
+
+
+def _table_end(page: str, at: int) -> int:
+    end = _TABLE_END_RE.search(page, at)
+    return end.start() if end else len(page)
 
 # WHATWG "prescan": the charset a page declares in its first 1024 bytes.
 _META_CHARSET_RE = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
@@ -144,6 +157,21 @@ def _decode_page(data: bytes, source: str) -> tuple[str, list[str]]:
     return decoded.text, warnings + list(decoded.warnings)
 
 
+class _Table:
+    """An open table: its rows so far, the cells of its first row, and its column headings, if it has them."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.column = -1
+        self.row_mark = 0  # where the first row's text starts (it is forgotten if it is a heading row)
+        self.first_row: list[tuple[str, int, int]] = []  # each cell of the first row: tag, marks of its text
+        self.spanned = False  # a cell spans columns or rows: columns and headings no longer line up
+        self.headings: list[tuple[str, int, int] | None] | None = None  # text and span of each heading
+        self.one_line_rows = False  # rows of cells on one line each, after a heading row of several rows
+        self.row_written = False  # the current row has text
+        self.pending: list[tuple[str, int, int]] = []  # what to write before a cell's first text, with spans
+
+
 class _Reader(HTMLParser):
     """Lays the page out as lines, writing each piece of text with its place in the source."""
 
@@ -161,6 +189,8 @@ class _Reader(HTMLParser):
         self.space: tuple[int, int] | None = None  # a run of white space to write before more text
         self.label: tuple[int, int] | None = None  # an open bold element that starts a line: (depth, text at)
         self.label_break = False  # a short label just closed: what follows goes on the next line
+        self.tables: list[_Table] = []  # the open tables, innermost last
+        self.cell: tuple[str, int] | None = None  # the open cell of the first row: its tag and text mark
 
     # -- positions --------------------------------------------------------------------------------
     def _here(self) -> int:
@@ -180,6 +210,12 @@ class _Reader(HTMLParser):
 
     def _write(self, text: str, origin: int, end: int, verbatim: bool) -> None:
         b = self.builder
+        table = self.tables[-1] if self.tables else None
+        if table is not None:
+            for piece in table.pending:
+                b.add(*piece)
+            table.pending = []
+            table.row_written = True
         if self.label_break:
             self.label_break = False
             if b.length and b.last_char() != "\n":
@@ -227,10 +263,13 @@ class _Reader(HTMLParser):
             return
         if tag == "pre":
             self.pre += 1
-        if tag in _PARAGRAPH or tag in _LINE:
+        same_line = tag in ("table", "tr", "td", "th") and self._table_starts(tag, attrs, at)
+        if (tag in _PARAGRAPH or tag in _LINE) and not same_line:
             self._break(at, blank=tag in _PARAGRAPH)
         elif tag in _BOLD and self.label is None and self.builder.last_char() == "\n":
             self.label = (len(self.stack), self.builder.mark())
+        if tag in ("td", "th") and self.tables and self.tables[-1].rows == 1:
+            self.cell = (tag, self.builder.mark())
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open.get(tag):
@@ -242,12 +281,16 @@ class _Reader(HTMLParser):
                 break
         if self.skipping:
             return
+        if tag in ("td", "th") and self.tables and self.tables[-1].one_line_rows:
+            return  # the row's next cell goes on its line
         if tag in _PARAGRAPH or tag in _LINE:
             self._break(at, blank=tag in _PARAGRAPH)
 
     def _pop(self) -> str:
         tag, skip, content = self.stack.pop()
         self.open[tag] -= 1
+        if tag in ("table", "tr", "td", "th"):
+            self._table_ends(tag)
         was_skipping = self.skipping
         self.skipping -= skip
         self.content -= content
@@ -259,6 +302,71 @@ class _Reader(HTMLParser):
             if written and not written.endswith(":") and len(written.split()) <= _LABEL_MAX_WORDS:
                 self.label_break = True
         return tag
+
+    # -- tables with a heading row ------------------------------------------------------------------
+    def _table_starts(self, tag: str, attrs: list[tuple[str, str | None]], at: int) -> bool:
+        """Note a table, a row or a cell opening; whether the cell goes on its row's line."""
+        if tag == "table":
+            self.tables.append(_Table())
+            return False
+        if not self.tables:
+            return False
+        table = self.tables[-1]
+        if tag == "tr":
+            table.rows += 1
+            table.column = -1
+            table.pending, table.row_written = [], False
+            if table.rows == 1:
+                table.row_mark = self.builder.mark()
+            return False
+        table.column += 1
+        values = dict(attrs)
+        if (values.get("colspan") or "1").strip() != "1" or (values.get("rowspan") or "1").strip() != "1":
+            table.spanned = True
+        if table.one_line_rows:
+            table.pending = [("; ", at, at)] if table.row_written else []
+            return table.row_written
+        if table.headings is not None and not table.spanned and table.column < len(table.headings):
+            heading = table.headings[table.column]
+            table.pending = [heading, (": ", at, at)] if heading is not None else []
+        return False
+
+    def _table_ends(self, tag: str) -> None:
+        if self.skipping or not self.tables:
+            return  # an element of a skipped part (its table was never opened here)
+        table = self.tables[-1]
+        if tag == "table":
+            self.tables.pop()
+        elif tag in ("td", "th"):
+            table.pending = []  # an empty cell: no heading without a value
+            if self.cell is not None and table.rows == 1:
+                cell_tag, mark = self.cell
+                self.cell = None
+                table.first_row.append((cell_tag, mark, self.builder.mark()))
+        elif tag == "tr" and table.rows == 1:
+            self._heading_row_ends(table)
+
+    def _heading_row_ends(self, table: _Table) -> None:
+        """The first row is the table's headings when it is two or more ``th`` cells, none spanning: its text
+        is forgotten, and the rows under it are read as the module says."""
+        cells = table.first_row
+        if len(cells) < 2 or table.spanned or any(cell_tag != "th" for cell_tag, _, _ in cells):
+            return
+        headings: list[tuple[str, int, int] | None] = []
+        for _, mark, until in cells:
+            written = " ".join(self.builder.since(mark, until).split()).rstrip(":").rstrip()
+            span = self.builder.origin_between(mark, until)
+            headings.append((written, *span) if written and span else None)
+        # The rows still to come, counted in the source: a table nested in this one leaves it as it is.
+        at = self._here()
+        rest = self.page[at:_table_end(self.page, at)]
+        if _TABLE_START_RE.search(rest):
+            return
+        rows = len(_ROW_START_RE.findall(rest))
+        if rows == 0:
+            return  # headings over nothing: kept as lines
+        table.headings, table.one_line_rows = (headings, False) if rows == 1 else (None, True)
+        self.builder.rewind(table.row_mark)
 
     def _chrome(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
         values = dict(attrs)

@@ -92,9 +92,27 @@ class TextBuilder:
         """A mark of where the text is now, for :meth:`since`."""
         return len(self._parts)
 
-    def since(self, mark: int) -> str:
-        """The text written since ``mark``."""
-        return "".join(self._parts[mark:])
+    def since(self, mark: int, until: int | None = None) -> str:
+        """The text written since ``mark`` (up to the mark ``until``)."""
+        return "".join(self._parts[mark:until])
+
+    def origin_between(self, mark: int, until: int) -> tuple[int, int] | None:
+        """The span of the original that the text written between two marks stands for."""
+        if mark >= until:
+            return None
+        return self._origins[mark], max(self._ends[mark:until])
+
+    def rewind(self, mark: int) -> None:
+        """Forget the text written since ``mark``.
+
+        >>> b = TextBuilder(); b.add("a", 0, verbatim=True); m = b.mark(); b.add("bc", 1, verbatim=True)
+        >>> b.rewind(m); b.text(), b.length
+        ('a', 1)
+        """
+        if mark < len(self._parts):
+            self._length = self._starts[mark]
+            for held in (self._parts, self._starts, self._origins, self._ends, self._verbatim):
+                del held[mark:]
 
     def text(self) -> str:
         return "".join(self._parts)

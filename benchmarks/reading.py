@@ -31,21 +31,16 @@ __all__ = ["ReadingRound", "compare_reading"]
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 
-# Run in each process: the lexicon is compiled by a first document, then each round reads every document
-# and prints the median and total CPU time (time.process_time, per document).
+# Run in each process, with that revision's kgbuild first on the path: each round is benchmark_parse, the
+# reading benchmark of `python -m benchmarks`, and prints its median and total CPU time.
 _WORKER = r"""
-import json, statistics, sys, time
+import json, sys
 from pathlib import Path
-from kgbuild.parsers import parse_bytes
-texts = [(p.read_bytes(), p.name) for p in sorted(Path(sys.argv[1]).glob("*.txt"))]
-parse_bytes(*texts[0])
+from benchmarks.build import benchmark_parse
+sources = sorted(Path(sys.argv[1]).glob("*.txt"))
 for _ in sys.stdin:
-    times = []
-    for data, name in texts:
-        started = time.process_time()
-        parse_bytes(data, name)
-        times.append(time.process_time() - started)
-    print(json.dumps([statistics.median(times) * 1000, sum(times)]), flush=True)
+    timing = benchmark_parse(sources)
+    print(json.dumps([timing.median_ms, timing.mean_ms * timing.documents / 1000]), flush=True)
 """
 
 
@@ -81,7 +76,7 @@ def compare_reading(corpus: Path, theirs_src: Path, rounds: int) -> list[Reading
     """Read ``corpus`` with this checkout's code and with the code at ``theirs_src``, in turns."""
     def start(src: Path) -> subprocess.Popen[str]:
         return subprocess.Popen([sys.executable, "-c", _WORKER, str(corpus)], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True, env={"PYTHONPATH": str(src), "PATH": ""})
+                                stdout=subprocess.PIPE, text=True, env={"PYTHONPATH": f"{src}:{ROOT}", "PATH": ""})
 
     ours, theirs = start(ROOT / "src"), start(theirs_src)
     results: list[ReadingRound] = []

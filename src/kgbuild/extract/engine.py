@@ -13,7 +13,6 @@ import bisect
 import codecs
 import collections
 import datetime as dt
-import functools
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from kgbuild.extract.reading import (
     clean,
     fund_name,
     is_chrome,
+    label_name,
     read_layout,
     sentences,
 )
@@ -399,7 +399,7 @@ def _text_sections(lex: Lexicon, reading: Reading, builder: _Builder, lines: tup
         key = label_key(text) if len(text) <= 150 else ""
         if key in sections:
             group = sections[key]
-            written = clean(text).rstrip(":").strip()
+            written = label_name(text)
             heading = "summary" if key in _SUMMARY_HEADINGS else _SECTION_EXTRA.get(group, written)
             if heading not in blocks or heading == name:  # a heading met again is a sub-heading of the text
                 name = heading
@@ -748,7 +748,7 @@ class _Builder:
         line = bisect.bisect_right(self.line_starts, candidate.start)
         column = candidate.start - self.line_starts[line - 1] + 1
         return Evidence(key, candidate.start, candidate.end, self.text[candidate.start:candidate.end], line, column,
-                        _label_name(candidate.label), candidate.confidence)
+                        label_name(candidate.label), candidate.confidence)
 
     def _resolve_amounts(self, values: dict[str, Candidate]) -> None:
         """An amount's key follows its currency: SEK, or none named on a Swedish page, or EUR."""
@@ -775,12 +775,6 @@ class _Builder:
         chosen = application or partner
         if chosen is not None:
             values["deadline"] = _with(chosen, "deadline", chosen.value)
-
-
-@functools.lru_cache(maxsize=1024)
-def _label_name(label: str) -> str:
-    """A label as evidence names it: "Projektägare" for "Projektägare:" (one site's labels, page after page)."""
-    return clean(label).rstrip(":").strip()
 
 
 def _with(candidate: Candidate, key: str, value: Any) -> Candidate:

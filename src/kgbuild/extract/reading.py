@@ -21,7 +21,8 @@ from kgbuild.errors import NormaliseError
 from kgbuild.extract import values as v
 from kgbuild.extract.lexicon import FieldSpec, Lexicon, label_key
 
-__all__ = ["Candidate", "Line", "Reading", "fund_name", "read_layout", "read_value", "split_lines", "is_heading"]
+__all__ = ["Candidate", "Line", "Reading", "fund_name", "label_name", "read_layout", "read_value", "split_lines",
+           "is_heading"]
 
 # Label lines, headings and list items are short; longer lines are prose.
 MAX_FIELD_LINE = 300
@@ -104,6 +105,13 @@ def clean(text: str) -> str:
     printable, and the test is a fraction of splitting it into words.
     """
     return text.strip(" ") if text.isprintable() and "  " not in text else " ".join(text.split())
+
+
+@functools.lru_cache(maxsize=1024)
+def label_name(label: str) -> str:
+    """A label as it is named in evidence, warnings and extra keys: "Projektägare" for " Projektägare: "
+    (cached: one site's labels, page after page)."""
+    return clean(label).rstrip(":").strip()
 
 
 def is_chrome(lex: Lexicon, line: str) -> bool:
@@ -402,7 +410,7 @@ class _Reader:
                 self.reading.label_lines.add(value_line.index)
                 self.reading.warnings.append(f"line {line.index + 1}: unknown label {clean(line.text)!r}: "
                                              "kept under extra")
-                written = clean(line.text).rstrip(":").strip()
+                written = label_name(line.text)
                 self._add(read_value(self.lex, _extra(written), value_line.text, value_line.start, written,
                                      value_line.index, self.language))
                 return value_line.index + 1
@@ -583,7 +591,7 @@ class _Reader:
         if candidates or not text.strip() or spec.key.startswith("extra:"):
             return
         why = _why_unread(spec.kind, clean(text))
-        name = clean(written).rstrip(":").strip()
+        name = label_name(written)
         self.reading.warnings.append(f"line {line + 1}: {name}: {why}; kept as written under extra")
         found = v.find_text(text)
         if found:

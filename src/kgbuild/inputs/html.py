@@ -60,6 +60,7 @@ _BOLD = frozenset({"strong", "b"})
 _SPACE = " \t\n\f\r"
 _RUN_RE = re.compile(r"[^ \t\n\f\r]+(?: [^ \t\n\f\r]+)*")  # words apart by single spaces: the source's own
 _LABEL_MAX_WORDS = 5
+_TABLE_PARTS = frozenset({"table", "tr", "td", "th"})
 _TABLE_START_RE = re.compile(r"<table\b", re.IGNORECASE)
 _TABLE_END_RE = re.compile(r"</table\s*>", re.IGNORECASE)
 _ROW_START_RE = re.compile(r"<tr\b", re.IGNORECASE)
@@ -165,6 +166,7 @@ class _Table:
         self.column = -1
         self.row_mark = 0  # where the first row's text starts (it is forgotten if it is a heading row)
         self.first_row: list[tuple[str, int, int]] = []  # each cell of the first row: tag, marks of its text
+        self.cell: tuple[str, int] | None = None  # the open cell of the first row: its tag and text mark
         self.spanned = False  # a cell spans columns or rows: columns and headings no longer line up
         self.headings: list[tuple[str, int, int] | None] | None = None  # text and span of each heading
         self.one_line_rows = False  # rows of cells on one line each, after a heading row of several rows
@@ -190,7 +192,6 @@ class _Reader(HTMLParser):
         self.label: tuple[int, int] | None = None  # an open bold element that starts a line: (depth, text at)
         self.label_break = False  # a short label just closed: what follows goes on the next line
         self.tables: list[_Table] = []  # the open tables, innermost last
-        self.cell: tuple[str, int] | None = None  # the open cell of the first row: its tag and text mark
 
     # -- positions --------------------------------------------------------------------------------
     def _here(self) -> int:
@@ -263,13 +264,13 @@ class _Reader(HTMLParser):
             return
         if tag == "pre":
             self.pre += 1
-        same_line = tag in ("table", "tr", "td", "th") and self._table_starts(tag, attrs, at)
+        same_line = tag in _TABLE_PARTS and self._table_starts(tag, attrs, at)
         if (tag in _PARAGRAPH or tag in _LINE) and not same_line:
             self._break(at, blank=tag in _PARAGRAPH)
         elif tag in _BOLD and self.label is None and self.builder.last_char() == "\n":
             self.label = (len(self.stack), self.builder.mark())
         if tag in ("td", "th") and self.tables and self.tables[-1].rows == 1:
-            self.cell = (tag, self.builder.mark())
+            self.tables[-1].cell = (tag, self.builder.mark())
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open.get(tag):
@@ -289,7 +290,7 @@ class _Reader(HTMLParser):
     def _pop(self) -> str:
         tag, skip, content = self.stack.pop()
         self.open[tag] -= 1
-        if tag in ("table", "tr", "td", "th"):
+        if tag in _TABLE_PARTS:
             self._table_ends(tag)
         was_skipping = self.skipping
         self.skipping -= skip
@@ -339,9 +340,9 @@ class _Reader(HTMLParser):
             self.tables.pop()
         elif tag in ("td", "th"):
             table.pending = []  # an empty cell: no heading without a value
-            if self.cell is not None and table.rows == 1:
-                cell_tag, mark = self.cell
-                self.cell = None
+            if table.cell is not None and table.rows == 1:
+                cell_tag, mark = table.cell
+                table.cell = None
                 table.first_row.append((cell_tag, mark, self.builder.mark()))
         elif tag == "tr" and table.rows == 1:
             self._heading_row_ends(table)

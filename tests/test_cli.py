@@ -23,7 +23,7 @@ from kgbuild.cli import build_parser
 from kgbuild.export import export_quads
 from kgbuild.iris import Iris
 from kgbuild.store import open_read_only
-from tests.conftest import BASE_IRI, ROOT, SOURCES
+from tests.conftest import BASE_IRI, ROOT, SOURCES, copy_store
 
 NOT_A_PROJECT_PAGE = "Hej!\nDet här är ingen projektsida.\n"
 
@@ -129,7 +129,7 @@ def state(store: Path) -> tuple[str, int, list[str]]:
 @pytest.fixture
 def store_copy(cli_store: Path, tmp_path: Path) -> Path:
     """A private copy of the bundled store, to build on."""
-    return Path(shutil.copytree(cli_store, tmp_path / "kgstore"))
+    return copy_store(cli_store, tmp_path / "kgstore")
 
 
 def my_pages(directory: Path) -> Path:

@@ -25,7 +25,7 @@ from kgbuild.iris import Iris
 from kgbuild.pipeline import build
 from kgbuild.store import StoreDirectory, open_changes
 from kgbuild.vocab import DCT, KG, OWL, PROV, RDF, SD
-from tests.conftest import SOURCES
+from tests.conftest import SOURCES, copy_store
 from tests.server.conftest import make_settings, running_server
 
 BASE = "http://127.0.0.1:8000/"
@@ -251,7 +251,7 @@ def test_the_log_is_kept_and_only_grows(history: tuple[Path, Path], tmp_path: Pa
     """A later build copies the log and appends to it; a build that fails leaves it as it was."""
     store, sources = history
     copy = tmp_path / "kgstore"
-    shutil.copytree(store, copy)
+    copy_store(store, copy)
     opened = open_changes(copy)
     assert opened is not None
     before = set(opened[1])
@@ -268,7 +268,7 @@ def test_the_log_is_kept_and_only_grows(history: tuple[Path, Path], tmp_path: Pa
 def test_a_store_without_a_log_has_no_feed(history: tuple[Path, Path], tmp_path: Path) -> None:
     """A store last built before kgbuild kept a change log: 404, saying why."""
     copy = tmp_path / "kgstore"
-    shutil.copytree(history[0], copy)
+    copy_store(history[0], copy)
     for log in copy.glob("gen-*.changes"):
         shutil.rmtree(log)
     with running_server(make_settings(copy)) as url:
@@ -280,7 +280,7 @@ def test_a_store_built_before_the_log_starts_it_with_everything(history: tuple[P
     """The first build that changes a store without a log records every project and graph there is, as created."""
     store, sources = history
     copy = tmp_path / "kgstore"
-    shutil.copytree(store, copy)
+    copy_store(store, copy)
     for log in copy.glob("gen-*.changes"):
         shutil.rmtree(log)
     assert build([sources / MERIT], copy, Iris(BASE), workers=1).added == [MERIT]

@@ -33,7 +33,7 @@ from kgbuild.pipeline import build
 from kgbuild.sources import default_sources
 from kgbuild.store import StoreDirectory, open_read_only
 from kgbuild.vocab import PROV
-from tests.conftest import BASE_IRI, ROOT
+from tests.conftest import BASE_IRI, ROOT, copy_store
 from tests.robustness.conftest import Generated
 from tests.server.conftest import make_settings, running_server
 
@@ -106,7 +106,7 @@ def test_a_build_killed_at_random_moments_leaves_the_previous_store_and_the_next
     expected: dict[str, frozenset[Quad]] = {"A": content(generated.store)}
 
     # How long the build takes, measured on a copy: the kills are spread over that time.
-    calibration = shutil.copytree(generated.store, tmp_path / "calibration")
+    calibration = copy_store(generated.store, tmp_path / "calibration")
     started = time.monotonic()
     code, stderr = finish(kgbuild("build", "--sync", corpora["B"], "--store", calibration))
     duration = time.monotonic() - started
@@ -115,7 +115,7 @@ def test_a_build_killed_at_random_moments_leaves_the_previous_store_and_the_next
     expected["B"] = content(calibration)
     assert expected["B"] != expected["A"]
 
-    store = shutil.copytree(generated.store, tmp_path / "kgstore")
+    store = copy_store(generated.store, tmp_path / "kgstore")
     served, kills = "A", []
     for number in range(KILLS):
         target = "B" if served == "A" else "A"
@@ -257,7 +257,7 @@ def test_a_full_disk_leaves_the_previous_store_served_and_says_so(tmp_path: Path
 def test_a_file_size_limit_refuses_the_write_clearly_and_the_next_build_succeeds(
         bundled_store: Path, tmp_path: Path) -> None:
     """RLIMIT_FSIZE (no root needed): no file may grow past 128 kB, so writing the new data fails (EFBIG)."""
-    store = shutil.copytree(bundled_store, tmp_path / "kgstore")
+    store = copy_store(bundled_store, tmp_path / "kgstore")
     before = content(store)
     more = bundled_and_generated(tmp_path / "more", count=6)
 

@@ -29,6 +29,7 @@ from kgbuild.pipeline import build
 from kgbuild.server.dumps import DumpKeeper
 from kgbuild.sources import default_sources
 from kgbuild.store import open_read_only
+from tests.conftest import copy_store
 from tests.server.conftest import BASE, make_settings, running_server
 
 SOURCE = "001_49fdefbf50581b3b.txt"  # the ESF+ record of project 22-010-S04
@@ -75,7 +76,7 @@ def _generation(client: httpx.Client) -> str | None:
 
 
 def test_dumps_requested_while_rebuilds_switch_the_store(bundled_store: Path, tmp_path: Path) -> None:
-    store = shutil.copytree(bundled_store, tmp_path / "kgstore")
+    store = copy_store(bundled_store, tmp_path / "kgstore")
     sources = tmp_path / "sources"
     sources.mkdir()
     for path in default_sources():
@@ -132,7 +133,7 @@ def test_a_dump_is_never_missing_while_the_dumps_are_swapped(bundled_store: Path
     had just opened it: over 200 swaps some probes missed the dump (404), and a listing could fail with
     FileNotFoundError (a 500). The swap (``write_dumps``'s last step) is now one atomic exchange, and the
     server keeps the previous set until the next swap."""
-    store = shutil.copytree(bundled_store, tmp_path / "kgstore")
+    store = copy_store(bundled_store, tmp_path / "kgstore")
     keeper = DumpKeeper(make_settings(store))
     write_dumps(open_read_only(store), Iris(BASE), keeper.directory, "t", "p", "http://example.org/licence",
                 generation="gen-000001")

@@ -357,11 +357,14 @@ def find_postal_city(text: str) -> Found | None:
 
     >>> find_postal_city("Arbetsmarknads- och socialförvaltningen, 651 84 Karlstad, Sweden").value
     ('65184', 'Karlstad')
+    >>> find_postal_city("651\u00a084 Karlstad").value
+    ('65184', 'Karlstad')
     """
     match = _POSTAL_CITY_RE.search(text)
     if not match:
         return None
-    return Found((match.group("code").replace(" ", ""), match.group("city")), match.start(), match.end())
+    # "651 84" with any space between (a page's no-break space too) is the code 65184.
+    return Found(("".join(match.group("code").split()), match.group("city")), match.start(), match.end())
 
 
 # ESF+ 2021–2027 "22-010-S04"; ESF 2014–2020 "2018/00566"; 2007–2013 "2008-3040099" and the like.
